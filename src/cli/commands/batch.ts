@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { ExitCode } from '../../errors.js';
+import { parseBatch, runBatch } from '../../core/batch.js';
+import { examples, globals, mutationOptions, openRepo, print, printJson, readStdin } from '../run.js';
+
+export function register(program: Command): void {
+  const cmd = mutationOptions(
+    program
+      .command('batch')
+      .description('apply JSON-lines operations from stdin: each its own commit, or one commit with --atomic')
+      .option('--atomic', 'all operations in one commit, or nothing'),
+  ).action(async (opts: { atomic?: boolean; message?: string }, command: Command) => {
+    const options = globals(command);
+    const ops = parseBatch(await readStdin('batch'));
+    const repo = await openRepo(options);
+    const outcome = await runBatch(repo, ops, { atomic: Boolean(opts.atomic), message: opts.message });
+    if (options.json) printJson(outcome);
+    else for (const r of outcome.results) print(r.commit);
+    if (outcome.error) {
+      process.stderr.write(`gitstate: line ${outcome.error.line}: ${outcome.error.message}\n`);
+      process.exitCode = outcome.error.exitCode ?? ExitCode.runtime;
+    }
+  });
+  examples(cmd, [
+    `echo '{"op":"set","file":"knowledge","key":"ci.runner","value":"linux"}' | gitstate batch`,
+    'gitstate batch --atomic < ops.jsonl',
+  ]);
+}

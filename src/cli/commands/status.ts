@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { repoStatus } from '../../core/status.js';
+import { examples, globals, openRepo, print, printJson } from '../run.js';
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('status')
+    .description('show the repository: branch, HEAD, files, uncommitted changes (and finish recovering an interrupted write)')
+    .action(async (_opts, command: Command) => {
+      const options = globals(command);
+      const status = await repoStatus(await openRepo(options));
+      if (options.json) return printJson(status);
+      const lines = [
+        `state dir: ${status.dir}`,
+        `branch:    ${status.branch} at ${status.head ? status.head.slice(0, 12) : '(no commits)'}`,
+        `files:     ${status.files}`,
+        status.clean ? 'work tree: clean' : `work tree: ${status.changes.length} uncommitted change(s)`,
+        ...status.changes.map((c) => `  ${c.status} ${c.path}`),
+      ];
+      if (status.recovered.restored.length > 0) lines.push(`recovered an interrupted write: restored ${status.recovered.restored.join(', ')}`);
+      print(lines.join('\n'));
+    });
+  examples(cmd, ['gitstate status', 'gitstate status --json']);
+}

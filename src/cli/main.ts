@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+/**
+ * The `gitstate` command line: parse arguments, call one library function,
+ * print. Errors print one line to stderr and exit with the documented code.
+ */
+import { Command, CommanderError } from 'commander';
+import { ExitCode, exitCodeOf, GitstateError, messageOf } from '../errors.js';
+import { register as registerInit } from './commands/init.js';
+import { register as registerGet } from './commands/get.js';
+import { register as registerSet } from './commands/set.js';
+import { register as registerAppend } from './commands/append.js';
+import { register as registerDelete } from './commands/delete.js';
+import { register as registerMerge } from './commands/merge.js';
+import { register as registerWrite } from './commands/write.js';
+import { register as registerLs } from './commands/ls.js';
+import { register as registerValidate } from './commands/validate.js';
+import { register as registerBatch } from './commands/batch.js';
+import { register as registerStatus } from './commands/status.js';
+
+export function buildProgram(): Command {
+  const program = new Command('gitstate')
+    .description('A Git-backed, versioned state repository for tools and AI assistants')
+    .version('0.1.0')
+    .option('--dir <dir>', 'state directory (default: $GITSTATE_DIR, else ./state)')
+    .option('--json', 'machine-readable output')
+    .option('-q, --quiet', 'print only what was asked for')
+    .option('--author <author>', 'commit author as "Name <email>"')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 input rejected (nothing written),
+4 conflict left for you, 5 repository lock not acquired in time.
+
+Examples:
+  $ gitstate init
+  $ gitstate set current_work "active_issues[key=AAP-1].status" Done
+  $ gitstate get current_work active_issues --json`,
+    );
+  for (const register of [
+    registerInit,
+    registerGet,
+    registerSet,
+    registerAppend,
+    registerDelete,
+    registerMerge,
+    registerWrite,
+    registerLs,
+    registerValidate,
+    registerBatch,
+    registerStatus,
+  ]) {
+    register(program);
+  }
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const json = argv.includes('--json');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; every other parse failure is a usage error.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    report(err, json);
+    return exitCodeOf(err);
+  }
+}
+
+function report(err: unknown, json: boolean): void {
+  const code = err instanceof GitstateError ? err.code : 'RUNTIME';
+  const message = messageOf(err);
+  if (json) process.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  else process.stderr.write(`gitstate: ${message}\n`);
+  if (process.env.GITSTATE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    report(err, false);
+    process.exitCode = ExitCode.runtime;
+  },
+);

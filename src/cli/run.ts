@@ -1,0 +1,83 @@
+/**
+ * What every CLI command shares: the global options, opening the repository,
+ * parsing values, printing results. Commands stay a few lines over one library call.
+ */
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { StateRepo, type RepoOptions, type WriteResult } from '../core/repo.js';
+import { UsageError } from '../errors.js';
+import { parseValueText } from '../yaml/document.js';
+
+export interface GlobalOptions {
+  dir?: string;
+  json?: boolean;
+  quiet?: boolean;
+  author?: string;
+}
+
+/** The state directory: --dir, else GITSTATE_DIR, else ./state. */
+export function stateDir(options: GlobalOptions): string {
+  return options.dir || process.env.GITSTATE_DIR || './state';
+}
+
+export function globals(command: Command): GlobalOptions {
+  return command.optsWithGlobals<GlobalOptions>();
+}
+
+export function repoOptions(options: GlobalOptions): RepoOptions {
+  return options.author ? { author: options.author } : {};
+}
+
+export function openRepo(options: GlobalOptions): Promise<StateRepo> {
+  return StateRepo.open(stateDir(options), repoOptions(options));
+}
+
+/** A VALUE argument: YAML (`42` is a number, `{a: 1}` a map) unless --string. */
+export function parseCliValue(text: string, asString: boolean | undefined): unknown {
+  return asString ? text : parseValueText(text, 'VALUE');
+}
+
+/** Read all of standard input (for `write`, `batch`, and a VALUE of `-`). */
+export async function readStdin(what: string): Promise<string> {
+  if (process.stdin.isTTY) throw new UsageError(`${what} reads from standard input; pipe the content in`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export function printJson(value: unknown): void {
+  print(JSON.stringify(value, jsonReplacer));
+}
+
+/** A value for humans: scalars as they are, collections as YAML. */
+export function printValue(value: unknown, options: GlobalOptions): void {
+  if (options.json) return printJson(value);
+  if (value === null || value === undefined) return print('null');
+  if (typeof value !== 'object' || value instanceof Date) return print(value instanceof Date ? value.toISOString() : String(value));
+  print(stringify(value, { lineWidth: 0 }));
+}
+
+/** The result of a mutation: the commit id (the whole result with --json). */
+export function printWrite(result: WriteResult, options: GlobalOptions): void {
+  if (options.json) return printJson(result);
+  if (!result.changed && !options.quiet) process.stderr.write('nothing changed; no commit made\n');
+  print(result.commit);
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value;
+}
+
+/** Options every mutation takes. */
+export function mutationOptions(command: Command): Command {
+  return command.option('-m, --message <note>', 'add a note to the commit message');
+}
+
+/** Help text with examples, shown after the options. */
+export function examples(command: Command, lines: string[]): Command {
+  return command.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
+}

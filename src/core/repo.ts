@@ -1,0 +1,263 @@
+/**
+ * StateRepo: the library core. Every mutation is one transaction:
+ * lock → read → apply at the key path → validate → atomic write → one commit → release.
+ *
+ * Reading (`get`, `list`) needs neither git nor the lock, so the heavy modules
+ * (isomorphic-git, zod, proper-lockfile) are loaded on the first write only:
+ * a one-shot `gitstate get` stays fast.
+ */
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NotFoundError, RepoError } from '../errors.js';
+import { getValue } from '../yaml/edit.js';
+import { decodeText, parseStateText } from '../yaml/document.js';
+import { parseKeyPath } from './keypath.js';
+import { normalizeStatePath, realDir, STATE_EXTENSIONS } from './paths.js';
+import { readStateBytes, Transaction, type ContentCheck } from './transaction.js';
+import type { GitStore, Person } from '../git/store.js';
+import type { LockOptions } from './lock.js';
+
+export interface RepoOptions extends LockOptions {
+  /** Commit author as "Name <email>"; default: see resolveAuthor. */
+  author?: string;
+}
+
+export interface WriteOptions {
+  /** A note added to the commit message (`-m`). */
+  message?: string;
+}
+
+export interface WriteResult {
+  /** The commit the write made, or HEAD when the write changed nothing. */
+  commit: string;
+  /** False when the result equalled what was there: no commit was made. */
+  changed: boolean;
+  /** Repo-relative paths the commit changed. */
+  files: string[];
+}
+
+export interface ValidationResult {
+  file: string;
+  ok: boolean;
+  error?: string;
+  code?: string;
+}
+
+export interface RecoveryReport {
+  /** Paths an interrupted write had changed that were put back to HEAD. */
+  restored: string[];
+  /** Paths whose index entry was brought up to HEAD. */
+  reindexed: string[];
+}
+
+export type TxOps = Pick<Transaction, 'get' | 'set' | 'append' | 'delete' | 'merge' | 'write'>;
+
+export class StateRepo {
+  private storePromise: Promise<GitStore> | null = null;
+  private authorPromise: Promise<Person> | null = null;
+  private checksPromise: Promise<ContentCheck[]> | null = null;
+
+  protected constructor(
+    /** Real path of the state directory (the work tree). */
+    readonly dir: string,
+    readonly options: RepoOptions = {},
+    /** True when `init` created the repository in this call. */
+    readonly created = false,
+  ) {}
+
+  get gitdir(): string {
+    return join(this.dir, '.git');
+  }
+
+  /** Open an existing state repository. */
+  static async open(dir: string, options: RepoOptions = {}): Promise<StateRepo> {
+    let real: string;
+    try {
+      real = await realDir(dir);
+      await stat(join(real, '.git', 'HEAD'));
+    } catch {
+      throw new RepoError(`no state repository at ${dir}; run "gitstate init" first`);
+    }
+    return new StateRepo(real, options);
+  }
+
+  /** Create the state repository (idempotent: an existing one is opened unchanged). */
+  static async init(dir: string, options: RepoOptions = {}): Promise<StateRepo> {
+    await mkdir(dir, { recursive: true });
+    const real = await realDir(dir);
+    const { initRepository } = await import('./init.js');
+    const created = await initRepository(real, options);
+    return new StateRepo(real, options, created);
+  }
+
+  // ---- reading ------------------------------------------------------------
+
+  /** The value at `key` in `file` (the whole file without a key), as plain data. */
+  async get(file: string, key?: string): Promise<unknown> {
+    const path = normalizeStatePath(file);
+    const segments = key ? parseKeyPath(key) : [];
+    const bytes = await readStateBytes(this.dir, path);
+    if (!bytes) throw new NotFoundError(`${path} does not exist`);
+    return getValue(parseStateText(decodeText(bytes, path), path), segments);
+  }
+
+  /** Repo-relative paths of the state files in the work tree. */
+  async list(): Promise<string[]> {
+    const out: string[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      const entries = await readdir(join(this.dir, rel), { withFileTypes: true });
+      for (const entry of entries) {
+        if (entry.name.startsWith('.')) continue;
+        const path = rel ? `${rel}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) await walk(path);
+        else if (entry.isFile() && STATE_EXTENSIONS.some((ext) => entry.name.endsWith(ext))) out.push(path);
+      }
+    };
+    await walk('');
+    return out.sort();
+  }
+
+  /** Check files on disk (all state files by default): parse, schema, secret guard. */
+  async validate(files?: string[]): Promise<ValidationResult[]> {
+    const paths = files && files.length > 0 ? files.map(normalizeStatePath) : await this.list();
+    const checks = await this.checks();
+    const results: ValidationResult[] = [];
+    for (const file of paths) {
+      try {
+        const bytes = await readStateBytes(this.dir, file);
+        if (!bytes) throw new NotFoundError(`${file} does not exist`);
+        const state = parseStateText(decodeText(bytes, file), file);
+        const value = getValue(state, []);
+        for (const check of checks) await check(file, value);
+        results.push({ file, ok: true });
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        results.push({ file, ok: false, error: e.message, code: e.code });
+      }
+    }
+    return results;
+  }
+
+  // ---- writing ------------------------------------------------------------
+
+  set(file: string, key: string, value: unknown, options?: WriteOptions): Promise<WriteResult> {
+    return this.transaction((tx) => tx.set(file, key, value), options);
+  }
+
+  append(file: string, key: string, value: unknown, options?: WriteOptions): Promise<WriteResult> {
+    return this.transaction((tx) => tx.append(file, key, value), options);
+  }
+
+  /** Remove the value at `key`, or the file itself when `key` is omitted. */
+  delete(file: string, key?: string, options?: WriteOptions): Promise<WriteResult> {
+    return this.transaction((tx) => tx.delete(file, key), options);
+  }
+
+  merge(file: string, key: string | undefined, value: unknown, options?: WriteOptions): Promise<WriteResult> {
+    return this.transaction((tx) => tx.merge(file, key, value), options);
+  }
+
+  write(file: string, text: string, options?: WriteOptions): Promise<WriteResult> {
+    return this.transaction((tx) => tx.write(file, text), options);
+  }
+
+  /**
+   * Run several operations, on one or several files, as one commit or none: if
+   * `fn` throws, or any resulting file fails validation, nothing is written.
+   */
+  async transaction(fn: (tx: TxOps) => Promise<unknown>, options: WriteOptions = {}): Promise<WriteResult> {
+    const store = await this.store();
+    const { withRepoLock } = await import('./lock.js');
+    const { commitMessage } = await import('./message.js');
+    return withRepoLock(this.gitdir, this.options, async (lock) => {
+      await this.recoverInterrupted(store);
+      const parent = await store.headOid();
+      const tx = new Transaction(this.dir);
+      await fn(tx);
+      const changes = await tx.finish(await this.checks());
+      if (changes.length === 0) return { commit: parent ?? '', changed: false, files: [] };
+      const author = await this.author();
+      const assertLockHeld = () => lock.assertHeld();
+      // Hand edits on a path we are about to change are kept, in a commit of their own.
+      let base = parent;
+      const edited = await this.handEdits(store, parent, changes.map((c) => c.path), tx);
+      if (edited.length > 0) {
+        const ops = edited.map((c) => ({ op: 'recover' as const, file: c.path }));
+        const message = commitMessage(ops, 'Changes found on disk that were never committed, kept before the next write.', 'recover');
+        base = await store.commit({ changes: edited, message, author, parent, writeWorkTree: false, assertLockHeld });
+      }
+      const message = commitMessage(tx.ops, options.message);
+      const commit = await store.commit({ changes, message, author, parent: base, writeWorkTree: true, assertLockHeld });
+      return { commit, changed: true, files: changes.map((c) => c.path) };
+    });
+  }
+
+  /**
+   * Put right what an interrupted write left: work-tree files it replaced go
+   * back to HEAD (the write was never acknowledged, and a batch stays
+   * all-or-nothing), and their index entries are brought up to HEAD.
+   */
+  async recover(): Promise<RecoveryReport> {
+    const store = await this.store();
+    const { withRepoLock } = await import('./lock.js');
+    return withRepoLock(this.gitdir, this.options, () => this.recoverInterrupted(store));
+  }
+
+  /** The git layer, for modules built on the core (history, sync). */
+  store(): Promise<GitStore> {
+    this.storePromise ??= import('../git/store.js').then(({ GitStore }) => new GitStore(this.dir));
+    return this.storePromise;
+  }
+
+  author(): Promise<Person> {
+    this.authorPromise ??= import('./author.js').then(({ resolveAuthor }) => resolveAuthor(this.dir, this.options.author));
+    return this.authorPromise;
+  }
+
+  /** Checks every content passes before it is committed. */
+  checks(): Promise<ContentCheck[]> {
+    this.checksPromise ??= Promise.all([import('../schema/validate.js'), import('../schema/user.js')]).then(
+      ([{ validateContent }, { loadUserSchemas }]) => [
+        async (path: string, value: unknown) => validateContent(path, value, await loadUserSchemas(this.dir)),
+      ],
+    );
+    return this.checksPromise;
+  }
+
+  private async recoverInterrupted(store: GitStore): Promise<RecoveryReport> {
+    const report: RecoveryReport = { restored: [], reindexed: [] };
+    const journal = await store.readJournal();
+    if (!journal) return report;
+    const head = await store.headOid();
+    const fixes: Array<[string, string | null]> = [];
+    for (const { path, after } of journal.files) {
+      const atHead = await store.blobOidAt(head, path);
+      const bytes = await readStateBytes(this.dir, path).catch(() => null);
+      const onDisk = bytes ? await store.hashBlob(bytes) : null;
+      if (onDisk !== atHead && onDisk === after) {
+        const { rm } = await import('node:fs/promises');
+        if (atHead) await store.atomic.writeFile(join(this.dir, path), await store.readBlob(atHead));
+        else await rm(join(this.dir, path), { force: true });
+        report.restored.push(path);
+      }
+      fixes.push([path, atHead]);
+      report.reindexed.push(path);
+    }
+    await store.updateIndex(fixes);
+    await store.atomic.sweep();
+    await store.clearJournal();
+    return report;
+  }
+
+  /** Files about to be changed whose bytes on disk differ from HEAD: edited by hand, never committed. */
+  private async handEdits(store: GitStore, head: string | null, paths: string[], tx: Transaction) {
+    const edited: Array<{ path: string; content: Uint8Array | null }> = [];
+    const disk = new Map(tx.touchedFiles().map((f) => [f.path, f.disk]));
+    for (const path of paths) {
+      const bytes = disk.get(path) ?? null;
+      const onDisk = bytes ? await store.hashBlob(bytes) : null;
+      if (onDisk !== (await store.blobOidAt(head, path))) edited.push({ path, content: bytes });
+    }
+    return edited;
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * A transaction: operations on one or more state files, applied in memory to
+ * yaml Documents read once under the lock, then validated and turned into the
+ * file changes of a single commit. Nothing touches the disk until the caller
+ * commits what `finish()` returns.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NotFoundError, SizeError, YamlError } from '../errors.js';
+import { appendValue, deleteValue, getValue, mergeValue, setValue } from '../yaml/edit.js';
+import { checkDepth, checkStrings, decodeText, MAX_FILE_BYTES, MAX_VALUE_BYTES, parseStateText, serialize, toPlain } from '../yaml/document.js';
+import type { StateDoc } from '../yaml/document.js';
+import { formatKeyPath, parseKeyPath } from './keypath.js';
+import { assertNoSymlinks, isJsonPath, normalizeStatePath } from './paths.js';
+import type { OpName, OpRecord } from './message.js';
+import type { FileChange } from '../git/store.js';
+
+interface LoadedFile {
+  path: string;
+  /** Bytes on disk when first read; null when the file did not exist. */
+  disk: Uint8Array | null;
+  state: StateDoc;
+  /** Set by write(): the caller's text is kept byte for byte (comments included). */
+  text?: string;
+  deleted: boolean;
+}
+
+/** A check run on every file content before it is committed (schemas, the secret guard). */
+export type ContentCheck = (path: string, value: unknown) => void | Promise<void>;
+
+export class Transaction {
+  readonly ops: OpRecord[] = [];
+  private readonly files = new Map<string, LoadedFile>();
+
+  constructor(private readonly root: string) {}
+
+  /** Read a value as this transaction sees it (its own earlier operations included). */
+  async get(file: string, key?: string): Promise<unknown> {
+    const loaded = await this.load(file);
+    if (loaded.deleted) throw new NotFoundError(`${loaded.path} does not exist`);
+    return getValue(loaded.state, key ? parseKeyPath(key) : []);
+  }
+
+  async set(file: string, key: string, value: unknown): Promise<void> {
+    const segments = parseKeyPath(key);
+    checkValue(value, key);
+    const loaded = await this.loadForWrite(file);
+    setValue(loaded.state, segments, value);
+    this.record('set', loaded, formatKeyPath(segments));
+  }
+
+  async append(file: string, key: string, value: unknown): Promise<void> {
+    const segments = parseKeyPath(key);
+    checkValue(value, key);
+    const loaded = await this.loadForWrite(file);
+    appendValue(loaded.state, segments, value);
+    this.record('append', loaded, formatKeyPath(segments));
+  }
+
+  /** Remove the value at `key`, or the whole file when no key is given. */
+  async delete(file: string, key?: string): Promise<void> {
+    const loaded = await this.load(file);
+    if (loaded.deleted || (loaded.disk === null && !this.touched(loaded))) throw new NotFoundError(`${loaded.path} does not exist`);
+    if (key === undefined || key === '') {
+      loaded.deleted = true;
+      loaded.text = undefined;
+      this.record('delete', loaded);
+      return;
+    }
+    const segments = parseKeyPath(key);
+    deleteValue(loaded.state, segments);
+    loaded.text = undefined;
+    this.record('delete', loaded, formatKeyPath(segments));
+  }
+
+  async merge(file: string, key: string | undefined, value: unknown): Promise<void> {
+    const segments = key ? parseKeyPath(key) : [];
+    checkValue(value, key || 'value');
+    const loaded = await this.loadForWrite(file);
+    mergeValue(loaded.state, segments, value);
+    this.record('merge', loaded, formatKeyPath(segments) || undefined);
+  }
+
+  /** Replace a whole file with `text`, which must parse; the text is kept as given. */
+  async write(file: string, text: string): Promise<void> {
+    const path = normalizeStatePath(file);
+    if (Buffer.byteLength(text) > MAX_FILE_BYTES) {
+      throw new SizeError(`content for ${path} is ${Buffer.byteLength(text)} bytes; the limit is ${MAX_FILE_BYTES} bytes`);
+    }
+    const state = parseStateText(text, path);
+    if (isJsonPath(path)) {
+      try {
+        JSON.parse(text);
+      } catch (err) {
+        throw new YamlError(`invalid JSON in ${path}: ${(err as Error).message}`);
+      }
+    }
+    const loaded = await this.load(file);
+    loaded.state = state;
+    loaded.text = text;
+    loaded.deleted = false;
+    this.record('write', loaded);
+  }
+
+  /** The paths this transaction changes, with the bytes they had on disk. */
+  touchedFiles(): Array<{ path: string; disk: Uint8Array | null }> {
+    return [...this.files.values()].filter((f) => this.touched(f)).map(({ path, disk }) => ({ path, disk }));
+  }
+
+  /**
+   * Validate every touched file and return the changes to commit: only files
+   * whose bytes actually differ from what is on disk.
+   */
+  async finish(checks: readonly ContentCheck[]): Promise<FileChange[]> {
+    const changes: FileChange[] = [];
+    for (const file of this.files.values()) {
+      if (!this.touched(file)) continue;
+      if (file.deleted) {
+        if (file.disk !== null) changes.push({ path: file.path, content: null });
+        continue;
+      }
+      const text = file.text ?? serialize(file.state);
+      const bytes = Buffer.from(text);
+      if (bytes.byteLength > MAX_FILE_BYTES) {
+        throw new SizeError(`${file.path} would be ${bytes.byteLength} bytes; the limit is ${MAX_FILE_BYTES} bytes`);
+      }
+      const value = toPlain(file.state.doc, file.path);
+      checkStrings(value, file.path);
+      for (const check of checks) await check(file.path, value);
+      if (file.disk && Buffer.compare(Buffer.from(file.disk), bytes) === 0) continue;
+      changes.push({ path: file.path, content: bytes });
+    }
+    return changes;
+  }
+
+  private touched(file: LoadedFile): boolean {
+    return this.ops.some((o) => o.file === file.path);
+  }
+
+  private record(op: OpName, file: LoadedFile, key?: string): void {
+    this.ops.push(key ? { op, file: file.path, key } : { op, file: file.path });
+  }
+
+  private async loadForWrite(file: string): Promise<LoadedFile> {
+    const loaded = await this.load(file);
+    if (loaded.deleted) {
+      loaded.deleted = false;
+      loaded.state = parseStateText('', loaded.path);
+    }
+    loaded.text = undefined;
+    return loaded;
+  }
+
+  private async load(file: string): Promise<LoadedFile> {
+    const path = normalizeStatePath(file);
+    const hit = this.files.get(path);
+    if (hit) return hit;
+    const disk = await readStateBytes(this.root, path);
+    const state = parseStateText(disk ? decodeText(disk, path) : '', path);
+    const loaded: LoadedFile = { path, disk, state, deleted: false };
+    this.files.set(path, loaded);
+    return loaded;
+  }
+}
+
+/** The bytes of a state file, or null when it does not exist. Refuses symlinks and non-files. */
+export async function readStateBytes(root: string, path: string): Promise<Uint8Array | null> {
+  await assertNoSymlinks(root, path);
+  try {
+    return await readFile(join(root, path));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'EISDIR') throw new YamlError(`${path} is a folder, not a state file`);
+    throw err;
+  }
+}
+
+function checkValue(value: unknown, where: string): void {
+  if (value === undefined) throw new YamlError(`no value given for ${where}`);
+  const size = Buffer.byteLength(JSON.stringify(value) ?? '');
+  if (size > MAX_VALUE_BYTES) throw new SizeError(`value for ${where} is ${size} bytes; the limit is ${MAX_VALUE_BYTES} bytes`);
+  checkDepth(value, `value for ${where}`);
+  checkStrings(value, `value for ${where}`);
+}

@@ -1,0 +1,93 @@
+/**
+ * Typed errors. Every failure the user can see is one of these: a stable `code`
+ * callers branch on, the exit code the CLI maps it to, and a one-line message
+ * that the CLI, the MCP server and library users all share.
+ */
+
+/** Exit codes, as documented in the README and DESIGN.md. */
+export const ExitCode = {
+  ok: 0,
+  runtime: 1,
+  usage: 2,
+  rejected: 3,
+  conflict: 4,
+  lock: 5,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export abstract class GitstateError extends Error {
+  abstract readonly code: string;
+  abstract readonly exitCode: ExitCode;
+  constructor(
+    message: string,
+    readonly data: Record<string, unknown> = {},
+  ) {
+    // One line: the CLI prints it as is.
+    super(message.replace(/\s*\n\s*/g, ' '));
+    this.name = new.target.name;
+  }
+}
+
+/** Input rejected before anything was written (exit 3). */
+abstract class RejectedError extends GitstateError {
+  readonly exitCode = ExitCode.rejected;
+}
+
+export class PathError extends RejectedError {
+  readonly code = 'PATH';
+}
+export class KeyPathError extends RejectedError {
+  readonly code = 'KEY_PATH';
+}
+/** A key path that is well formed but names nothing in the file. */
+export class NotFoundError extends RejectedError {
+  readonly code = 'NOT_FOUND';
+}
+export class YamlError extends RejectedError {
+  readonly code = 'INVALID_YAML';
+}
+export class SchemaError extends RejectedError {
+  readonly code = 'SCHEMA';
+}
+export class SecretError extends RejectedError {
+  readonly code = 'SECRET';
+}
+export class SizeError extends RejectedError {
+  readonly code = 'TOO_LARGE';
+}
+/** An operation that does not fit the value it is applied to (append to a map...). */
+export class OperationError extends RejectedError {
+  readonly code = 'INVALID_OPERATION';
+}
+
+export class UsageError extends GitstateError {
+  readonly code = 'USAGE';
+  readonly exitCode = ExitCode.usage;
+}
+
+export class LockError extends GitstateError {
+  readonly code = 'LOCK_TIMEOUT';
+  readonly exitCode = ExitCode.lock;
+}
+
+export class ConflictError extends GitstateError {
+  readonly code = 'CONFLICT';
+  readonly exitCode = ExitCode.conflict;
+}
+
+/** Runtime failures: the repository, git, the file system (exit 1). */
+export class RepoError extends GitstateError {
+  readonly code = 'REPO';
+  readonly exitCode = ExitCode.runtime;
+}
+
+/** Exit code for anything thrown: ours map themselves, the rest are runtime failures. */
+export function exitCodeOf(err: unknown): ExitCode {
+  return err instanceof GitstateError ? err.exitCode : ExitCode.runtime;
+}
+
+/** One line for the user, whatever was thrown. */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message.replace(/\s*\n\s*/g, ' ');
+  return String(err);
+}

@@ -1,0 +1,8 @@
+/** gitstate: a Git-backed, versioned state repository. The library core. */
+export { StateRepo } from './core/repo.js';
+export type { RepoOptions, WriteOptions, WriteResult, ValidationResult, RecoveryReport, TxOps } from './core/repo.js';
+export { parseKeyPath, formatKeyPath } from './core/keypath.js';
+export type { Segment } from './core/keypath.js';
+export { normalizeStatePath } from './core/paths.js';
+export { parseValueText, MAX_FILE_BYTES, MAX_VALUE_BYTES, MAX_DEPTH } from './yaml/document.js';
+export * from './errors.js';

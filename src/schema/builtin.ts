@@ -1,0 +1,98 @@
+/**
+ * The built-in schemas of the state files. Loose on purpose: real files carry
+ * more fields than these name (unknown keys are kept, never stripped), and
+ * timestamps come both as ISO strings and as bare YAML timestamps.
+ */
+import { z } from 'zod';
+
+// ISO 8601 / YAML timestamp: 2026-01-21, 2026-01-21T15:54:19Z, 2026-01-21 15:54:19.5 +01:00
+const TIMESTAMP = /^\d{4}-\d{1,2}-\d{1,2}(?:(?:[Tt]|[ \t]+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[ \t]*(?:Z|[+-]\d{1,2}(?::?\d{2})?))?)?$/;
+
+export const timestamp = z.union(
+  [z.date(), z.string().regex(TIMESTAMP, { message: 'expected a timestamp (ISO 8601 or YAML, e.g. 2026-01-21 15:54:19)' })],
+  { error: 'expected a timestamp (ISO 8601 or YAML, e.g. 2026-01-21 15:54:19)' },
+);
+const text = z.string();
+const optionalText = text.nullish();
+const optionalTime = timestamp.nullish();
+/** An empty file parses to null: treat it as an empty map. */
+const map = z.record(z.string(), z.unknown());
+
+export const activeIssue = z.looseObject({
+  key: text,
+  summary: optionalText,
+  branch: optionalText,
+  status: optionalText,
+  started: optionalTime,
+});
+
+export const activeBranch = z.looseObject({
+  name: text,
+  issue: optionalText,
+  created: optionalTime,
+  last_commit: optionalText,
+});
+
+export const currentWork = z
+  .looseObject({
+    active_issues: z.array(activeIssue).nullish(),
+    active_branches: z.array(activeBranch).nullish(),
+  })
+  .nullable();
+
+export const deployedApp = z.looseObject({ name: text, image: optionalText });
+
+export const environment = z.looseObject({
+  namespace: optionalText,
+  reserved_until: optionalTime,
+  deployed_apps: z.array(deployedApp).nullish(),
+  last_deploy: optionalTime,
+});
+
+/** Environment name -> environment. Scalars beside them (last_updated: ...) are metadata. */
+const environmentMap = z.record(z.string(), z.union([environment, z.string(), z.number(), z.boolean(), z.date(), z.null()]));
+
+export const environments = environmentMap.nullable();
+/** The same map nested under an `environments:` key, as real files often have it. */
+export const nestedEnvironments = z.looseObject({ environments: environmentMap.nullable() });
+
+export const projectWork = z
+  .looseObject({
+    branch: optionalText,
+    last_test_run: optionalTime,
+    test_status: optionalText,
+  })
+  .nullable();
+
+export const session = z.looseObject({
+  persona: optionalText,
+  started: optionalTime,
+  updated: optionalTime,
+});
+
+export const stateJson = z.looseObject({
+  sessions: z.record(z.string(), session).optional(),
+  persona: optionalText,
+  tools: z.array(z.string()).optional(),
+});
+
+/** Which built-in schema applies to a repo-relative path (and this content), if any. */
+export function builtinSchemaFor(path: string, value: unknown): z.ZodType | undefined {
+  switch (path) {
+    case 'current_work.yaml':
+      return currentWork;
+    case 'environments.yaml':
+      return isNested(value) ? nestedEnvironments : environments;
+    case 'knowledge.yaml':
+    case 'shared_context.yaml':
+      return map.nullable();
+    case 'state.json':
+      return stateJson;
+  }
+  if (/^projects\/[^/]+\/current_work\.yaml$/.test(path)) return projectWork;
+  return undefined;
+}
+
+function isNested(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && 'environments' in value;
+}

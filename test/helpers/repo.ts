@@ -1,0 +1,81 @@
+/**
+ * Test helpers: temp state repositories, the real CLI as a child process, and
+ * native git to check what gitstate wrote.
+ */
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { StateRepo } from '../../src/core/repo.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+/** The built CLI (npm test builds first). */
+export const CLI = join(ROOT, 'dist/cli/main.js');
+
+const made: string[] = [];
+
+export async function tempDir(prefix = 'gitstate-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+export async function cleanupTempDirs(): Promise<void> {
+  await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+}
+
+/** A fresh, initialized state repo in a temp dir. */
+export async function tempRepo(): Promise<StateRepo> {
+  return StateRepo.init(join(await tempDir(), 'state'));
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the gitstate CLI as a child process. */
+export function cli(args: string[], options: { dir?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...(options.dir ? ['--dir', options.dir] : []), ...args], {
+      env: { ...process.env, GITSTATE_DIR: '', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Run native git in `dir` and return stdout (throws on a non-zero exit). */
+export function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function gitAsync(dir: string, ...args: string[]): Promise<RunResult> {
+  return new Promise((res) => {
+    execFile('git', args, { cwd: dir, encoding: 'utf8' }, (err, stdout, stderr) => {
+      res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** The checks every write must leave true: a clean `git status` and a strict fsck. */
+export function assertRepoHealthy(dir: string): void {
+  const status = git(dir, 'status', '--porcelain');
+  if (status !== '') throw new Error(`git status is not clean in ${dir}:\n${status}`);
+  git(dir, 'fsck', '--strict', '--no-progress');
+}
+
+export function commitCount(dir: string): number {
+  return Number(git(dir, 'rev-list', '--count', 'HEAD').trim());
+}
+
+export function headOid(dir: string): string {
+  return git(dir, 'rev-parse', 'HEAD').trim();
+}
