@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { NotFoundError, SizeError, YamlError } from '../errors.js';
 import { appendValue, deleteValue, getValue, mergeValue, setValue } from '../yaml/edit.js';
 import { checkDepth, checkStrings, decodeText, MAX_FILE_BYTES, MAX_VALUE_BYTES, parseStateText, serialize, toPlain } from '../yaml/document.js';
+import { render } from '../yaml/preserve.js';
 import type { StateDoc } from '../yaml/document.js';
 import { formatKeyPath, parseKeyPath } from './keypath.js';
 import { assertNoSymlinks, isJsonPath, normalizeStatePath } from './paths.js';
@@ -68,6 +69,7 @@ export class Transaction {
       return;
     }
     const segments = parseKeyPath(key);
+    loaded.state.rendered ??= serialize(loaded.state);
     deleteValue(loaded.state, segments);
     loaded.text = undefined;
     this.record('delete', loaded, formatKeyPath(segments));
@@ -119,7 +121,7 @@ export class Transaction {
         if (file.disk !== null) changes.push({ path: file.path, content: null });
         continue;
       }
-      const text = file.text ?? serialize(file.state);
+      const text = file.text ?? render(file.state);
       const bytes = Buffer.from(text);
       if (bytes.byteLength > MAX_FILE_BYTES) {
         throw new SizeError(`${file.path} would be ${bytes.byteLength} bytes; the limit is ${MAX_FILE_BYTES} bytes`);
@@ -148,6 +150,7 @@ export class Transaction {
       loaded.state = parseStateText('', loaded.path);
     }
     loaded.text = undefined;
+    loaded.state.rendered ??= serialize(loaded.state);
     return loaded;
   }
 

@@ -27,6 +27,10 @@ export interface StateDoc {
   json: boolean;
   /** Whether flow collections in the source were written `{ a: 1 }` (padded). */
   flowPadding: boolean;
+  /** The text the document was parsed from. */
+  source: string;
+  /** The unedited document as `serialize` renders it; taken before the first edit. */
+  rendered?: string;
 }
 
 /** Decode file bytes, refusing invalid UTF-8 and oversize files. */
@@ -45,7 +49,7 @@ export function decodeText(bytes: Uint8Array, where: string): string {
 export function parseStateText(text: string, path: string): StateDoc {
   const json = isJsonPath(path);
   const doc = parseChecked(text, `${path}`, json ? 'JSON' : 'YAML');
-  return { path, doc, json, flowPadding: /[[{] [^\s\]}]/.test(text) };
+  return { path, doc, json, flowPadding: /[[{] [^\s\]}]/.test(text), source: text };
 }
 
 /** Parse a value given as YAML text (CLI argument, batch line, MCP input). */

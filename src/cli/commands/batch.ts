@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
-import { parseBatch, runBatch } from '../../core/batch.js';
 import { examples, globals, mutationOptions, openRepo, print, printJson, readStdin } from '../run.js';
 
 export function register(program: Command): void {
@@ -11,6 +10,8 @@ export function register(program: Command): void {
       .option('--atomic', 'all operations in one commit, or nothing'),
   ).action(async (opts: { atomic?: boolean; message?: string }, command: Command) => {
     const options = globals(command);
+    // zod is loaded only by the commands that need it, to keep `gitstate get` fast.
+    const { parseBatch, runBatch } = await import('../../core/batch.js');
     const ops = parseBatch(await readStdin('batch'));
     const repo = await openRepo(options);
     const outcome = await runBatch(repo, ops, { atomic: Boolean(opts.atomic), message: opts.message });

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { repoStatus } from '../../core/status.js';
 import { examples, globals, openRepo, print, printJson } from '../run.js';
 
 export function register(program: Command): void {
@@ -8,6 +7,7 @@ export function register(program: Command): void {
     .description('show the repository: branch, HEAD, files, uncommitted changes (and finish recovering an interrupted write)')
     .action(async (_opts, command: Command) => {
       const options = globals(command);
+      const { repoStatus } = await import('../../core/status.js');
       const status = await repoStatus(await openRepo(options));
       if (options.json) return printJson(status);
       const lines = [
