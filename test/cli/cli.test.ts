@@ -1,0 +1,127 @@
+import { execFileSync } from 'node:child_process';
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertRepoHealthy, cleanupTempDirs, cli, CLI, commitCount, git, headOid, ROOT, tempDir } from '../helpers/repo.js';
+
+afterAll(cleanupTempDirs);
+
+let dir: string;
+beforeAll(async () => {
+  dir = join(await tempDir(), 'state');
+  const init = await cli(['init'], { dir });
+  expect(init.code).toBe(0);
+});
+
+describe('gitstate CLI', () => {
+  it('init is idempotent and says so', async () => {
+    const head = headOid(dir);
+    const again = await cli(['init'], { dir });
+    expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining('already initialized') });
+    expect(headOid(dir)).toBe(head);
+    const json = await cli(['init', '--json'], { dir });
+    expect(JSON.parse(json.stdout)).toEqual({ dir: expect.any(String), created: false });
+  });
+
+  it('set/get with YAML values, --string, and --json', async () => {
+    expect((await cli(['set', 'knowledge', 'n', '42'], { dir })).stdout.trim()).toBe(headOid(dir));
+    expect(JSON.parse((await cli(['get', 'knowledge', 'n', '--json'], { dir })).stdout)).toBe(42);
+    await cli(['set', 'knowledge', 'v', '1.10', '--string'], { dir });
+    expect((await cli(['get', 'knowledge', 'v', '--json'], { dir })).stdout.trim()).toBe('"1.10"');
+    await cli(['set', 'knowledge', 'm', '{a: 1, b: [x, y]}'], { dir });
+    expect(JSON.parse((await cli(['get', '--json', 'knowledge', 'm'], { dir })).stdout)).toEqual({ a: 1, b: ['x', 'y'] });
+    expect((await cli(['get', 'knowledge', 'm'], { dir })).stdout).toBe('a: 1\nb:\n  - x\n  - y\n');
+    const json = JSON.parse((await cli(['--json', 'set', 'knowledge', 'n', '43'], { dir })).stdout);
+    expect(json).toEqual({ commit: headOid(dir), changed: true, files: ['knowledge.yaml'] });
+    assertRepoHealthy(dir);
+  });
+
+  it('append, merge, delete, write from stdin, with a -m note and --author', async () => {
+    const r = await cli(['append', 'current_work', 'active_issues', '{key: AAP-7, status: Open}', '-m', 'picked up in standup', '--author', 'Ada <ada@example.com>'], { dir });
+    expect(r.code).toBe(0);
+    expect(git(dir, 'log', '-1', '--format=%an <%ae>%n%B')).toMatch(/^Ada <ada@example.com>\nappend current_work.yaml active_issues\n\npicked up in standup\n\nGitstate-Op: append/);
+    await cli(['merge', 'environments', 'dev', '{namespace: dev-ns}'], { dir });
+    await cli(['merge', 'environments', '{qa: {namespace: qa-ns}}'], { dir });
+    expect(JSON.parse((await cli(['get', 'environments', '--json'], { dir })).stdout)).toEqual({ dev: { namespace: 'dev-ns' }, qa: { namespace: 'qa-ns' } });
+    await cli(['delete', 'current_work', 'active_issues[key=AAP-7]'], { dir });
+    expect(JSON.parse((await cli(['get', 'current_work', 'active_issues', '--json'], { dir })).stdout)).toEqual([]);
+    expect((await cli(['write', 'notes/today'], { dir, input: '# kept\nitems: [1]\n' })).code).toBe(0);
+    expect(await readFile(join(dir, 'notes/today.yaml'), 'utf8')).toBe('# kept\nitems: [1]\n');
+    assertRepoHealthy(dir);
+  });
+
+  it('batch: one commit per line, or one in all with --atomic', async () => {
+    const lines = [
+      { op: 'set', file: 'knowledge', key: 'b1', value: 1 },
+      { op: 'append', file: 'knowledge', key: 'b2', value: 'x' },
+      { op: 'merge', file: 'knowledge', key: 'b3', value: { y: 2 } },
+    ].map((l) => JSON.stringify(l)).join('\n');
+    let before = commitCount(dir);
+    const plain = await cli(['batch', '--json'], { dir, input: lines });
+    expect(plain.code).toBe(0);
+    expect(JSON.parse(plain.stdout).results).toHaveLength(3);
+    expect(commitCount(dir)).toBe(before + 3);
+    before = commitCount(dir);
+    const atomic = await cli(['batch', '--atomic'], { dir, input: lines.replace(/b(\d)/g, 'c$1') });
+    expect(atomic.code).toBe(0);
+    expect(commitCount(dir)).toBe(before + 1);
+    expect(atomic.stdout.trim()).toBe(headOid(dir));
+  });
+
+  it('ls, validate and status', async () => {
+    expect((await cli(['ls'], { dir })).stdout).toContain('current_work.yaml\nenvironments.yaml\nknowledge.yaml\nnotes/today.yaml\nshared_context.yaml');
+    const validate = await cli(['validate', '--json'], { dir });
+    expect(validate.code).toBe(0);
+    expect(JSON.parse(validate.stdout).every((r: { ok: boolean }) => r.ok)).toBe(true);
+    const status = JSON.parse((await cli(['status', '--json'], { dir })).stdout);
+    expect(status).toMatchObject({ branch: 'main', head: headOid(dir), clean: true, changes: [] });
+    await writeFile(join(dir, 'shared_context.yaml'), 'a: [\n');
+    const bad = await cli(['validate'], { dir });
+    expect(bad.code).toBe(3);
+    expect(bad.stdout).toMatch(/invalid  invalid YAML in shared_context.yaml at line \d+/);
+    const dirty = JSON.parse((await cli(['status', '--json'], { dir })).stdout);
+    expect(dirty).toMatchObject({ clean: false, changes: [{ path: 'shared_context.yaml', status: ' M' }] });
+    git(dir, 'checkout', '--', 'shared_context.yaml');
+  });
+
+  it('errors: one line, documented exit code, JSON with --json', async () => {
+    const missing = await cli(['get', 'knowledge', 'nope'], { dir });
+    expect(missing).toMatchObject({ code: 3, stdout: '', stderr: 'gitstate: no value at nope in knowledge.yaml\n' });
+    const json = await cli(['get', 'knowledge', 'nope', '--json'], { dir });
+    expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'NOT_FOUND', message: 'no value at nope in knowledge.yaml' } });
+    expect((await cli(['frobnicate'], { dir })).code).toBe(2);
+    expect((await cli(['set', 'knowledge'], { dir })).code).toBe(2);
+    const noRepo = await cli(['get', 'knowledge'], { dir: join(dir, 'nope') });
+    expect(noRepo.code).toBe(1);
+    expect(noRepo.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('every command has --help with examples', async () => {
+    for (const command of ['init', 'get', 'set', 'append', 'delete', 'merge', 'write', 'ls', 'validate', 'batch', 'status']) {
+      const help = await cli([command, '--help']);
+      expect(help.code, command).toBe(0);
+      expect(help.stdout, command).toMatch(/Examples:\n {2}\$ .*gitstate /);
+    }
+  });
+
+  it('finds the state dir from GITSTATE_DIR, else ./state', async () => {
+    expect((await cli(['get', 'knowledge', 'n'], { env: { GITSTATE_DIR: dir } })).stdout.trim()).toBe('43');
+    const cwd = join(dir, '..');
+    const out = execFileSync(process.execPath, [CLI, 'get', 'knowledge', 'n'], { cwd, env: { ...process.env, GITSTATE_DIR: '' }, encoding: 'utf8' });
+    expect(out.trim()).toBe('43');
+  });
+});
+
+describe('the embedded ./state of this project', () => {
+  it("running gitstate on a copy leaves the project's own git status clean", async () => {
+    // A copy of the project's tracked files, as a fresh clone would have them.
+    const clone = join(await tempDir(), 'project');
+    execFileSync('git', ['clone', '-q', '--no-hardlinks', ROOT, clone]);
+    await cp(join(ROOT, 'state/README.md'), join(clone, 'state/README.md'));
+    const run = (args: string[]) => execFileSync(process.execPath, [CLI, ...args], { cwd: clone, env: { ...process.env, GITSTATE_DIR: '' }, encoding: 'utf8' });
+    run(['init']);
+    run(['set', 'knowledge', 'x', '1']);
+    expect(git(clone, 'status', '--porcelain')).toBe('');
+    assertRepoHealthy(join(clone, 'state'));
+  });
+});
