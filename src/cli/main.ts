@@ -16,6 +16,8 @@ import { register as registerLs } from './commands/ls.js';
 import { register as registerValidate } from './commands/validate.js';
 import { register as registerBatch } from './commands/batch.js';
 import { register as registerStatus } from './commands/status.js';
+import { register as registerState } from './commands/state.js';
+import { register as registerFlush } from './commands/flush.js';
 
 export function buildProgram(): Command {
   const program = new Command('gitstate')
@@ -50,6 +52,8 @@ Examples:
     registerValidate,
     registerBatch,
     registerStatus,
+    registerState,
+    registerFlush,
   ]) {
     register(program);
   }

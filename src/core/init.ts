@@ -67,7 +67,7 @@ export async function initRepository(dir: string, options: LockOptions & { autho
     }
     const paths = await walkFiles(dir);
     const changes = await Promise.all(paths.map(async (path) => ({ path, content: await readFile(join(dir, path)) })));
-    const message = commitMessage(paths.map((file) => ({ op: 'init' as const, file })), 'Create the state repository.', 'init');
+    const message = commitMessage(paths.map((file) => ({ op: 'init' as const, file })), { op: 'init', subject: 'init state repository' });
     await store.commit({ changes, message, author: await resolveAuthor(dir, options.author), parent: null, writeWorkTree: false });
     return true;
   });

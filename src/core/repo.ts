@@ -14,8 +14,9 @@ import { decodeText, parseStateText } from '../yaml/document.js';
 import { parseKeyPath } from './keypath.js';
 import { normalizeStatePath, realDir, STATE_EXTENSIONS } from './paths.js';
 import { readStateBytes, Transaction, type ContentCheck } from './transaction.js';
-import type { GitStore, Person } from '../git/store.js';
+import type { FileChange, GitStore, Person } from '../git/store.js';
 import type { LockOptions } from './lock.js';
+import type { MessageOptions, OpName } from './message.js';
 
 export interface RepoOptions extends LockOptions {
   /** Commit author as "Name <email>"; default: see resolveAuthor. */
@@ -25,6 +26,9 @@ export interface RepoOptions extends LockOptions {
 export interface WriteOptions {
   /** A note added to the commit message (`-m`). */
   message?: string;
+  /** The commit's operation and subject, for writes made on behalf of a higher-level command (flush, rollback...). */
+  op?: OpName;
+  subject?: string;
 }
 
 export interface WriteResult {
@@ -166,29 +170,76 @@ export class StateRepo {
    * `fn` throws, or any resulting file fails validation, nothing is written.
    */
   async transaction(fn: (tx: TxOps) => Promise<unknown>, options: WriteOptions = {}): Promise<WriteResult> {
-    const store = await this.store();
-    const { withRepoLock } = await import('./lock.js');
     const { commitMessage } = await import('./message.js');
-    return withRepoLock(this.gitdir, this.options, async (lock) => {
-      await this.recoverInterrupted(store);
-      const parent = await store.headOid();
+    return this.underLock(async (commit) => {
       const tx = new Transaction(this.dir);
       await fn(tx);
       const changes = await tx.finish(await this.checks());
-      if (changes.length === 0) return { commit: parent ?? '', changed: false, files: [] };
-      const author = await this.author();
-      const assertLockHeld = () => lock.assertHeld();
-      // Hand edits on a path we are about to change are kept, in a commit of their own.
-      let base = parent;
-      const edited = await this.handEdits(store, parent, changes.map((c) => c.path), tx);
-      if (edited.length > 0) {
-        const ops = edited.map((c) => ({ op: 'recover' as const, file: c.path }));
-        const message = commitMessage(ops, 'Changes found on disk that were never committed, kept before the next write.', 'recover');
-        base = await store.commit({ changes: edited, message, author, parent, writeWorkTree: false, assertLockHeld });
+      const disk = new Map(tx.touchedFiles().map((f) => [f.path, f.disk]));
+      return commit(changes, disk, commitMessage(tx.ops, { note: options.message, op: options.op, subject: options.subject }));
+    });
+  }
+
+  /**
+   * Commit whole files as given (null removes one) — for commands built on the
+   * core, such as rollback and state reset. Each content is checked like any
+   * write: state files must parse and pass their schema and the secret guard;
+   * anything else is scanned for secrets. Files already equal to HEAD are skipped.
+   */
+  async commitFiles(
+    files: readonly FileChange[],
+    message: MessageOptions & { op: OpName },
+    /** The caller already kept what is on disk (state reset moves it aside): skip the hand-edit check. */
+    options: { diskKept?: boolean } = {},
+  ): Promise<WriteResult> {
+    const { commitMessage } = await import('./message.js');
+    const store = await this.store();
+    return this.underLock(async (commit, head) => {
+      const checks = await this.checks();
+      const changes: FileChange[] = [];
+      const disk = new Map<string, Uint8Array | null>();
+      for (const file of files) {
+        if (file.content) await this.checkContent(file.path, file.content, checks);
+        const oid = file.content ? await store.hashBlob(file.content) : null;
+        if (oid === (await store.blobOidAt(head, file.path))) continue;
+        changes.push(file);
+        if (!options.diskKept) disk.set(file.path, await readStateBytes(this.dir, file.path));
       }
-      const message = commitMessage(tx.ops, options.message);
-      const commit = await store.commit({ changes, message, author, parent: base, writeWorkTree: true, assertLockHeld });
-      return { commit, changed: true, files: changes.map((c) => c.path) };
+      const ops = changes.map((c) => ({ op: message.op, file: c.path }));
+      return commit(changes, disk, commitMessage(ops, message));
+    });
+  }
+
+  /**
+   * Take the lock, finish any interrupted write, and hand `fn` a function that
+   * commits changes on HEAD. Hand edits found on disk on a changed path are kept
+   * first, in a commit of their own.
+   */
+  private async underLock(
+    fn: (commit: (changes: FileChange[], disk: Map<string, Uint8Array | null>, message: string) => Promise<WriteResult>, head: string | null) => Promise<WriteResult>,
+  ): Promise<WriteResult> {
+    const store = await this.store();
+    const [{ withRepoLock }, { commitMessage }] = await Promise.all([import('./lock.js'), import('./message.js')]);
+    return withRepoLock(this.gitdir, this.options, async (lock) => {
+      await this.recoverInterrupted(store);
+      const parent = await store.headOid();
+      const assertLockHeld = () => lock.assertHeld();
+      return fn(async (changes, disk, message) => {
+        if (changes.length === 0) return { commit: parent ?? '', changed: false, files: [] };
+        const author = await this.author();
+        let base = parent;
+        const edited = await this.handEdits(store, parent, changes, disk);
+        if (edited.length > 0) {
+          const paths = edited.map((c) => c.path);
+          const recoverMessage = commitMessage(
+            paths.map((file) => ({ op: 'recover' as const, file })),
+            { op: 'recover', subject: `recover uncommitted changes to ${paths.join(', ')}`, note: 'Found on disk, never committed; kept before the next write.' },
+          );
+          base = await store.commit({ changes: edited, message: recoverMessage, author, parent, writeWorkTree: false, assertLockHeld });
+        }
+        const commit = await store.commit({ changes, message, author, parent: base, writeWorkTree: true, assertLockHeld });
+        return { commit, changed: true, files: changes.map((c) => c.path) };
+      }, parent);
     });
   }
 
@@ -214,11 +265,12 @@ export class StateRepo {
     return this.authorPromise;
   }
 
-  /** Checks every content passes before it is committed. */
+  /** Checks every content passes before it is committed: its schema, then the secret guard. */
   checks(): Promise<ContentCheck[]> {
-    this.checksPromise ??= Promise.all([import('../schema/validate.js'), import('../schema/user.js')]).then(
-      ([{ validateContent }, { loadUserSchemas }]) => [
+    this.checksPromise ??= Promise.all([import('../schema/validate.js'), import('../schema/user.js'), import('../security/secrets.js')]).then(
+      ([{ validateContent }, { loadUserSchemas }, { assertNoSecrets, loadAllowList }]) => [
         async (path: string, value: unknown) => validateContent(path, value, await loadUserSchemas(this.dir)),
+        async (path: string, value: unknown) => assertNoSecrets(path, value, await loadAllowList(this.dir)),
       ],
     );
     return this.checksPromise;
@@ -249,15 +301,41 @@ export class StateRepo {
     return report;
   }
 
-  /** Files about to be changed whose bytes on disk differ from HEAD: edited by hand, never committed. */
-  private async handEdits(store: GitStore, head: string | null, paths: string[], tx: Transaction) {
-    const edited: Array<{ path: string; content: Uint8Array | null }> = [];
-    const disk = new Map(tx.touchedFiles().map((f) => [f.path, f.disk]));
-    for (const path of paths) {
-      const bytes = disk.get(path) ?? null;
+  /**
+   * Changed paths whose bytes on disk differ from HEAD (edited by hand, never
+   * committed) and from the new content. Their disk content must pass the same
+   * checks as any write before it is kept.
+   */
+  private async handEdits(store: GitStore, head: string | null, changes: FileChange[], disk: Map<string, Uint8Array | null>): Promise<FileChange[]> {
+    const edited: FileChange[] = [];
+    const checks = await this.checks();
+    for (const change of changes) {
+      if (!disk.has(change.path)) continue;
+      const bytes = disk.get(change.path) ?? null;
       const onDisk = bytes ? await store.hashBlob(bytes) : null;
-      if (onDisk !== (await store.blobOidAt(head, path))) edited.push({ path, content: bytes });
+      if (onDisk === (await store.blobOidAt(head, change.path))) continue;
+      if (bytes && change.content && Buffer.compare(Buffer.from(bytes), Buffer.from(change.content)) === 0) continue;
+      if (bytes) {
+        try {
+          await this.checkContent(change.path, bytes, checks);
+        } catch (err) {
+          throw new RepoError(
+            `${change.path} has uncommitted changes on disk that fail validation (${(err as Error).message}); fix them, or discard them with "git -C ${this.dir} checkout -- ${change.path}"`,
+          );
+        }
+      }
+      edited.push({ path: change.path, content: bytes });
     }
     return edited;
+  }
+
+  /** Run the content checks on file bytes: parse and check state files, scan anything else for secrets. */
+  private async checkContent(path: string, bytes: Uint8Array, checks: readonly ContentCheck[]): Promise<void> {
+    if (!STATE_EXTENSIONS.some((ext) => path.endsWith(ext))) {
+      const { assertNoSecretText } = await import('../security/secrets.js');
+      return assertNoSecretText(path, decodeText(bytes, path));
+    }
+    const value = getValue(parseStateText(decodeText(bytes, path), path), []);
+    for (const check of checks) await check(path, value);
   }
 }

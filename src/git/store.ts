@@ -10,7 +10,7 @@ import git from 'isomorphic-git';
 import type { TreeEntry } from 'isomorphic-git';
 import { GitIndexManager } from 'isomorphic-git/managers';
 import { FileSystem } from 'isomorphic-git/models';
-import { LockError, RepoError } from '../errors.js';
+import { LockError, PathError, RepoError } from '../errors.js';
 import { AtomicFs } from './atomic-fs.js';
 
 export interface Person {
@@ -149,6 +149,10 @@ export class GitStore {
    */
   async commit(request: CommitRequest): Promise<string> {
     const { changes, parent } = request;
+    for (const change of changes) {
+      // Static configuration with credentials never enters the repository, whatever path led here.
+      if (change.path.split('/').pop() === 'config.json') throw new PathError(`refusing to commit ${change.path}: config.json is never stored in the state repo`);
+    }
     const blobs = new Map<string, string | null>();
     await preferSyncDeflate(this);
     this.atomic.stage();

@@ -1,0 +1,87 @@
+/**
+ * Key paths on plain JS data (state.json lives in memory as plain objects, not
+ * as a yaml Document): get, set (creating missing maps) and delete.
+ */
+import { KeyPathError, NotFoundError, OperationError } from '../errors.js';
+import { formatKeyPath, type Segment } from '../core/keypath.js';
+
+type Container = Record<string, unknown> | unknown[];
+
+function isContainer(value: unknown): value is Container {
+  return value !== null && typeof value === 'object' && !(value instanceof Date);
+}
+
+/** The property name or index a segment names in `node`, or undefined when it names nothing there. */
+function step(node: Container, segment: Segment, where: () => string): string | number | undefined {
+  if (Array.isArray(node)) {
+    if (segment.kind === 'select') {
+      const matches = node.flatMap((item, i) =>
+        isContainer(item) && !Array.isArray(item) && String(item[segment.field]) === segment.value ? [i] : [],
+      );
+      if (matches.length > 1) throw new KeyPathError(`${matches.length} items in ${where()} have ${segment.field}=${segment.value}; a selector must match exactly one`);
+      return matches[0];
+    }
+    const raw = segment.kind === 'index' ? segment.index : /^-?\d+$/.test(segment.name) ? Number(segment.name) : NaN;
+    if (Number.isNaN(raw)) throw new KeyPathError(`${where()} is a list; "${formatKeyPath([segment])}" is not an index`);
+    const index = raw < 0 ? node.length + raw : raw;
+    return index >= 0 && index < node.length ? index : undefined;
+  }
+  if (segment.kind !== 'key') throw new KeyPathError(`${where()} is a map; ${segment.kind === 'index' ? 'an index' : 'a selector'} needs a list`);
+  return Object.hasOwn(node, segment.name) ? segment.name : undefined;
+}
+
+export function getAt(root: unknown, segments: readonly Segment[]): unknown {
+  let node = root;
+  for (let i = 0; i < segments.length; i++) {
+    if (!isContainer(node)) return undefined;
+    const key = step(node, segments[i]!, () => formatKeyPath(segments.slice(0, i)) || '(top level)');
+    if (key === undefined) return undefined;
+    node = (node as Record<string | number, unknown>)[key];
+  }
+  return node;
+}
+
+/** Set `value` at the path in `root` (mutating it), creating missing maps. */
+export function setAt(root: Record<string, unknown>, segments: readonly Segment[], value: unknown): void {
+  if (segments.length === 0) throw new OperationError('a key path is needed');
+  let node: Container = root;
+  for (let i = 0; i < segments.length - 1; i++) {
+    const segment = segments[i]!;
+    let key = step(node, segment, () => formatKeyPath(segments.slice(0, i)) || '(top level)');
+    if (key === undefined) {
+      if (segment.kind !== 'key' || Array.isArray(node)) throw new NotFoundError(`no value at ${formatKeyPath(segments.slice(0, i + 1))}`);
+      key = segment.name;
+      (node as Record<string, unknown>)[key] = {};
+    }
+    const next = (node as Record<string | number, unknown>)[key];
+    if (!isContainer(next)) {
+      if (next !== undefined && next !== null) {
+        throw new OperationError(`${formatKeyPath(segments.slice(0, i + 1))} is a ${typeof next}, not a map or list`);
+      }
+      (node as Record<string | number, unknown>)[key] = {};
+    }
+    node = (node as Record<string | number, unknown>)[key] as Container;
+  }
+  const last = segments[segments.length - 1]!;
+  const where = () => formatKeyPath(segments.slice(0, -1)) || '(top level)';
+  if (Array.isArray(node)) {
+    const index = step(node, last, where);
+    if (index === undefined) throw new NotFoundError(`no item at ${formatKeyPath(segments)}`);
+    node[index as number] = value;
+  } else {
+    if (last.kind !== 'key') throw new KeyPathError(`${where()} is a map; ${last.kind === 'index' ? 'an index' : 'a selector'} needs a list`);
+    node[last.name] = value;
+  }
+}
+
+/** Delete the value at the path; returns false when there was nothing there. */
+export function deleteAt(root: unknown, segments: readonly Segment[]): boolean {
+  if (segments.length === 0) return false;
+  const parent = getAt(root, segments.slice(0, -1));
+  if (!isContainer(parent)) return false;
+  const key = step(parent, segments[segments.length - 1]!, () => formatKeyPath(segments.slice(0, -1)) || '(top level)');
+  if (key === undefined) return false;
+  if (Array.isArray(parent)) parent.splice(key as number, 1);
+  else delete parent[key as string];
+  return true;
+}
