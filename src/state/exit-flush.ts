@@ -8,14 +8,28 @@
  */
 interface Flushable {
   flush(): Promise<unknown>;
+  readonly pendingCount: number;
 }
 
 const open = new Set<Flushable>();
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 let installed = false;
 let flushingForExit: Promise<void> | null = null;
+/**
+ * Signal listeners our own dependencies install (proper-lockfile's signal-exit,
+ * which re-raises the signal itself once it is the last listener). They are not
+ * "the application handling the signal".
+ */
+const libraryListeners = new Set<(...args: unknown[]) => unknown>();
 
-export function registerForExit(manager: Flushable): void {
+export async function registerForExit(manager: Flushable): Promise<void> {
+  if (libraryListeners.size === 0) {
+    const before = new Set(SIGNALS.flatMap((s) => process.listeners(s)));
+    await import('proper-lockfile');
+    for (const listener of SIGNALS.flatMap((s) => process.listeners(s))) {
+      if (!before.has(listener)) libraryListeners.add(listener as (...args: unknown[]) => unknown);
+    }
+  }
   open.add(manager);
   if (!installed) {
     installed = true;
@@ -33,26 +47,39 @@ export function unregisterForExit(manager: Flushable): void {
   }
 }
 
+/**
+ * Flush every manager until none has pending changes. The application may keep
+ * setting values while a flush runs; those are acknowledged too, so flush again.
+ * Stops when a flush fails (the error is reported; retrying would fail again).
+ */
 function flushAll(): Promise<void> {
-  flushingForExit ??= Promise.allSettled([...open].map((m) => m.flush())).then((results) => {
-    flushingForExit = null;
-    for (const r of results) {
-      if (r.status === 'rejected') process.stderr.write(`gitstate: state.json flush on exit failed: ${String((r.reason as Error)?.message ?? r.reason)}\n`);
+  flushingForExit ??= (async () => {
+    for (;;) {
+      const pending = [...open].filter((m) => m.pendingCount > 0);
+      if (pending.length === 0) break;
+      const results = await Promise.allSettled(pending.map((m) => m.flush()));
+      const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      for (const r of failed) process.stderr.write(`gitstate: state.json flush on exit failed: ${String((r.reason as Error)?.message ?? r.reason)}\n`);
+      if (failed.length > 0) break;
     }
+  })().finally(() => {
+    flushingForExit = null;
   });
   return flushingForExit;
 }
 
 function onBeforeExit(): void {
   // Flushing schedules work, so the loop runs again and beforeExit fires again; stop when nothing is left.
-  if ([...open].some((m) => (m as { pendingCount?: number }).pendingCount !== 0)) void flushAll();
+  if ([...open].some((m) => m.pendingCount > 0)) void flushAll();
 }
 
 function onSignal(signal: NodeJS.Signals): void {
   void flushAll().then(() => {
-    const othersHandleIt = process.listenerCount(signal) > 1;
-    if (othersHandleIt) return;
-    for (const s of SIGNALS) process.off(s, onSignal);
+    const listeners = process.listeners(signal) as Array<(...args: unknown[]) => unknown>;
+    if (listeners.some((l) => l !== onSignal && !libraryListeners.has(l))) return; // the application handles it
+    // Nothing is pending now, and nothing can run before the signal lands: with no
+    // listener left the default action (terminate) is immediate.
+    for (const l of listeners) process.off(signal, l);
     process.kill(process.pid, signal);
   });
 }

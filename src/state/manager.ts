@@ -77,7 +77,7 @@ export class StateManager {
   static async open(dir: string, options: StateManagerOptions = {}): Promise<StateManager> {
     const repo = await StateRepo.open(dir, options);
     const manager = new StateManager(repo, await readStateFile(repo.dir), options);
-    if (options.flushOnExit !== false) registerForExit(manager);
+    if (options.flushOnExit !== false) await registerForExit(manager);
     if (options.watch) manager.startWatching();
     return manager;
   }

@@ -3,7 +3,7 @@
  * key order, blank lines and quoting survive edits. JSON files go through the
  * same parser (JSON is YAML 1.2) and are written back as JSON.
  */
-import { Document, isAlias, isMap, isNode, isScalar, isSeq, parseDocument } from 'yaml';
+import { Document, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { Node } from 'yaml';
 import { SizeError, YamlError } from '../errors.js';
 import { isJsonPath } from '../core/paths.js';
@@ -72,8 +72,10 @@ function parseChecked(text: string, where: string, kind: 'YAML' | 'JSON'): Docum
     throw new YamlError(`invalid ${kind} in ${where} at line ${line}: control character U+${code}`);
   }
   let doc: Document;
+  const lines = new LineCounter();
   try {
-    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, version: '1.2' });
+    // yaml's own uniqueKeys check is quadratic in the keys of a map; ours below is linear.
+    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false, version: '1.2', lineCounter: lines });
   } catch (err) {
     if (err instanceof RangeError) throw new YamlError(`invalid ${kind} in ${where}: nested too deeply`);
     throw err;
@@ -85,9 +87,35 @@ function parseChecked(text: string, where: string, kind: 'YAML' | 'JSON'): Docum
     const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw new YamlError(`invalid ${kind} in ${where}${at}: ${reason}`);
   }
+  const duplicate = findDuplicateKey(doc);
+  if (duplicate) {
+    const pos = duplicate.offset === undefined ? null : lines.linePos(duplicate.offset);
+    const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+    throw new YamlError(`invalid ${kind} in ${where}${at}: duplicate key "${duplicate.key}"`);
+  }
   // Reading the whole document once checks alias expansion and depth.
   toPlain(doc, where);
   return doc;
+}
+
+/** The first key that appears twice in one map, in linear time. */
+function findDuplicateKey(doc: Document): { key: string; offset?: number } | null {
+  let found: { key: string; offset?: number } | null = null;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? pair.key.value : String(pair.key);
+        if (seen.has(key)) {
+          found = { key: String(key), offset: isNode(pair.key) ? pair.key.range?.[0] : undefined };
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** The document (or a node of it) as plain JS, with the alias and depth limits enforced. */
