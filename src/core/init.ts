@@ -56,7 +56,7 @@ export async function initRepository(dir: string, options: LockOptions & { autho
   const fs = new AtomicFs(gitdir);
   await git.init({ fs, dir, defaultBranch: 'main' });
   return withRepoLock(gitdir, options, async () => {
-    const store = new GitStore(dir);
+    const store = await new GitStore(dir).prepare();
     if (await store.headOid()) return false;
     for (const [key, value] of Object.entries(PINNED_CONFIG)) await git.setConfig({ fs, gitdir, path: key, value });
     for (const [path, content] of Object.entries({ ...SEED_FILES, '.gitignore': GITIGNORE })) {

@@ -4,6 +4,7 @@
  * over once stale), and one within a process (a promise chain), since
  * proper-lockfile is not re-entrant.
  */
+import * as fs from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { LockError } from '../errors.js';
@@ -74,6 +75,7 @@ async function acquire(gitdir: string, options: LockOptions, onCompromised: (err
         update: Math.min(1_000, stale / 2),
         retries: 0,
         onCompromised,
+        fs: syncCallbackFs,
       });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
@@ -92,3 +94,29 @@ function envNumber(name: string): number | undefined {
   const n = Number(raw);
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
+
+type Callback = (err: NodeJS.ErrnoException | null, result?: unknown) => void;
+/**
+ * The fs proper-lockfile uses: its few calls (mkdir, stat, utimes, rmdir) done
+ * synchronously, each costing microseconds instead of a thread-pool round trip.
+ */
+const syncCallbackFs = {
+  // used by its exit handler to remove a lock still held when the process exits
+  rmdirSync: fs.rmdirSync,
+  ...Object.fromEntries(
+  (['mkdir', 'stat', 'utimes', 'rmdir', 'realpath'] as const).map((name) => [
+    name,
+    (...args: unknown[]) => {
+      const callback = args.pop() as Callback;
+      let result: unknown;
+      try {
+        result = (fs[`${name}Sync`] as (...a: unknown[]) => unknown)(...args);
+      } catch (err) {
+        process.nextTick(callback, err as NodeJS.ErrnoException);
+        return;
+      }
+      process.nextTick(callback, null, result);
+    },
+  ]),
+  ),
+};

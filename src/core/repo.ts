@@ -256,7 +256,7 @@ export class StateRepo {
 
   /** The git layer, for modules built on the core (history, sync). */
   store(): Promise<GitStore> {
-    this.storePromise ??= import('../git/store.js').then(({ GitStore }) => new GitStore(this.dir));
+    this.storePromise ??= import('../git/store.js').then(({ GitStore }) => new GitStore(this.dir).prepare());
     return this.storePromise;
   }
 

@@ -4,7 +4,8 @@
  * a compare-and-swap ref update and the index entries — so the cost of a write
  * does not grow with the number of files in the repository.
  */
-import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
+import { IndexPatcher } from './index-patch.js';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import type { TreeEntry } from 'isomorphic-git';
@@ -58,6 +59,9 @@ export class GitStore {
   /** Commit id -> tree id, for the commits this store read or made. */
   private readonly commitTrees = new Map<string, string>();
   private branchRef: string | null = null;
+  private readonly indexPatcher: IndexPatcher;
+  /** The last blob this store wrote, to skip re-hashing the same bytes. */
+  private lastBlob: { oid: string; content: Uint8Array } | null = null;
 
   constructor(
     readonly dir: string,
@@ -65,6 +69,13 @@ export class GitStore {
   ) {
     this.atomic = new AtomicFs(gitdir);
     this.fs = new FileSystem(this.atomic) as unknown as AtomicFs;
+    this.indexPatcher = new IndexPatcher(join(gitdir, 'index'));
+  }
+
+  /** Call once before use: makes isomorphic-git's hashing choice (see chooseSyncHash). */
+  async prepare(): Promise<this> {
+    await chooseSyncHash();
+    return this;
   }
 
   /** The branch HEAD points at (`refs/heads/main`); a detached HEAD is an error. */
@@ -138,6 +149,10 @@ export class GitStore {
   }
 
   async hashBlob(content: Uint8Array): Promise<string> {
+    // Writers check the file on disk against HEAD before every write; most often it
+    // is exactly what this store committed last, whose id is known.
+    const known = this.lastBlob;
+    if (known && Buffer.compare(Buffer.from(known.content), Buffer.from(content)) === 0) return known.oid;
     return (await git.hashBlob({ object: content })).oid;
   }
 
@@ -154,17 +169,19 @@ export class GitStore {
       if (change.path.split('/').pop() === 'config.json') throw new PathError(`refusing to commit ${change.path}: config.json is never stored in the state repo`);
     }
     const blobs = new Map<string, string | null>();
-    await preferSyncDeflate(this);
     this.atomic.stage();
     let oid: string;
     try {
-      for (const change of changes) {
-        const blob = change.content ? await git.writeBlob({ fs: this.fs, gitdir: this.gitdir, blob: change.content }) : null;
-        blobs.set(change.path, blob);
-        if (request.writeWorkTree && change.content) await this.atomic.writeFile(join(this.dir, change.path), change.content);
-      }
-      const baseTree = parent ? await this.treeOf(parent) : null;
-      const tree = (await this.buildTree(baseTree, [...blobs])) ?? (await this.writeTree([]));
+      const tree = await withSyncDeflate(async () => {
+        for (const change of changes) {
+          const blob = change.content ? await git.writeBlob({ fs: this.fs, gitdir: this.gitdir, blob: change.content }) : null;
+          if (blob && change.content) this.lastBlob = { oid: blob, content: change.content };
+          blobs.set(change.path, blob);
+          if (request.writeWorkTree && change.content) await this.atomic.writeFile(join(this.dir, change.path), change.content);
+        }
+        const baseTree = parent ? await this.treeOf(parent) : null;
+        return (await this.buildTree(baseTree, [...blobs])) ?? (await this.writeTree([]));
+      });
       oid = await git.writeCommit({
         fs: this.fs,
         gitdir: this.gitdir,
@@ -201,7 +218,20 @@ export class GitStore {
 
   /** Point the index entries of `paths` at the given blobs (null: remove), with the work tree's stat data. */
   async updateIndex(blobs: Iterable<[string, string | null]>): Promise<void> {
-    const entries = [...blobs].map(([path, oid]) => ({ path, oid, stats: oid ? lstatOrNull(join(this.dir, path)) : null }));
+    const list = [...blobs];
+    if (list.length === 1 && list[0]![1]) {
+      // The common case, one existing file rewritten: patch its entry in place.
+      const [path, oid] = list[0]! as [string, string];
+      const stats = lstatOrNull(join(this.dir, path), true);
+      const patched = stats && this.indexPatcher.patch(path, oid, stats);
+      if (patched) {
+        await this.atomic.writeFile(join(this.gitdir, 'index'), patched);
+        this.indexPatcher.written(patched);
+        return;
+      }
+    }
+    this.indexPatcher.forget();
+    const entries = list.map(([path, oid]) => ({ path, oid, stats: oid ? lstatOrNull(join(this.dir, path)) : null }));
     await GitIndexManager.acquire({ fs: this.fs, gitdir: this.gitdir, cache: this.cache }, async (index) => {
       for (const { path, oid, stats } of entries) {
         if (oid && stats) index.insert({ filepath: path, oid, stats });
@@ -267,9 +297,11 @@ export class GitStore {
   }
 }
 
-function lstatOrNull(path: string) {
+function lstatOrNull(path: string): Stats | null;
+function lstatOrNull(path: string, bigint: true): BigIntStats | null;
+function lstatOrNull(path: string, bigint = false): Stats | BigIntStats | null {
   try {
-    return lstatSync(path);
+    return lstatSync(path, { bigint });
   } catch {
     return null;
   }
@@ -284,23 +316,44 @@ function short(oid: string | null): string {
   return oid ? oid.slice(0, 7) : '(none)';
 }
 
-let deflateChosen: Promise<void> | null = null;
-/**
- * isomorphic-git deflates with the global CompressionStream when it exists. On
- * Node 20 that costs ~0.6 ms per object; its bundled pako takes ~0.05 ms for
- * our small objects. It decides once, on its first deflate, so make that first
- * deflate (of the empty blob, which is harmless to store) with CompressionStream hidden.
+/*
+ * isomorphic-git picks its deflate and SHA-1 once, on first use: the web
+ * CompressionStream and crypto.subtle when those globals exist. On Node 20 each
+ * costs a thread-pool round trip per object (~0.6 ms per deflate, ~0.1 ms per
+ * hash); its bundled synchronous pako and sha.js take microseconds for our small
+ * objects. So both choices are made with the globals hidden. (The full-index
+ * checksum then also uses sha.js: ~2 ms for a 2,000-file index, paid only when a
+ * file is added or removed — an update patches the index, see index-patch.ts.)
  */
-function preferSyncDeflate(store: GitStore): Promise<void> {
-  deflateChosen ??= (async () => {
-    const g = globalThis as { CompressionStream?: unknown };
-    const saved = g.CompressionStream;
-    g.CompressionStream = undefined;
-    try {
-      await git.writeBlob({ fs: store.fs, gitdir: store.gitdir, blob: new Uint8Array(0) });
-    } finally {
-      g.CompressionStream = saved;
-    }
-  })();
-  return deflateChosen;
+let hashChosen: Promise<void> | null = null;
+let deflateChosen = false;
+
+/** Make isomorphic-git's SHA-1 choice (by hashing the empty blob) with crypto.subtle hidden. */
+function chooseSyncHash(): Promise<void> {
+  hashChosen ??= hidingGlobals(() => git.hashBlob({ object: new Uint8Array(0) })).then(() => undefined);
+  return hashChosen;
+}
+
+/** Run the first object writes of the process with CompressionStream hidden: that is when deflate is chosen. */
+async function withSyncDeflate<T>(fn: () => Promise<T>): Promise<T> {
+  if (deflateChosen) return fn();
+  try {
+    return await hidingGlobals(fn);
+  } finally {
+    deflateChosen = true;
+  }
+}
+
+async function hidingGlobals<T>(fn: () => Promise<T>): Promise<T> {
+  const g = globalThis as { CompressionStream?: unknown };
+  const savedStream = g.CompressionStream;
+  const savedCrypto = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
+  g.CompressionStream = undefined;
+  Object.defineProperty(globalThis, 'crypto', { value: {}, configurable: true, writable: true });
+  try {
+    return await fn();
+  } finally {
+    g.CompressionStream = savedStream;
+    if (savedCrypto) Object.defineProperty(globalThis, 'crypto', savedCrypto);
+  }
 }

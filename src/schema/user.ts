@@ -3,7 +3,8 @@
  * each naming the files it applies to in `x-gitstate-files` (`*` matches within
  * one path segment, `**` across segments). Loaded with zod's `z.fromJSONSchema`.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { SchemaError } from '../errors.js';
@@ -29,12 +30,13 @@ export async function loadUserSchemas(root: string): Promise<UserSchema[]> {
   const dir = join(root, USER_SCHEMA_DIR);
   let names: string[];
   try {
-    names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+    // Checked on every write: sync calls cost microseconds, async ones a thread-pool round trip.
+    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  const stats = await Promise.all(names.map((n) => stat(join(dir, n))));
+  const stats = names.map((n) => statSync(join(dir, n)));
   const stamp = names.map((n, i) => `${n}:${stats[i]!.mtimeMs}:${stats[i]!.size}`).join('|');
   const hit = cache.get(dir);
   if (hit && hit.stamp === stamp) return hit.schemas;

@@ -1,0 +1,32 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { assertRepoHealthy, cleanupTempDirs, CLI, ROOT, tempDir } from './helpers/repo.js';
+
+afterAll(cleanupTempDirs);
+
+/** The shell code blocks of README.md that follow a line containing `marker`. */
+function blockAfter(marker: string): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const at = readme.indexOf(marker);
+  expect(at, `README.md has "${marker}"`).toBeGreaterThanOrEqual(0);
+  const match = /```sh\n([\s\S]*?)```/.exec(readme.slice(at));
+  return match![1]!;
+}
+
+function runShell(script: string, dir: string): string {
+  // `gitstate` is this checkout's CLI, pointed at a fresh state dir.
+  const prelude = `set -euo pipefail\ngitstate() { node ${JSON.stringify(CLI)} --dir ${JSON.stringify(dir)} "$@"; }\n`;
+  return execFileSync('bash', ['-c', prelude + script], { encoding: 'utf8', env: { ...process.env, GITSTATE_DIR: '' } });
+}
+
+describe('README examples', () => {
+  it('the CLI examples run on a fresh gitstate init', async () => {
+    const dir = join(await tempDir(), 'state');
+    runShell('gitstate init', dir);
+    const out = runShell(blockAfter('Examples (each runnable'), dir);
+    expect(out).toContain('In Progress');
+    assertRepoHealthy(dir);
+  });
+});
