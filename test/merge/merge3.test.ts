@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { merge3, MISSING } from '../../src/merge/merge3.js';
+import { structuralDiff } from '../../src/merge/diff.js';
+import { parseStateText, serialize } from '../../src/yaml/document.js';
+import { render } from '../../src/yaml/preserve.js';
+import { applyValue } from '../../src/merge/apply.js';
+
+describe('merge3', () => {
+  it('merges maps key by key', () => {
+    const base = { a: 1, b: 2, c: 3 };
+    const r = merge3(base, { a: 10, b: 2, c: 3 }, { a: 1, b: 20, c: 3, d: 4 });
+    expect(r).toEqual({ value: { a: 10, b: 20, c: 3, d: 4 }, conflicts: [] });
+  });
+
+  it('a deletion on one side wins over an unchanged other side', () => {
+    expect(merge3({ a: 1, b: 2 }, { a: 1 }, { a: 1, b: 2, c: 3 }).value).toEqual({ a: 1, c: 3 });
+  });
+
+  it('reports a value changed differently on both sides, with both values', () => {
+    const r = merge3({ env: { ns: 'a' } }, { env: { ns: 'b' } }, { env: { ns: 'c' } }, { resolve: () => 'theirs' });
+    expect(r.value).toEqual({ env: { ns: 'c' } });
+    expect(r.conflicts).toEqual([{ path: 'env.ns', segments: expect.any(Array), base: 'a', ours: 'b', theirs: 'c', resolution: 'theirs' }]);
+  });
+
+  it('modify/delete is a conflict', () => {
+    const r = merge3({ a: 1 }, { a: 2 }, {});
+    expect(r.conflicts).toMatchObject([{ path: 'a', ours: 2, theirs: MISSING }]);
+    expect(r.value).toEqual({ a: 2 });
+  });
+
+  it('lists of records merge by identity', () => {
+    const base = { issues: [{ key: 'A', status: 'Open' }, { key: 'B', status: 'Open' }] };
+    const ours = { issues: [{ key: 'A', status: 'Done' }, { key: 'B', status: 'Open' }, { key: 'C', status: 'Open' }] };
+    const theirs = { issues: [{ key: 'B', status: 'Open', branch: 'b' }, { key: 'D', status: 'New' }] };
+    expect(merge3(base, ours, theirs)).toEqual({
+      // A: changed by ours, deleted by theirs -> a conflict, resolved to ours by default.
+      value: { issues: [{ key: 'A', status: 'Done' }, { key: 'B', status: 'Open', branch: 'b' }, { key: 'C', status: 'Open' }, { key: 'D', status: 'New' }] },
+      conflicts: [{ path: 'issues[key=A]', segments: expect.any(Array), base: base.issues[0], ours: ours.issues[0], theirs: MISSING, resolution: 'ours' }],
+    });
+  });
+
+  it('plain lists take both sides\' additions in order and drop removals', () => {
+    const base = { log: ['a', 'b', 'c'] };
+    expect(merge3(base, { log: ['a', 'b', 'c', 'd'] }, { log: ['b', 'c', 'e', 'f'] }).value).toEqual({ log: ['b', 'c', 'd', 'e', 'f'] });
+    expect(merge3(base, { log: ['a', 'b', 'c', 'x'] }, { log: ['a', 'b', 'c', 'x'] }).value).toEqual({ log: ['a', 'b', 'c', 'x'] });
+  });
+});
+
+describe('structuralDiff', () => {
+  it('names added, removed and changed values by key path, records by identity', () => {
+    const before = { a: 1, issues: [{ key: 'A', status: 'Open' }], tags: ['x'] };
+    const after = { a: 2, issues: [{ key: 'A', status: 'Done' }, { key: 'B' }], tags: ['x', 'y'], n: null };
+    expect(structuralDiff(before, after).map(({ kind, path, before: b, after: a }) => ({ kind, path, before: b, after: a }))).toEqual([
+      { kind: 'changed', path: 'a', before: 1, after: 2 },
+      { kind: 'changed', path: 'issues[key=A].status', before: 'Open', after: 'Done' },
+      { kind: 'added', path: 'issues[key=B]', before: undefined, after: { key: 'B' } },
+      { kind: 'added', path: 'tags[1]', before: undefined, after: 'y' },
+      { kind: 'added', path: 'n', before: undefined, after: null },
+    ]);
+  });
+});
+
+describe('applyValue', () => {
+  it('reaches the target with minimal edits, keeping comments', () => {
+    const text = '# top\nissues:\n  # the list\n  - key: A  # first\n    status: Open\n  - key: B\n    status: Open\nlog: [a, b]\n';
+    const state = parseStateText(text, 'x.yaml');
+    state.rendered = serialize(state);
+    applyValue(state, { issues: [{ key: 'A', status: 'Done' }, { key: 'C', status: 'New' }], log: ['a', 'b', 'c'] });
+    const out = render(state);
+    expect(out).toContain('# top');
+    expect(out).toContain('# the list');
+    expect(out).toContain('  - key: A  # first\n    status: Done\n');
+    expect(out).not.toContain('key: B');
+    expect(parseStateText(out, 'x.yaml').doc.toJS()).toEqual({ issues: [{ key: 'A', status: 'Done' }, { key: 'C', status: 'New' }], log: ['a', 'b', 'c'] });
+  });
+});
