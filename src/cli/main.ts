@@ -18,6 +18,12 @@ import { register as registerBatch } from './commands/batch.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerState } from './commands/state.js';
 import { register as registerFlush } from './commands/flush.js';
+import { register as registerLog } from './commands/log.js';
+import { register as registerShow } from './commands/show.js';
+import { register as registerDiff } from './commands/diff.js';
+import { register as registerBlame } from './commands/blame.js';
+import { register as registerRollback } from './commands/rollback.js';
+import { register as registerRevert } from './commands/revert.js';
 
 export function buildProgram(): Command {
   const program = new Command('gitstate')
@@ -54,6 +60,12 @@ Examples:
     registerStatus,
     registerState,
     registerFlush,
+    registerLog,
+    registerShow,
+    registerDiff,
+    registerBlame,
+    registerRollback,
+    registerRevert,
   ]) {
     register(program);
   }

@@ -97,8 +97,10 @@ describe('gitstate CLI', () => {
   });
 
   it('every command has --help with examples', async () => {
-    for (const command of ['init', 'get', 'set', 'append', 'delete', 'merge', 'write', 'ls', 'validate', 'batch', 'status']) {
-      const help = await cli([command, '--help']);
+    const commands = ['init', 'get', 'set', 'append', 'delete', 'merge', 'write', 'ls', 'validate', 'batch', 'status', 'flush'];
+    commands.push('log', 'show', 'diff', 'blame', 'rollback', 'revert', 'undo', 'state get', 'state set', 'state delete', 'state reset');
+    for (const command of commands) {
+      const help = await cli([...command.split(' '), '--help']);
       expect(help.code, command).toBe(0);
       expect(help.stdout, command).toMatch(/Examples:\n {2}\$ .*gitstate /);
     }

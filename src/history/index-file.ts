@@ -1,0 +1,182 @@
+/**
+ * The history index: for every commit, its parents, time, author, subject,
+ * trailers, and the paths it changed (against its first parent) with their new
+ * blob ids. `log FILE` then walks commits in memory instead of resolving the
+ * path in every tree (isomorphic-git's `log({filepath})`: 3.6 s over 5,000
+ * commits).
+ *
+ * It lives in `.git/gitstate/history.jsonl`: local, derived, never synced,
+ * append-only. It is extended lazily — any commit reachable from HEAD that is not
+ * in it yet (ours, made by hand with native git, or pulled) is read and diffed
+ * against its parent once — so it is correct whoever made the commits. A torn
+ * last line (a crash while appending) is ignored and redone.
+ */
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import git from 'isomorphic-git';
+import type { TreeEntry } from 'isomorphic-git';
+import type { GitStore } from '../git/store.js';
+
+export interface CommitRecord {
+  /** Commit id. */
+  c: string;
+  /** Parent ids. */
+  p: string[];
+  /** Committer time, seconds since the epoch. */
+  t: number;
+  /** Author, "Name <email>". */
+  a: string;
+  /** Subject line. */
+  s: string;
+  /** Gitstate-Op / Gitstate-Host trailers, when present. */
+  op?: string;
+  host?: string;
+  /** Changed paths against the first parent: path -> new blob id (null: removed). */
+  f: Record<string, string | null>;
+}
+
+export class HistoryIndex {
+  private readonly records = new Map<string, CommitRecord>();
+  private readonly file: string;
+  private loadedBytes = 0;
+
+  constructor(private readonly store: GitStore) {
+    this.file = join(store.gitdir, 'gitstate', 'history.jsonl');
+  }
+
+  get(commit: string): CommitRecord | undefined {
+    return this.records.get(commit);
+  }
+
+  /** Bring the index up to `head`: read what other processes appended, then index what is still missing. */
+  async update(head: string | null): Promise<void> {
+    this.readAppended();
+    if (!head) return;
+    const missing: string[] = [];
+    const stack = [head];
+    const seen = new Set<string>();
+    while (stack.length > 0) {
+      const oid = stack.pop()!;
+      if (seen.has(oid) || this.records.has(oid)) continue;
+      seen.add(oid);
+      missing.push(oid);
+      const { commit } = await git.readCommit({ fs: this.store.fs, gitdir: this.store.gitdir, oid, cache: this.store.cache });
+      stack.push(...commit.parent);
+    }
+    if (missing.length === 0) return;
+    const lines: string[] = [];
+    // Parents before children, so a torn append never leaves a child without its parent.
+    for (const oid of missing.reverse()) {
+      const record = await this.indexCommit(oid);
+      this.records.set(oid, record);
+      lines.push(JSON.stringify(record));
+    }
+    mkdirSync(join(this.store.gitdir, 'gitstate'), { recursive: true });
+    appendFileSync(this.file, `${lines.join('\n')}\n`);
+    this.loadedBytes += Buffer.byteLength(`${lines.join('\n')}\n`);
+  }
+
+  /** Commits reachable from `head`, newest first (by committer time, as `git log` orders them). */
+  *walk(head: string | null): Generator<CommitRecord> {
+    if (!head) return;
+    const queue: CommitRecord[] = [];
+    const seen = new Set<string>();
+    const push = (oid: string) => {
+      if (seen.has(oid)) return;
+      seen.add(oid);
+      const record = this.records.get(oid);
+      if (!record) return;
+      // Insert keeping the queue sorted by time, newest last (popped first).
+      let i = queue.length;
+      while (i > 0 && queue[i - 1]!.t > record.t) i--;
+      queue.splice(i, 0, record);
+    };
+    push(head);
+    while (queue.length > 0) {
+      const record = queue.pop()!;
+      yield record;
+      for (const parent of record.p) push(parent);
+    }
+  }
+
+  private readAppended(): void {
+    let text: string;
+    try {
+      const bytes = readFileSync(this.file);
+      if (bytes.length === this.loadedBytes) return;
+      text = bytes.subarray(this.loadedBytes).toString('utf8');
+      this.loadedBytes = bytes.length;
+    } catch {
+      return;
+    }
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      try {
+        const record = JSON.parse(line) as CommitRecord;
+        this.records.set(record.c, record);
+      } catch {
+        // a torn line from an interrupted append: that commit is indexed again
+      }
+    }
+  }
+
+  private async indexCommit(oid: string): Promise<CommitRecord> {
+    const { commit } = await git.readCommit({ fs: this.store.fs, gitdir: this.store.gitdir, oid, cache: this.store.cache });
+    const parentTree = commit.parent[0] ? await this.store.treeOf(commit.parent[0]) : null;
+    const f: Record<string, string | null> = {};
+    await this.diffTrees(parentTree, commit.tree, '', f);
+    const trailers = parseTrailers(commit.message);
+    const record: CommitRecord = {
+      c: oid,
+      p: commit.parent,
+      t: commit.committer.timestamp,
+      a: `${commit.author.name} <${commit.author.email}>`,
+      s: commit.message.split('\n')[0] ?? '',
+      f,
+    };
+    if (trailers.op) record.op = trailers.op;
+    if (trailers.host) record.host = trailers.host;
+    return record;
+  }
+
+  /** Paths whose blob differs between two trees: path -> blob id in `b` (null: not in `b`). */
+  async changedPaths(a: string | null, b: string | null): Promise<Record<string, string | null>> {
+    const out: Record<string, string | null> = {};
+    await this.diffTrees(a, b, '', out);
+    return out;
+  }
+
+  /** Paths whose blob differs between two trees, descending only into subtrees that changed. */
+  private async diffTrees(a: string | null, b: string | null, prefix: string, out: Record<string, string | null>): Promise<void> {
+    if (a === b) return;
+    const left = new Map<string, TreeEntry>((a ? await this.store.readTree(a) : []).map((e) => [e.path, e]));
+    const right = new Map<string, TreeEntry>((b ? await this.store.readTree(b) : []).map((e) => [e.path, e]));
+    for (const name of new Set([...left.keys(), ...right.keys()])) {
+      const l = left.get(name);
+      const r = right.get(name);
+      if (l?.oid === r?.oid && l?.type === r?.type) continue;
+      const path = `${prefix}${name}`;
+      const lTree = l?.type === 'tree' ? l.oid : null;
+      const rTree = r?.type === 'tree' ? r.oid : null;
+      if (lTree || rTree) await this.diffTrees(lTree, rTree, `${path}/`, out);
+      if (r?.type === 'blob') out[path] = r.oid;
+      else if (l?.type === 'blob') out[path] = null;
+    }
+  }
+}
+
+/** Gitstate trailers of a commit message (the last paragraph). */
+export function parseTrailers(message: string): { op?: string; host?: string; files: string[]; keys: string[] } {
+  const paragraphs = message.trimEnd().split(/\n\s*\n/);
+  const last = paragraphs.length > 1 ? paragraphs[paragraphs.length - 1]! : '';
+  const out: { op?: string; host?: string; files: string[]; keys: string[] } = { files: [], keys: [] };
+  for (const line of last.split('\n')) {
+    const m = /^Gitstate-(Op|Host|File|Key):\s*(.*)$/.exec(line);
+    if (!m) continue;
+    if (m[1] === 'Op') out.op = m[2];
+    else if (m[1] === 'Host') out.host = m[2];
+    else if (m[1] === 'File') out.files.push(m[2]!);
+    else out.keys.push(m[2]!);
+  }
+  return out;
+}
