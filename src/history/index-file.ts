@@ -11,6 +11,7 @@
  * against its parent once — so it is correct whoever made the commits. A torn
  * last line (a crash while appending) is ignored and redone.
  */
+import { execFile } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
@@ -35,8 +36,15 @@ export interface CommitRecord {
   f: Record<string, string | null>;
 }
 
+/** Past this many commits to index, native git (when installed) reads them in one pass. */
+function bulkThreshold(): number {
+  const fromEnv = Number(process.env.GITSTATE_HISTORY_BULK_MIN);
+  return Number.isFinite(fromEnv) && process.env.GITSTATE_HISTORY_BULK_MIN ? fromEnv : 200;
+}
+
 export class HistoryIndex {
-  private readonly records = new Map<string, CommitRecord>();
+  /** Commit id -> its record, or the raw JSON line until first needed (parsing 10,000 lines costs more than reading them). */
+  private readonly records = new Map<string, CommitRecord | string>();
   private readonly file: string;
   private loadedBytes = 0;
 
@@ -45,7 +53,16 @@ export class HistoryIndex {
   }
 
   get(commit: string): CommitRecord | undefined {
-    return this.records.get(commit);
+    const entry = this.records.get(commit);
+    if (typeof entry !== 'string') return entry;
+    try {
+      const record = JSON.parse(entry) as CommitRecord;
+      this.records.set(commit, record);
+      return record;
+    } catch {
+      this.records.delete(commit); // a torn line: indexed again on the next update
+      return undefined;
+    }
   }
 
   /** Bring the index up to `head`: read what other processes appended, then index what is still missing. */
@@ -57,7 +74,7 @@ export class HistoryIndex {
     const seen = new Set<string>();
     while (stack.length > 0) {
       const oid = stack.pop()!;
-      if (seen.has(oid) || this.records.has(oid)) continue;
+      if (seen.has(oid) || this.get(oid)) continue;
       seen.add(oid);
       missing.push(oid);
       const { commit } = await git.readCommit({ fs: this.store.fs, gitdir: this.store.gitdir, oid, cache: this.store.cache });
@@ -65,9 +82,10 @@ export class HistoryIndex {
     }
     if (missing.length === 0) return;
     const lines: string[] = [];
+    const bulk = missing.length > bulkThreshold() ? await nativeRecords(this.store.dir, head, new Set(missing)) : null;
     // Parents before children, so a torn append never leaves a child without its parent.
     for (const oid of missing.reverse()) {
-      const record = await this.indexCommit(oid);
+      const record = bulk?.get(oid) ?? (await this.indexCommit(oid));
       this.records.set(oid, record);
       lines.push(JSON.stringify(record));
     }
@@ -84,7 +102,7 @@ export class HistoryIndex {
     const push = (oid: string) => {
       if (seen.has(oid)) return;
       seen.add(oid);
-      const record = this.records.get(oid);
+      const record = this.get(oid);
       if (!record) return;
       // Insert keeping the queue sorted by time, newest last (popped first).
       let i = queue.length;
@@ -110,13 +128,8 @@ export class HistoryIndex {
       return;
     }
     for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        const record = JSON.parse(line) as CommitRecord;
-        this.records.set(record.c, record);
-      } catch {
-        // a torn line from an interrupted append: that commit is indexed again
-      }
+      // Lines start {"c":"<40-hex id>": keep the raw line, parse it when used.
+      if (line.startsWith('{"c":"') && line.endsWith('}')) this.records.set(line.slice(6, 46), line);
     }
   }
 
@@ -163,6 +176,47 @@ export class HistoryIndex {
       else if (l?.type === 'blob') out[path] = null;
     }
   }
+}
+
+/**
+ * Records for many commits at once from native git's log: one process, instead
+ * of reading every commit and tree in-process (10,000 commits: ~11 s -> well
+ * under a second). Null when git is not installed; the caller then reads them itself.
+ */
+function nativeRecords(dir: string, head: string, wanted: Set<string>): Promise<Map<string, CommitRecord> | null> {
+  const format = ['%H', '%P', '%ct', '%an <%ae>', '%s', '%(trailers:key=Gitstate-Op,valueonly,separator=%x20)', '%(trailers:key=Gitstate-Host,valueonly,separator=%x20)'].join('%x1f');
+  const args = ['log', '--diff-merges=first-parent', '--raw', '--no-abbrev', '--no-renames', '-z', `--format=%x1e${format}`, head];
+  return new Promise((resolve) => {
+    execFile('git', args, { cwd: dir, maxBuffer: 1 << 30, encoding: 'utf8' }, (err, stdout) => {
+      if (err) return resolve(null);
+      const records = new Map<string, CommitRecord>();
+      for (const chunk of stdout.split('\x1e')) {
+        if (!chunk) continue;
+        const [rawHeader = '', raw = ''] = splitOnce(chunk, '\n');
+        const header = rawHeader.replace(/\0$/, '');
+        const [c = '', p = '', t = '0', a = '', subject = '', op = '', host = ''] = header.split('\x1f');
+        if (!wanted.has(c)) continue;
+        const record: CommitRecord = { c, p: p ? p.split(' ') : [], t: Number(t), a, s: subject, f: {} };
+        if (op.trim()) record.op = op.trim();
+        if (host.trim()) record.host = host.trim();
+        // -z raw entries: ":<modes> <old> <new> <status>\0<path>\0"
+        const fields = raw.replace(/^\n+/, '').split('\0');
+        for (let i = 0; i + 1 < fields.length; i += 2) {
+          const meta = fields[i]!.trim().split(' ');
+          const path = fields[i + 1]!;
+          if (meta.length < 5 || !meta[0]!.startsWith(':')) break;
+          record.f[path] = /^0+$/.test(meta[3]!) ? null : meta[3]!;
+        }
+        records.set(c, record);
+      }
+      resolve(records);
+    });
+  });
+}
+
+function splitOnce(text: string, separator: string): [string, string] {
+  const at = text.indexOf(separator);
+  return at < 0 ? [text, ''] : [text.slice(0, at), text.slice(at + 1)];
 }
 
 /** Gitstate trailers of a commit message (the last paragraph). */

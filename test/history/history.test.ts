@@ -1,4 +1,4 @@
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { History } from '../../src/history/history.js';
@@ -66,6 +66,33 @@ describe('log', () => {
     // gitstate keeps writing on top of the merge
     await repo.set('shared_context', 'after_merge', 1);
     assertRepoHealthy(repo.dir);
+  });
+
+  it('indexing through native git (many commits) gives the same records as reading them in-process', async () => {
+    const repo = await tempRepo();
+    await repo.set('knowledge', 'a', 1);
+    byHand(repo.dir, 'switch', '-qc', 'side');
+    await writeFile(join(repo.dir, 'notes.yaml'), 'n: 1\n');
+    byHand(repo.dir, 'add', 'notes.yaml');
+    byHand(repo.dir, 'commit', '-qm', 'add notes by hand');
+    byHand(repo.dir, 'switch', '-q', 'main');
+    await repo.delete('knowledge', 'a');
+    byHand(repo.dir, 'merge', '-q', '--no-edit', 'side');
+    await repo.delete('notes');
+    const read = async (bulkMin: string) => {
+      await rm(join(repo.gitdir, 'gitstate'), { recursive: true, force: true });
+      process.env.GITSTATE_HISTORY_BULK_MIN = bulkMin;
+      try {
+        await new History(repo).log();
+        return (await readFile(join(repo.gitdir, 'gitstate/history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).sort((x, y) => x.c.localeCompare(y.c));
+      } finally {
+        delete process.env.GITSTATE_HISTORY_BULK_MIN;
+      }
+    };
+    const inProcess = await read('100000');
+    const native = await read('0');
+    expect(native).toEqual(inProcess);
+    expect(native.some((r: { p: string[] }) => r.p.length === 2)).toBe(true);
   });
 
   it('the history index ignores a torn last line and catches up', async () => {
