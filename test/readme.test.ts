@@ -29,4 +29,13 @@ describe('README examples', () => {
     expect(out).toContain('In Progress');
     assertRepoHealthy(dir);
   });
+
+  it('the history worked example finds, shows and reverts the bad write', async () => {
+    const dir = join(await tempDir(), 'state');
+    runShell('gitstate init', dir);
+    const out = runShell(blockAfter('A worked example'), dir);
+    expect(out).toContain('"In Progress" -> "Cancelled"');
+    expect(out.trimEnd().split('\n').slice(-3).join('\n')).toBe('key: AAP-1\nstatus: In Progress\nbranch: feature/aap-1');
+    assertRepoHealthy(dir);
+  });
 });
