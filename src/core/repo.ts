@@ -8,7 +8,7 @@
  */
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotFoundError, RepoError } from '../errors.js';
+import { NotFoundError, OperationError, RepoError } from '../errors.js';
 import { getValue } from '../yaml/edit.js';
 import { decodeText, parseStateText } from '../yaml/document.js';
 import { parseKeyPath } from './keypath.js';
@@ -319,7 +319,7 @@ export class StateRepo {
         try {
           await this.checkContent(change.path, bytes, checks);
         } catch (err) {
-          throw new RepoError(
+          throw new OperationError(
             `${change.path} has uncommitted changes on disk that fail validation (${(err as Error).message}); fix them, or discard them with "git -C ${this.dir} checkout -- ${change.path}"`,
           );
         }

@@ -97,7 +97,13 @@ export class Transaction {
         throw new YamlError(`invalid JSON in ${path}: ${(err as Error).message}`);
       }
     }
-    const loaded = await this.load(file);
+    // The old content is replaced, not read: a malformed file can be fixed by a write. (Uncommitted
+    // content on disk is still checked, and kept or refused, before anything is committed.)
+    let loaded = this.files.get(path);
+    if (!loaded) {
+      loaded = { path, disk: await readStateBytes(this.root, path), state, deleted: false };
+      this.files.set(path, loaded);
+    }
     loaded.state = state;
     loaded.text = text;
     loaded.deleted = false;

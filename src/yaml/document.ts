@@ -84,7 +84,8 @@ function parseChecked(text: string, where: string, kind: 'YAML' | 'JSON'): Docum
   if (error) {
     const pos = error.linePos?.[0];
     const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-    const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    let reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    if (/call stack/i.test(reason)) reason = 'nested too deeply';
     throw new YamlError(`invalid ${kind} in ${where}${at}: ${reason}`);
   }
   const duplicate = findDuplicateKey(doc);
