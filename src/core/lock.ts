@@ -65,7 +65,7 @@ async function acquire(gitdir: string, options: LockOptions, onCompromised: (err
   const timeoutMs = options.timeoutMs ?? envNumber('GITSTATE_LOCK_TIMEOUT_MS') ?? DEFAULT_LOCK_TIMEOUT_MS;
   const stale = Math.max(2_000, options.staleMs ?? envNumber('GITSTATE_LOCK_STALE_MS') ?? DEFAULT_STALE_MS);
   const deadline = Date.now() + timeoutMs;
-  let wait = 2;
+  let wait = 1;
   for (;;) {
     try {
       return await lockfile.lock(gitdir, {
@@ -83,7 +83,7 @@ async function acquire(gitdir: string, options: LockOptions, onCompromised: (err
         throw new LockError(`could not take the repository lock within ${timeoutMs} ms (${join(gitdir, LOCK_DIR)} is held by another writer)`);
       }
       await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
-      wait = Math.min(wait * 2, 50);
+      wait = Math.min(wait * 2, 10);
     }
   }
 }

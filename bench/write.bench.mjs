@@ -1,0 +1,90 @@
+// Write + commit, side by side: gitstate (library, in-process), isomorphic-git add+commit,
+// native git spawned per write, and a plain atomic file write (the floor); on a 10-file repo
+// and a 2,000-file repo with 20,000 commits. Plus the wall time of a one-shot `gitstate get`.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import git from 'isomorphic-git';
+import { StateRepo } from '../dist/index.js';
+import { CLI, copyRepo, generateRepo, measure, ms, percentile, table, tempDir } from './lib/util.mjs';
+
+export const name = 'write';
+const run$ = promisify(execFile);
+const QUICK = process.env.BENCH_QUICK === '1';
+const N = QUICK ? 60 : 300;
+const N_SPAWN = QUICK ? 20 : 100;
+
+const contenders = {
+  async gitstate(dir) {
+    const repo = await StateRepo.open(dir);
+    return (i) => repo.set('knowledge', 'value', i);
+  },
+  async 'isomorphic-git add+commit'(dir) {
+    const author = { name: 'bench', email: 'bench@example.com' };
+    return async (i) => {
+      fs.writeFileSync(join(dir, 'knowledge.yaml'), `value: ${i}\n`);
+      await git.add({ fs, dir, filepath: 'knowledge.yaml' });
+      await git.commit({ fs, dir, message: `write ${i}`, author });
+    };
+  },
+  async 'native git (spawned)'(dir) {
+    const env = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@e', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@e' };
+    return async (i) => {
+      fs.writeFileSync(join(dir, 'knowledge.yaml'), `value: ${i}\n`);
+      await run$('git', ['add', 'knowledge.yaml'], { cwd: dir, env });
+      await run$('git', ['commit', '-q', '-m', `write ${i}`], { cwd: dir, env });
+    };
+  },
+  async 'atomic file write (floor)'(dir) {
+    const file = join(dir, 'knowledge.yaml');
+    return async (i) => {
+      const temp = `${file}.tmp`;
+      const fd = fs.openSync(temp, 'w');
+      fs.writeFileSync(fd, `value: ${i}\n`);
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      fs.renameSync(temp, file);
+    };
+  },
+};
+
+async function oneShotGet(dir) {
+  return measure(() => run$(process.execPath, [CLI, '--dir', dir, 'get', 'knowledge']), { count: QUICK ? 5 : 20, warmup: 2 });
+}
+
+export async function run() {
+  const repos = [
+    ['10 files', await StateRepo.init(join(tempDir(), 'state')).then((r) => r.dir)],
+    [QUICK ? '2,000 files, 2,000 commits' : '2,000 files, 20,000 commits', generateRepo(tempDir(), { files: 2000, commits: QUICK ? 2000 : 20000 })],
+  ];
+  const rows = [];
+  const getRows = [];
+  for (const [label, source] of repos) {
+    const results = {};
+    for (const [contender, make] of Object.entries(contenders)) {
+      const dir = copyRepo(source, join(tempDir(), 'copy'));
+      const write = await make(dir);
+      const spawned = contender.startsWith('native');
+      results[contender] = await measure(write, { count: spawned ? N_SPAWN : N, warmup: spawned ? 5 : 20 });
+    }
+    const native = percentile(results['native git (spawned)'], 0.5);
+    for (const [contender, times] of Object.entries(results)) {
+      const median = percentile(times, 0.5);
+      const target = contender === 'gitstate' ? (median <= 2 && native / median >= 2.5 ? 'PASS' : 'MISS') : '';
+      rows.push([label, contender, ms(median), ms(percentile(times, 0.95)), (1000 / median).toFixed(0), `${(native / median).toFixed(1)}×`, target]);
+    }
+    const get = await oneShotGet(source);
+    const revParse = await measure(() => run$('git', ['rev-parse', 'HEAD'], { cwd: source }), { count: 10, warmup: 2 });
+    getRows.push([label, ms(percentile(get, 0.5)), ms(percentile(revParse, 0.5)), percentile(get, 0.5) <= 150 ? 'PASS' : 'MISS']);
+  }
+  return [
+    '### Write + commit (one YAML value per write)',
+    '',
+    table(['repo', 'contender', 'median ms', 'p95 ms', 'writes/s', 'vs native git', 'target ≤ 2 ms and ≥ 2.5×'], rows),
+    '',
+    '### One-shot `gitstate get` (a new node process)',
+    '',
+    table(['repo', 'gitstate get, median ms', '`git rev-parse HEAD`, median ms', 'target ≤ 150 ms'], getRows),
+  ].join('\n');
+}
