@@ -11,11 +11,13 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ExitCode, GitstateError } from '../errors.js';
+import { ExitCode, GitstateError, SchemaError } from '../errors.js';
 import { parseKeyPath, type Segment } from '../core/keypath.js';
 import { StateRepo, type RepoOptions, type WriteResult } from '../core/repo.js';
 import { deleteAt, getAt, setAt } from './object-path.js';
-import { stateJson } from '../schema/builtin.js';
+import type { stateJson } from '../schema/builtin.js';
+import { validateContent } from '../schema/validate.js';
+import type { z } from 'zod';
 import { registerForExit, unregisterForExit } from './exit-flush.js';
 
 export const STATE_FILE = 'state.json';
@@ -33,7 +35,8 @@ export interface StateManagerOptions extends RepoOptions {
   onError?: (err: unknown) => void;
 }
 
-export type StateData = Record<string, unknown>;
+/** state.json's content: typed by its schema (sessions, persona, tools), unknown keys kept. */
+export type StateData = z.infer<typeof stateJson>;
 
 /** state.json on disk is not JSON or breaks its schema: never overwritten silently. */
 export class StateCorruptError extends GitstateError {
@@ -274,12 +277,11 @@ export async function readStateFile(dir: string): Promise<StateData> {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new StateCorruptError(`${STATE_FILE} must hold a JSON object; run "gitstate state reset" to move it aside and start fresh`);
   }
-  const checked = stateJson.safeParse(data);
-  if (!checked.success) {
-    const issue = checked.error.issues[0]!;
-    throw new StateCorruptError(
-      `${STATE_FILE}: ${issue.path.join('.') || '(top level)'}: ${issue.message.replace(/^Invalid input: /, '')}; run "gitstate state reset" to move it aside and start fresh`,
-    );
+  try {
+    validateContent(STATE_FILE, data);
+  } catch (err) {
+    if (!(err instanceof SchemaError)) throw err;
+    throw new StateCorruptError(`${err.message}; run "gitstate state reset" to move it aside and start fresh`);
   }
   return data as StateData;
 }
