@@ -36,6 +36,8 @@ export interface CommitRequest {
   writeWorkTree: boolean;
   /** Checked just before the ref moves: throws if the repository lock was lost. */
   assertLockHeld?: () => void;
+  /** Further parents after `parent`: a merge commit. */
+  otherParents?: string[];
 }
 
 /** What an interrupted write left behind, so the next writer can put things right. */
@@ -169,43 +171,76 @@ export class GitStore {
       if (change.path.split('/').pop() === 'config.json') throw new PathError(`refusing to commit ${change.path}: config.json is never stored in the state repo`);
     }
     const blobs = new Map<string, string | null>();
-    this.atomic.stage();
-    let oid: string;
-    try {
+    return this.moveBranch(parent, changes, request.writeWorkTree, blobs, request.assertLockHeld, async () => {
       const tree = await withSyncDeflate(async () => {
         for (const change of changes) {
           const blob = change.content ? await git.writeBlob({ fs: this.fs, gitdir: this.gitdir, blob: change.content }) : null;
           if (blob && change.content) this.lastBlob = { oid: blob, content: change.content };
           blobs.set(change.path, blob);
-          if (request.writeWorkTree && change.content) await this.atomic.writeFile(join(this.dir, change.path), change.content);
         }
         const baseTree = parent ? await this.treeOf(parent) : null;
         return (await this.buildTree(baseTree, [...blobs])) ?? (await this.writeTree([]));
       });
-      oid = await git.writeCommit({
+      const oid = await git.writeCommit({
         fs: this.fs,
         gitdir: this.gitdir,
         commit: {
           message: request.message,
           tree,
-          parent: parent ? [parent] : [],
+          parent: parent ? [parent, ...(request.otherParents ?? [])] : [],
           author: signature(request.author),
           committer: signature(request.author),
         },
       });
       this.rememberTree(oid, tree);
+      return oid;
+    });
+  }
+
+  /**
+   * Fast-forward: move the branch from `parent` to the existing commit `target`,
+   * putting the files that differ into the work tree and the index. Same
+   * journal and compare-and-swap as a commit.
+   */
+  async advance(parent: string | null, target: string, changed: Record<string, string | null>, assertLockHeld?: () => void): Promise<string> {
+    const blobs = new Map(Object.entries(changed));
+    const changes: FileChange[] = [];
+    for (const [path, blob] of blobs) changes.push({ path, content: blob ? await this.readBlob(blob) : null });
+    return this.moveBranch(parent, changes, true, blobs, assertLockHeld, async () => target);
+  }
+
+  /**
+   * The second half of every branch move: stage the work-tree files, make the
+   * target (a new commit, or an existing one), check the branch is still at
+   * `parent`, journal, make everything durable, then move the ref and update the index.
+   */
+  private async moveBranch(
+    parent: string | null,
+    changes: readonly FileChange[],
+    writeWorkTree: boolean,
+    blobs: Map<string, string | null>,
+    assertLockHeld: (() => void) | undefined,
+    makeTarget: () => Promise<string>,
+  ): Promise<string> {
+    this.atomic.stage();
+    let oid: string;
+    try {
+      if (writeWorkTree) {
+        for (const change of changes) if (change.content) await this.atomic.writeFile(join(this.dir, change.path), change.content);
+      }
+      oid = await makeTarget();
       const current = await this.headOid();
       if (current !== parent) {
         throw new LockError(`the branch moved from ${short(parent)} to ${short(current)} during this write; nothing was committed`);
       }
-      request.assertLockHeld?.();
+      assertLockHeld?.();
       await this.writeJournal({ pid: process.pid, parent, files: [...blobs].map(([path, after]) => ({ path, after })) });
     } catch (err) {
       await this.atomic.abandon();
       throw err;
     }
     await this.atomic.publish();
-    if (request.writeWorkTree) {
+    if (writeWorkTree) {
       for (const c of changes) if (c.content === null) rmSync(join(this.dir, c.path), { force: true });
     }
     await Promise.all([

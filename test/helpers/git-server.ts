@@ -1,0 +1,110 @@
+/**
+ * A real git server for sync tests: a Node http server on 127.0.0.1 running
+ * native `git http-backend` as CGI over bare repositories in a temp folder,
+ * with pushes enabled. Faults can be switched on to test failure paths.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { tempDir } from './repo.js';
+
+export interface GitServer {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  root: string;
+  /** Create a bare repository `name` (with HEAD on main, no commits) and return its URL. */
+  createRepo(name: string): string;
+  /** Fail the next requests: 'error' answers 500, 'hang' never answers. */
+  fault: 'none' | 'error' | 'hang';
+  /** Basic-auth credentials required, if set. */
+  auth?: { username: string; password: string };
+  requests: string[];
+  close(): Promise<void>;
+}
+
+export async function startGitServer(): Promise<GitServer> {
+  const root = await tempDir('gitstate-server-');
+  const hanging = new Set<ServerResponse>();
+  const state: GitServer = {
+    url: '',
+    root,
+    fault: 'none',
+    requests: [],
+    createRepo(name) {
+      execFileSync('git', ['init', '-q', '--bare', '-b', 'main', join(root, name)]);
+      execFileSync('git', ['config', 'http.receivepack', 'true'], { cwd: join(root, name) });
+      return `${state.url}/${name}`;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of hanging) res.destroy();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+  const server: Server = createServer((req, res) => handle(req, res));
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    state.requests.push(`${req.method} ${req.url}`);
+    if (state.fault === 'hang') {
+      hanging.add(res);
+      return;
+    }
+    if (state.fault === 'error') {
+      res.writeHead(500).end('injected failure');
+      return;
+    }
+    if (state.auth) {
+      const expected = `Basic ${Buffer.from(`${state.auth.username}:${state.auth.password}`).toString('base64')}`;
+      if (req.headers.authorization !== expected) {
+        res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' }).end();
+        return;
+      }
+    }
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const child = spawn('git', ['http-backend'], {
+      env: {
+        PATH: process.env.PATH,
+        GIT_PROJECT_ROOT: root,
+        GIT_HTTP_EXPORT_ALL: '1',
+        REQUEST_METHOD: req.method ?? 'GET',
+        PATH_INFO: decodeURIComponent(url.pathname),
+        QUERY_STRING: url.search.slice(1),
+        CONTENT_TYPE: req.headers['content-type'] ?? '',
+        CONTENT_LENGTH: req.headers['content-length'] ?? '',
+        HTTP_CONTENT_ENCODING: req.headers['content-encoding'] ?? '',
+        GIT_HTTP_MAX_REQUEST_BUFFER: '100M',
+        REMOTE_USER: state.auth?.username ?? 'gitstate-test',
+        REMOTE_ADDR: '127.0.0.1',
+      },
+    });
+    req.pipe(child.stdin);
+    let head = Buffer.alloc(0);
+    let headersSent = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (headersSent) return void res.write(chunk);
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const headers: Record<string, string> = {};
+      let status = 200;
+      for (const line of head.subarray(0, end).toString('latin1').split('\r\n')) {
+        const colon = line.indexOf(':');
+        const name = line.slice(0, colon).trim();
+        const value = line.slice(colon + 1).trim();
+        if (name.toLowerCase() === 'status') status = Number(value.split(' ')[0]);
+        else headers[name] = value;
+      }
+      res.writeHead(status, headers);
+      headersSent = true;
+      res.write(head.subarray(end + 4));
+    });
+    child.stdout.on('end', () => res.end());
+    child.on('error', () => res.destroy());
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return state;
+}
