@@ -190,7 +190,7 @@ export class StateRepo {
     files: readonly FileChange[],
     message: MessageOptions & { op: OpName },
     /** The caller already kept what is on disk (state reset moves it aside): skip the hand-edit check. */
-    options: { diskKept?: boolean } = {},
+    options: { diskKept?: boolean; otherParents?: string[] } = {},
   ): Promise<WriteResult> {
     const { commitMessage } = await import('./message.js');
     const store = await this.store();
@@ -206,7 +206,20 @@ export class StateRepo {
         if (!options.diskKept) disk.set(file.path, await readStateBytes(this.dir, file.path));
       }
       const ops = changes.map((c) => ({ op: message.op, file: c.path }));
-      return commit(changes, disk, commitMessage(ops, message));
+      return commit(changes, disk, commitMessage(ops, message), options.otherParents);
+    });
+  }
+
+  /**
+   * Run `fn` holding the repository lock, after finishing any interrupted write
+   * (for modules built on the core that move the branch themselves: sync).
+   */
+  async locked<T>(fn: (ctx: { store: GitStore; head: string | null; assertLockHeld: () => void }) => Promise<T>): Promise<T> {
+    const store = await this.store();
+    const { withRepoLock } = await import('./lock.js');
+    return withRepoLock(this.gitdir, this.options, async (lock) => {
+      await this.recoverInterrupted(store);
+      return fn({ store, head: await store.headOid(), assertLockHeld: () => lock.assertHeld() });
     });
   }
 
@@ -216,7 +229,10 @@ export class StateRepo {
    * first, in a commit of their own.
    */
   private async underLock(
-    fn: (commit: (changes: FileChange[], disk: Map<string, Uint8Array | null>, message: string) => Promise<WriteResult>, head: string | null) => Promise<WriteResult>,
+    fn: (
+      commit: (changes: FileChange[], disk: Map<string, Uint8Array | null>, message: string, otherParents?: string[]) => Promise<WriteResult>,
+      head: string | null,
+    ) => Promise<WriteResult>,
   ): Promise<WriteResult> {
     const store = await this.store();
     const [{ withRepoLock }, { commitMessage }] = await Promise.all([import('./lock.js'), import('./message.js')]);
@@ -224,8 +240,9 @@ export class StateRepo {
       await this.recoverInterrupted(store);
       const parent = await store.headOid();
       const assertLockHeld = () => lock.assertHeld();
-      return fn(async (changes, disk, message) => {
-        if (changes.length === 0) return { commit: parent ?? '', changed: false, files: [] };
+      return fn(async (changes, disk, message, otherParents) => {
+        // A merge commit is made even when it changes no file: it records the other side's history.
+        if (changes.length === 0 && !otherParents?.length) return { commit: parent ?? '', changed: false, files: [] };
         const author = await this.author();
         let base = parent;
         const edited = await this.handEdits(store, parent, changes, disk);
@@ -237,7 +254,7 @@ export class StateRepo {
           );
           base = await store.commit({ changes: edited, message: recoverMessage, author, parent, writeWorkTree: false, assertLockHeld });
         }
-        const commit = await store.commit({ changes, message, author, parent: base, writeWorkTree: true, assertLockHeld });
+        const commit = await store.commit({ changes, message, author, parent: base, writeWorkTree: true, assertLockHeld, otherParents });
         return { commit, changed: true, files: changes.map((c) => c.path) };
       }, parent);
     });

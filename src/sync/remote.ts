@@ -1,0 +1,78 @@
+/**
+ * Remotes (kept in .git/config, URLs only — never credentials) and clone.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, readdir } from 'node:fs/promises';
+import git from 'isomorphic-git';
+import { RepoError, UsageError } from '../errors.js';
+import { StateRepo, type RepoOptions } from '../core/repo.js';
+import { checkRemoteUrl, redact, transportOf, type TransferOptions } from './transport.js';
+import { sync } from './sync.js';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export interface Remote {
+  name: string;
+  url: string;
+}
+
+export async function listRemotes(repo: StateRepo): Promise<Remote[]> {
+  const store = await repo.store();
+  return (await git.listRemotes({ fs: store.fs, gitdir: repo.gitdir })).map(({ remote, url }) => ({ name: remote, url: redact(url) }));
+}
+
+export async function addRemote(repo: StateRepo, name: string, url: string): Promise<void> {
+  if (!NAME.test(name)) throw new UsageError(`invalid remote name "${name}"`);
+  checkRemoteUrl(url);
+  const store = await repo.store();
+  try {
+    await git.addRemote({ fs: store.fs, gitdir: repo.gitdir, remote: name, url });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'AlreadyExistsError') throw new UsageError(`a remote named "${name}" exists already`);
+    throw err;
+  }
+}
+
+export async function removeRemote(repo: StateRepo, name: string): Promise<void> {
+  const store = await repo.store();
+  if (!(await listRemotes(repo)).some((r) => r.name === name)) throw new UsageError(`no remote named "${name}"`);
+  await git.deleteRemote({ fs: store.fs, gitdir: repo.gitdir, remote: name });
+}
+
+/**
+ * Clone a remote state repo into `dir` (which must be empty or absent): a new
+ * state repository whose `origin` is the remote, then a pull. Works when the
+ * remote is empty or its HEAD is unset or dangling: the branch is always main.
+ */
+export async function cloneRepo(url: string, dir: string, options: RepoOptions & TransferOptions = {}): Promise<StateRepo> {
+  checkRemoteUrl(url);
+  await mkdir(dir, { recursive: true });
+  if ((await readdir(dir)).length > 0) throw new RepoError(`cannot clone into ${dir}: it is not empty`);
+  if (transportOf(url) === 'native') await requireGit();
+  await gitInitOnly(dir);
+  const repo = await StateRepo.open(dir, options);
+  await addRemote(repo, 'origin', url);
+  const pulled = await sync(repo, { ...options, remote: 'origin', strategy: 'theirs' });
+  if (pulled.head === null) {
+    // An empty remote: start it with the seed layout.
+    const { initRepository } = await import('../core/init.js');
+    await initRepository(repo.dir, options);
+    await sync(repo, { ...options, remote: 'origin' });
+  }
+  return repo;
+}
+
+/** An empty repository with the pinned config and no commit: the clone's first pull fast-forwards into it. */
+async function gitInitOnly(dir: string): Promise<void> {
+  const { PINNED_CONFIG } = await import('../core/init.js');
+  const { AtomicFs } = await import('../git/atomic-fs.js');
+  const fs = new AtomicFs(`${dir}/.git`);
+  await git.init({ fs, dir, defaultBranch: 'main' });
+  for (const [key, value] of Object.entries(PINNED_CONFIG)) await git.setConfig({ fs, gitdir: `${dir}/.git`, path: key, value });
+}
+
+function requireGit(): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile('git', ['--version'], (err) => (err ? reject(new RepoError('ssh and local remotes need the system git, which is not installed')) : resolve())),
+  );
+}

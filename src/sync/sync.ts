@@ -1,0 +1,165 @@
+/**
+ * pull, push and sync. sync = fetch, then fast-forward or merge, then push; a
+ * push rejected because the remote moved meanwhile is answered by fetching and
+ * merging again, a bounded number of times. Never a force push, never a
+ * rewrite of published history. The outcome of the last sync (and its error)
+ * is kept in `.git/gitstate/sync.json` for `status`: local, never synced.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import git from 'isomorphic-git';
+import { UsageError } from '../errors.js';
+import type { StateRepo } from '../core/repo.js';
+import { HistoryIndex } from '../history/index-file.js';
+import { mergeBranch, type ConflictRecord, type Strategy } from './merge.js';
+import { fetchBranch, pushBranch, PushRejectedError, redact, type TransferOptions } from './transport.js';
+
+export interface SyncOptions extends TransferOptions {
+  remote?: string;
+  strategy?: Strategy;
+  /** Fetch-and-merge rounds after a rejected push (default 3). */
+  retries?: number;
+}
+
+export interface SyncResult {
+  remote: string;
+  /** What happened to our branch. */
+  action: 'up-to-date' | 'fast-forward' | 'merged' | 'pushed-only';
+  head: string | null;
+  pushed: boolean;
+  conflicts: ConflictRecord[];
+}
+
+export interface SyncStatus {
+  remote: string | null;
+  ahead: number;
+  behind: number;
+  lastSync: string | null;
+  lastError: string | null;
+}
+
+export async function remoteUrl(repo: StateRepo, remote: string): Promise<string> {
+  const store = await repo.store();
+  const url = (await git.getConfig({ fs: store.fs, gitdir: repo.gitdir, path: `remote.${remote}.url` })) as string | undefined;
+  if (!url) throw new UsageError(`no remote named "${remote}"; add one with "gitstate remote add ${remote} URL"`);
+  return url;
+}
+
+/** Fetch and merge (or fast-forward); nothing is pushed. */
+export async function pull(repo: StateRepo, options: SyncOptions = {}): Promise<SyncResult> {
+  return record(repo, () => pullOnce(repo, options.remote ?? 'origin', options));
+}
+
+/** Push our branch. Rejected when the remote has commits we don't: run sync. */
+export async function push(repo: StateRepo, options: SyncOptions = {}): Promise<SyncResult> {
+  const remote = options.remote ?? 'origin';
+  return record(repo, async () => {
+    await pushBranch(repo, remote, await remoteUrl(repo, remote), options);
+    return { remote, action: 'pushed-only', head: await (await repo.store()).headOid(), pushed: true, conflicts: [] };
+  });
+}
+
+export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<SyncResult> {
+  const remote = options.remote ?? 'origin';
+  const retries = options.retries ?? 3;
+  return record(repo, async () => {
+    const url = await remoteUrl(repo, remote);
+    const conflicts: ConflictRecord[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const pulled = await pullOnce(repo, remote, options);
+      conflicts.push(...pulled.conflicts);
+      const store = await repo.store();
+      const head = await store.headOid();
+      const theirs = await remoteTip(repo, remote);
+      if (head === null || head === theirs) return { ...pulled, conflicts, pushed: false };
+      try {
+        await pushBranch(repo, remote, url, options);
+        return { ...pulled, conflicts, head, pushed: true };
+      } catch (err) {
+        if (!(err instanceof PushRejectedError) || attempt >= retries) throw err;
+      }
+    }
+  });
+}
+
+async function pullOnce(repo: StateRepo, remote: string, options: SyncOptions): Promise<SyncResult> {
+  const url = await remoteUrl(repo, remote);
+  const theirs = await fetchBranch(repo, remote, url, options);
+  const store = await repo.store();
+  const ours = await store.headOid();
+  if (!theirs || theirs === ours) return { remote, action: 'up-to-date', head: ours, pushed: false, conflicts: [] };
+  const isAncestor = (a: string, b: string) => git.isDescendent({ fs: store.fs, gitdir: repo.gitdir, oid: b, ancestor: a, depth: -1, cache: store.cache });
+  if (ours && (await isAncestor(theirs, ours))) return { remote, action: 'up-to-date', head: ours, pushed: false, conflicts: [] };
+  if (!ours || (await isAncestor(ours, theirs))) {
+    const head = await repo.locked(async ({ store: s, head: current, assertLockHeld }) => {
+      const index = new HistoryIndex(s);
+      const changed = await index.changedPaths(current ? await s.treeOf(current) : null, await s.treeOf(theirs));
+      return s.advance(current, theirs, changed, assertLockHeld);
+    });
+    return { remote, action: 'fast-forward', head, pushed: false, conflicts: [] };
+  }
+  const merged = await mergeBranch(repo, ours, theirs, options.strategy, remote);
+  return { remote, action: 'merged', head: merged.commit, pushed: false, conflicts: merged.conflicts };
+}
+
+async function remoteTip(repo: StateRepo, remote: string): Promise<string | null> {
+  const store = await repo.store();
+  try {
+    return await git.resolveRef({ fs: store.fs, gitdir: repo.gitdir, ref: `refs/remotes/${remote}/main` });
+  } catch {
+    return null;
+  }
+}
+
+/** Ahead/behind against the last fetched state of the remote, and the last sync's outcome. */
+export async function syncStatus(repo: StateRepo, remote = 'origin'): Promise<SyncStatus> {
+  const store = await repo.store();
+  const saved = await readSaved(repo);
+  const hasRemote = Boolean(await git.getConfig({ fs: store.fs, gitdir: repo.gitdir, path: `remote.${remote}.url` }));
+  const ours = await store.headOid();
+  const theirs = await remoteTip(repo, remote);
+  let ahead = 0;
+  let behind = 0;
+  if (ours && theirs && ours !== theirs) {
+    const index = new HistoryIndex(store);
+    await index.update(ours);
+    await index.update(theirs);
+    const mine = new Set([...index.walk(ours)].map((r) => r.c));
+    const their = new Set([...index.walk(theirs)].map((r) => r.c));
+    ahead = [...mine].filter((c) => !their.has(c)).length;
+    behind = [...their].filter((c) => !mine.has(c)).length;
+  } else if (ours && !theirs && hasRemote) {
+    ahead = [...new HistoryIndex(store).walk(ours)].length;
+  }
+  return { remote: hasRemote ? remote : null, ahead, behind, lastSync: saved.lastSync ?? null, lastError: saved.lastError ?? null };
+}
+
+interface Saved {
+  lastSync?: string;
+  lastError?: string | null;
+}
+
+async function readSaved(repo: StateRepo): Promise<Saved> {
+  try {
+    return JSON.parse(await readFile(join(repo.gitdir, 'gitstate', 'sync.json'), 'utf8')) as Saved;
+  } catch {
+    return {};
+  }
+}
+
+/** Run a sync operation and remember its outcome (time of the last success, or the error). */
+async function record(repo: StateRepo, fn: () => Promise<SyncResult>): Promise<SyncResult> {
+  const saved = await readSaved(repo);
+  const save = async (next: Saved) => {
+    await mkdir(join(repo.gitdir, 'gitstate'), { recursive: true });
+    await writeFile(join(repo.gitdir, 'gitstate', 'sync.json'), JSON.stringify({ ...saved, ...next }));
+  };
+  try {
+    const result = await fn();
+    await save({ lastSync: new Date().toISOString(), lastError: null });
+    return result;
+  } catch (err) {
+    await save({ lastError: `${new Date().toISOString()} ${redact((err as Error).message)}` });
+    throw err;
+  }
+}

@@ -1,0 +1,132 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { StateRepo } from '../../src/core/repo.js';
+import { addRemote, cloneRepo, listRemotes } from '../../src/sync/remote.js';
+import { pull, push, sync, syncStatus } from '../../src/sync/sync.js';
+import { ConflictError, UsageError } from '../../src/errors.js';
+import { startGitServer, type GitServer } from '../helpers/git-server.js';
+import { assertRepoHealthy, cleanupTempDirs, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
+
+let server: GitServer;
+beforeAll(async () => {
+  server = await startGitServer();
+});
+afterAll(async () => {
+  await server.close();
+  await cleanupTempDirs();
+});
+
+async function twoMachines(name: string) {
+  const url = server.createRepo(`${name}.git`);
+  const laptop = await tempRepo();
+  await addRemote(laptop, 'origin', url);
+  await sync(laptop);
+  const desktop = await cloneRepo(url, join(await tempDir(), 'state'));
+  return { url, laptop, desktop };
+}
+
+describe('sync over http (git http-backend on 127.0.0.1)', () => {
+  it('clone of an empty remote seeds it; push and pull carry writes across', async () => {
+    const url = server.createRepo('empty.git');
+    const first = await cloneRepo(url, join(await tempDir(), 'state'));
+    expect(await first.get('current_work')).toEqual({ active_issues: [], active_branches: [] });
+    expect(git(server.root + '/empty.git', 'rev-parse', 'main').trim()).toBe(headOid(first.dir));
+    const second = await cloneRepo(url, join(await tempDir(), 'state'));
+    await second.set('knowledge', 'from_second', 1);
+    await push(second);
+    const r = await pull(first);
+    expect(r.action).toBe('fast-forward');
+    expect(await first.get('knowledge', 'from_second')).toBe(1);
+    assertRepoHealthy(first.dir);
+    expect(await listRemotes(first)).toEqual([{ name: 'origin', url }]);
+  });
+
+  it('concurrent edits of different keys merge key by key; both sides converge', async () => {
+    const { laptop, desktop } = await twoMachines('keys');
+    await laptop.set('environments', 'dev.namespace', 'dev-laptop');
+    await desktop.set('environments', 'qa.namespace', 'qa-desktop');
+    await desktop.append('current_work', 'active_issues', { key: 'D-1', status: 'Open' });
+    await sync(laptop);
+    const merged = await sync(desktop);
+    expect(merged.action).toBe('merged');
+    expect(merged.pushed).toBe(true);
+    await sync(laptop);
+    for (const repo of [laptop, desktop]) {
+      expect(await repo.get('environments')).toEqual({ dev: { namespace: 'dev-laptop' }, qa: { namespace: 'qa-desktop' } });
+      assertRepoHealthy(repo.dir);
+    }
+    expect(headOid(laptop.dir)).toBe(headOid(desktop.dir));
+    expect(git(desktop.dir, 'log', '-1', '--format=%p').trim().split(' ')).toHaveLength(2);
+  });
+
+  it('a real conflict is resolved by the strategy and the losing value is kept in a conflict record', async () => {
+    const { laptop, desktop } = await twoMachines('conflict');
+    await laptop.set('knowledge', 'owner', 'laptop');
+    await desktop.set('knowledge', 'owner', 'desktop');
+    await sync(laptop);
+    const r = await sync(desktop, { strategy: 'ours' });
+    expect(r.conflicts).toMatchObject([{ file: 'knowledge.yaml', key: 'owner', kept: 'ours', ours: { value: 'desktop' }, theirs: { value: 'laptop' } }]);
+    expect(await desktop.get('knowledge', 'owner')).toBe('desktop');
+    const records = parse(await readFile(join(desktop.dir, '.gitstate/conflicts.yaml'), 'utf8')) as { conflicts: Array<{ theirs: { value: unknown } }> };
+    expect(records.conflicts[0]!.theirs.value).toBe('laptop');
+    expect(git(desktop.dir, 'ls-files', '.gitstate')).toContain('.gitstate/conflicts.yaml');
+  });
+
+  it('--strategy manual leaves the repo as it was and exits 4', async () => {
+    const { laptop, desktop } = await twoMachines('manual');
+    await laptop.set('knowledge', 'x', 1);
+    await desktop.set('knowledge', 'x', 2);
+    await sync(laptop);
+    const head = headOid(desktop.dir);
+    const err = await sync(desktop, { strategy: 'manual' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as Error).message).toMatch(/knowledge\.yaml: x/);
+    expect(headOid(desktop.dir)).toBe(head);
+    expect(await desktop.get('knowledge', 'x')).toBe(2);
+    assertRepoHealthy(desktop.dir);
+    expect((await syncStatus(desktop)).lastError).toMatch(/left for you/);
+  });
+
+  it('status shows ahead and behind, and a dead remote fails within the timeout', async () => {
+    const { laptop, desktop } = await twoMachines('status');
+    await laptop.set('knowledge', 'a', 1);
+    await laptop.set('knowledge', 'b', 1);
+    expect(await syncStatus(laptop)).toMatchObject({ remote: 'origin', ahead: 2, behind: 0, lastError: null });
+    await sync(laptop);
+    await pull(desktop).catch(() => undefined);
+    server.fault = 'hang';
+    const t = Date.now();
+    await expect(sync(laptop, { timeoutMs: 500 })).rejects.toThrow(/did not answer within 500 ms/);
+    expect(Date.now() - t).toBeLessThan(3000);
+    server.fault = 'error';
+    await expect(sync(laptop, { timeoutMs: 2000 })).rejects.toThrow(/HTTP 500|failed/);
+    server.fault = 'none';
+    await expect(sync(laptop)).resolves.toMatchObject({ remote: 'origin' });
+  });
+
+  it('refuses URLs with credentials', async () => {
+    const repo = await tempRepo();
+    await expect(addRemote(repo, 'origin', 'https://user:secret@example.com/x.git')).rejects.toThrow(UsageError);
+    expect(await readFile(join(repo.gitdir, 'config'), 'utf8')).not.toContain('secret');
+  });
+});
+
+describe('sync through the system git (local path remote)', () => {
+  it('pushes and pulls a bare repository on disk', async () => {
+    const bare = join(await tempDir(), 'remote.git');
+    git(await tempDir(), 'init', '-q', '--bare', '-b', 'main', bare);
+    const a = await tempRepo();
+    await addRemote(a, 'origin', bare);
+    await a.set('knowledge', 'via', 'local path');
+    await sync(a);
+    const b = await cloneRepo(bare, join(await tempDir(), 'state'));
+    expect(await b.get('knowledge', 'via')).toBe('local path');
+    await b.set('knowledge', 'back', true);
+    await sync(b);
+    await sync(a);
+    expect(await a.get('knowledge', 'back')).toBe(true);
+    assertRepoHealthy(a.dir);
+  });
+});
