@@ -24,6 +24,8 @@ import { register as registerDiff } from './commands/diff.js';
 import { register as registerBlame } from './commands/blame.js';
 import { register as registerRollback } from './commands/rollback.js';
 import { register as registerRevert } from './commands/revert.js';
+import { register as registerRemote } from './commands/remote.js';
+import { register as registerSync } from './commands/sync.js';
 
 export function buildProgram(): Command {
   const program = new Command('gitstate')
@@ -66,6 +68,8 @@ Examples:
     registerBlame,
     registerRollback,
     registerRevert,
+    registerRemote,
+    registerSync,
   ]) {
     register(program);
   }

@@ -8,7 +8,9 @@ export function register(program: Command): void {
     .action(async (_opts, command: Command) => {
       const options = globals(command);
       const { repoStatus } = await import('../../core/status.js');
-      const status = await repoStatus(await openRepo(options));
+      const repo = await openRepo(options);
+      const { syncStatus } = await import('../../sync/sync.js');
+      const status = { ...(await repoStatus(repo)), sync: await syncStatus(repo) };
       if (options.json) return printJson(status);
       const lines = [
         `state dir: ${status.dir}`,
@@ -16,6 +18,9 @@ export function register(program: Command): void {
         `files:     ${status.files}`,
         status.clean ? 'work tree: clean' : `work tree: ${status.changes.length} uncommitted change(s)`,
         ...status.changes.map((c) => `  ${c.status} ${c.path}`),
+        status.sync.remote
+          ? `sync:      ${status.sync.remote}: ${status.sync.ahead} ahead, ${status.sync.behind} behind; last sync ${status.sync.lastSync ?? 'never'}${status.sync.lastError ? `; last error: ${status.sync.lastError}` : ''}`
+          : 'sync:      no remote',
       ];
       if (status.recovered.restored.length > 0) lines.push(`recovered an interrupted write: restored ${status.recovered.restored.join(', ')}`);
       print(lines.join('\n'));

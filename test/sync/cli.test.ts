@@ -1,0 +1,90 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGitServer, type GitServer } from '../helpers/git-server.js';
+import { assertRepoHealthy, cleanupTempDirs, cli, git, headOid, tempDir } from '../helpers/repo.js';
+
+let server: GitServer;
+beforeAll(async () => {
+  server = await startGitServer();
+});
+afterAll(async () => {
+  await server.close();
+  await cleanupTempDirs();
+});
+
+describe('sync CLI', () => {
+  it('remote, clone, sync, conflicts and status, all with --json', async () => {
+    const url = server.createRepo('cli.git');
+    const a = join(await tempDir(), 'state');
+    const b = join(await tempDir(), 'state');
+    expect((await cli(['init'], { dir: a })).code).toBe(0);
+    expect((await cli(['remote', 'add', 'origin', url], { dir: a })).code).toBe(0);
+    expect(JSON.parse((await cli(['remote', 'list', '--json'], { dir: a })).stdout)).toEqual([{ name: 'origin', url }]);
+    const first = await cli(['sync', '--json'], { dir: a });
+    expect(JSON.parse(first.stdout)).toMatchObject({ remote: 'origin', pushed: true });
+    expect(JSON.parse((await cli(['clone', url, '--json'], { dir: b })).stdout).head).toBe(headOid(a));
+
+    await cli(['set', 'knowledge', 'owner', 'a'], { dir: a, env: { GITSTATE_HOST: 'laptop' } });
+    await cli(['set', 'knowledge', 'owner', 'b'], { dir: b, env: { GITSTATE_HOST: 'desktop' } });
+    expect((await cli(['sync'], { dir: a })).code).toBe(0);
+    const manual = await cli(['sync', '--strategy', 'manual'], { dir: b });
+    expect(manual.code).toBe(4);
+    expect(manual.stderr).toMatch(/knowledge\.yaml: owner/);
+    const merged = await cli(['sync', '--strategy', 'theirs', '--json'], { dir: b });
+    expect(JSON.parse(merged.stdout)).toMatchObject({ action: 'merged', pushed: true, conflicts: [{ key: 'owner', kept: 'theirs' }] });
+    const records = JSON.parse((await cli(['conflicts', '--json'], { dir: b })).stdout);
+    expect(records).toMatchObject([{ file: 'knowledge.yaml', key: 'owner', ours: { value: 'b', host: 'desktop' }, theirs: { value: 'a', host: 'laptop' } }]);
+    expect((await cli(['pull', '--json'], { dir: a })).code).toBe(0);
+    expect(headOid(a)).toBe(headOid(b));
+    const status = JSON.parse((await cli(['status', '--json'], { dir: a })).stdout);
+    expect(status.sync).toMatchObject({ remote: 'origin', ahead: 0, behind: 0, lastError: null, lastSync: expect.any(String) });
+    expect((await cli(['sync', '--strategy', 'bogus'], { dir: a })).code).toBe(2);
+    expect((await cli(['remote', 'remove', 'origin'], { dir: a })).code).toBe(0);
+    expect((await cli(['sync'], { dir: a })).code).toBe(2);
+    assertRepoHealthy(a);
+    assertRepoHealthy(b);
+  });
+
+  it('a token from GITSTATE_TOKEN is used, never printed and never written to .git/config', async () => {
+    const url = server.createRepo('private.git');
+    server.auth = { username: 'me', password: 'tok-SECRET-123' };
+    try {
+      const dir = join(await tempDir(), 'state');
+      await cli(['init'], { dir });
+      await cli(['remote', 'add', 'origin', url], { dir });
+      const denied = await cli(['sync'], { dir, env: { GITSTATE_TOKEN: 'wrong-token-XYZ', GITSTATE_USERNAME: 'me' } });
+      expect(denied.code).toBe(1);
+      expect(denied.stderr.trim().split('\n')).toHaveLength(1);
+      expect(denied.stderr).not.toContain('wrong-token-XYZ');
+      const ok = await cli(['sync', '--json'], { dir, env: { GITSTATE_TOKEN: 'tok-SECRET-123', GITSTATE_USERNAME: 'me' } });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout + ok.stderr).not.toContain('tok-SECRET-123');
+      expect(await readFile(join(dir, '.git/config'), 'utf8')).not.toContain('tok-SECRET');
+      expect(await readFile(join(dir, '.git/gitstate/sync.json'), 'utf8')).not.toContain('tok-SECRET');
+      expect(git(join(server.root, 'private.git'), 'rev-parse', 'main').trim()).toBe(headOid(dir));
+    } finally {
+      server.auth = undefined;
+    }
+  });
+
+  it('a dead remote fails with exit 1 within the timeout, and status shows the error', async () => {
+    const dir = join(await tempDir(), 'state');
+    await cli(['init'], { dir });
+    await cli(['remote', 'add', 'origin', 'http://127.0.0.1:9/nothing.git'], { dir });
+    const r = await cli(['sync', '--timeout', '2000'], { dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^gitstate: talking to http:\/\/127\.0\.0\.1:9\/nothing\.git failed: connection refused|did not answer/);
+    const status = JSON.parse((await cli(['status', '--json'], { dir })).stdout);
+    expect(status.sync.lastError).toMatch(/127\.0\.0\.1:9/);
+  });
+
+  it('an ssh or local remote without the system git is a clear error', async () => {
+    const dir = join(await tempDir(), 'state');
+    await cli(['init'], { dir });
+    await cli(['remote', 'add', 'origin', '/nowhere/remote.git'], { dir });
+    const r = await cli(['sync'], { dir, env: { PATH: '/nonexistent' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/needs the system git .* not installed/);
+  });
+});
