@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGitServer, type GitServer } from '../helpers/git-server.js';
+import { startGitServer, type GitServer } from '../helpers/git-server.mjs';
 import { assertRepoHealthy, cleanupTempDirs, cli, git, headOid, tempDir } from '../helpers/repo.js';
 
 let server: GitServer;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateRepo } from '../../src/core/repo.js';
 import { addRemote, cloneRepo } from '../../src/sync/remote.js';
 import { sync } from '../../src/sync/sync.js';
-import { startGitServer, type GitServer } from '../helpers/git-server.js';
+import { startGitServer, type GitServer } from '../helpers/git-server.mjs';
 import { assertRepoHealthy, cleanupTempDirs, git, gitAsync, tempDir, tempRepo } from '../helpers/repo.js';
 
 const WRITES = Number(process.env.CONVERGENCE_WRITES ?? 200);

@@ -6,7 +6,7 @@ import { StateRepo } from '../../src/core/repo.js';
 import { addRemote, cloneRepo, listRemotes } from '../../src/sync/remote.js';
 import { pull, push, sync, syncStatus } from '../../src/sync/sync.js';
 import { ConflictError, UsageError } from '../../src/errors.js';
-import { startGitServer, type GitServer } from '../helpers/git-server.js';
+import { startGitServer, type GitServer } from '../helpers/git-server.mjs';
 import { assertRepoHealthy, cleanupTempDirs, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
 
 let server: GitServer;

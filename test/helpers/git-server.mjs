@@ -3,30 +3,30 @@
  * native `git http-backend` as CGI over bare repositories in a temp folder,
  * with pushes enabled. Faults can be switched on to test failure paths.
  */
+// Plain JavaScript so the benchmarks (which run against dist/) can use it too.
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tempDir } from './repo.js';
 
-export interface GitServer {
-  /** http://127.0.0.1:PORT */
-  url: string;
-  root: string;
-  /** Create a bare repository `name` (with HEAD on main, no commits) and return its URL. */
-  createRepo(name: string): string;
-  /** Fail the next requests: 'error' answers 500, 'hang' never answers. */
-  fault: 'none' | 'error' | 'hang';
-  /** Basic-auth credentials required, if set. */
-  auth?: { username: string; password: string };
-  requests: string[];
-  close(): Promise<void>;
-}
+/**
+ * @typedef {object} GitServer
+ * @property {string} url  http://127.0.0.1:PORT
+ * @property {string} root the folder of bare repositories
+ * @property {(name: string) => string} createRepo a bare repository (HEAD on main, no commits); returns its URL
+ * @property {'none' | 'error' | 'hang'} fault fail the next requests: 500, or never answer
+ * @property {{ username: string, password: string } | undefined} [auth] Basic-auth credentials required, if set
+ * @property {string[]} requests
+ * @property {() => Promise<void>} close
+ */
 
-export async function startGitServer(): Promise<GitServer> {
-  const root = await tempDir('gitstate-server-');
-  const hanging = new Set<ServerResponse>();
-  const state: GitServer = {
+/** @returns {Promise<GitServer>} */
+export async function startGitServer() {
+  const root = mkdtempSync(join(tmpdir(), 'gitstate-server-'));
+  const hanging = new Set();
+  /** @type {GitServer} */
+  const state = {
     url: '',
     root,
     fault: 'none',
@@ -37,15 +37,19 @@ export async function startGitServer(): Promise<GitServer> {
       return `${state.url}/${name}`;
     },
     close: () =>
-      new Promise<void>((resolve) => {
+      new Promise((resolve) => {
         for (const res of hanging) res.destroy();
-        server.close(() => resolve());
+        server.close(() => {
+          rmSync(root, { recursive: true, force: true });
+          resolve(undefined);
+        });
         server.closeAllConnections();
       }),
   };
-  const server: Server = createServer((req, res) => handle(req, res));
+  const server = createServer((req, res) => handle(req, res));
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
+  /** @param {import('node:http').IncomingMessage} req @param {import('node:http').ServerResponse} res */
+  function handle(req, res) {
     state.requests.push(`${req.method} ${req.url}`);
     if (state.fault === 'hang') {
       hanging.add(res);
@@ -82,12 +86,13 @@ export async function startGitServer(): Promise<GitServer> {
     req.pipe(child.stdin);
     let head = Buffer.alloc(0);
     let headersSent = false;
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk) => {
       if (headersSent) return void res.write(chunk);
       head = Buffer.concat([head, chunk]);
       const end = head.indexOf('\r\n\r\n');
       if (end < 0) return;
-      const headers: Record<string, string> = {};
+      /** @type {Record<string, string>} */
+      const headers = {};
       let status = 200;
       for (const line of head.subarray(0, end).toString('latin1').split('\r\n')) {
         const colon = line.indexOf(':');
@@ -104,7 +109,7 @@ export async function startGitServer(): Promise<GitServer> {
     child.on('error', () => res.destroy());
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  state.url = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
   return state;
 }
