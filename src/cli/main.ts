@@ -4,7 +4,9 @@
  * print. Errors print one line to stderr and exit with the documented code.
  */
 import { Command, CommanderError } from 'commander';
+import { fileURLToPath } from 'node:url';
 import { ExitCode, exitCodeOf, GitstateError, messageOf } from '../errors.js';
+import { openRepo, pendingAutoSync, type GlobalOptions } from './run.js';
 import { register as registerInit } from './commands/init.js';
 import { register as registerGet } from './commands/get.js';
 import { register as registerSet } from './commands/set.js';
@@ -82,6 +84,7 @@ export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   try {
     await program.parseAsync(argv, { from: 'user' });
+    if (pendingAutoSync) await startAutoSync(program);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -90,6 +93,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     report(err, json);
     return exitCodeOf(err);
+  }
+}
+
+/** After a write: a background sync, when auto-sync is on (it never delays or fails the write). */
+async function startAutoSync(program: Command): Promise<void> {
+  try {
+    const { afterWrite } = await import('../sync/auto.js');
+    await afterWrite(await openRepo(program.opts<GlobalOptions>()), fileURLToPath(import.meta.url));
+  } catch {
+    // auto-sync is best effort; status shows sync errors
   }
 }
 

@@ -63,10 +63,14 @@ export function printValue(value: unknown, options: GlobalOptions): void {
 
 /** The result of a mutation: the commit id (the whole result with --json). */
 export function printWrite(result: WriteResult, options: GlobalOptions): void {
+  if (result.changed) pendingAutoSync = true;
   if (options.json) return printJson(result);
   if (!result.changed && !options.quiet) process.stderr.write('nothing changed; no commit made\n');
   print(result.commit);
 }
+
+/** Set when this process committed something: the CLI then starts a background auto-sync, if enabled. */
+export let pendingAutoSync = false;
 
 function jsonReplacer(_key: string, value: unknown): unknown {
   return value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value;

@@ -26,6 +26,9 @@ export const SYNC_SETTINGS = '.gitstate/sync.yaml';
 export const CONFLICTS_FILE = '.gitstate/conflicts.yaml';
 
 export interface SyncSettings {
+  /** Sync in the background after writes (see auto.ts). */
+  auto?: boolean;
+  auto_delay_ms?: number;
   strategy?: Strategy;
   /** Per-file strategy: `environments.yaml: theirs`. */
   rules?: Record<string, Strategy>;

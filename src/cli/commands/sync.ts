@@ -64,8 +64,13 @@ export function register(program: Command): void {
   ] as const) {
     let cmd = transferOptions(program.command(name).description(description));
     if (name !== 'push') cmd = cmd.option('--strategy <strategy>', 'how conflicts resolve: newest (default), ours, theirs, manual (exit 4, nothing written)');
-    cmd.action(async (flags: SyncFlags, command: Command) => {
+    if (name === 'sync') cmd = cmd.option('--auto', 'the background auto-sync: wait for writes to be quiet, then sync (started by writes)');
+    cmd.action(async (flags: SyncFlags & { auto?: boolean }, command: Command) => {
       const options = globals(command);
+      if (flags.auto) {
+        const { runAutoSync } = await import('../../sync/auto.js');
+        return runAutoSync(await openRepo(options));
+      }
       const sync = await import('../../sync/sync.js');
       report(await sync[name](await openRepo(options), await parseFlags(flags, options)), options);
     });
