@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitServer, type GitServer } from '../helpers/git-server.mjs';
-import { assertRepoHealthy, cleanupTempDirs, cli, git, headOid, tempDir } from '../helpers/repo.js';
+import { assertRepoHealthy, cleanupTempDirs, cli, CLI, git, headOid, tempDir } from '../helpers/repo.js';
 
 let server: GitServer;
 beforeAll(async () => {
@@ -77,6 +77,24 @@ describe('sync CLI', () => {
     expect(r.stderr).toMatch(/^gitstate: talking to http:\/\/127\.0\.0\.1:9\/nothing\.git failed: connection refused|did not answer/);
     const status = JSON.parse((await cli(['status', '--json'], { dir })).stdout);
     expect(status.sync.lastError).toMatch(/127\.0\.0\.1:9/);
+  });
+
+  it('shows progress on a terminal, and nothing with --quiet', async () => {
+    const url = server.createRepo('progress.git');
+    const seed = join(await tempDir(), 'state');
+    await cli(['init'], { dir: seed });
+    await cli(['remote', 'add', 'origin', url], { dir: seed });
+    await cli(['sync'], { dir: seed });
+    // `script` gives the command a pseudo-terminal, as a user's shell would.
+    const onTty = async (args: string) => {
+      const dir = join(await tempDir(), 'state');
+      const { execFile } = await import('node:child_process');
+      return new Promise<string>((res) =>
+        execFile('script', ['-qec', `${process.execPath} ${CLI} --dir ${dir} ${args}`, '/dev/null'], { encoding: 'utf8' }, (_e, out) => res(out)),
+      );
+    };
+    expect(await onTty(`clone ${url}`)).toMatch(/(Counting|Receiving|Analyzing|Resolving|Compressing)[^:]*: \d+/);
+    expect(await onTty(`--quiet clone ${url}`)).not.toMatch(/: \d+\//);
   });
 
   it('an ssh or local remote without the system git is a clear error', async () => {

@@ -130,3 +130,24 @@ describe('sync through the system git (local path remote)', () => {
     assertRepoHealthy(a.dir);
   });
 });
+
+describe('merges that would break a schema', () => {
+  it('count as a conflict: the winning side is kept whole and the other recorded', async () => {
+    const url = server.createRepo('schema.git');
+    const a = await tempRepo();
+    await addRemote(a, 'origin', url);
+    await a.set('current_work', 'active_issues', [{ key: 'A', status: 'Open' }]);
+    await sync(a);
+    const b = await cloneRepo(url, join(await tempDir(), 'state'));
+    // Each side alone is valid; merged key by key the issue would lose its key field.
+    await a.set('current_work', 'active_issues', [{ key: 'A', status: 'Open', summary: 'kept' }]);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(b.dir, 'current_work.yaml'), 'active_issues:\n  - key: A\n    status: Open\n  - status: broken by hand\n');
+    git(b.dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qam', 'a bad item, by hand');
+    await sync(a);
+    const r = await sync(b, { strategy: 'theirs' });
+    expect(r.conflicts.some((c) => c.file === 'current_work.yaml' && c.key === '(whole file)')).toBe(true);
+    expect(await b.get('current_work', 'active_issues')).toEqual([{ key: 'A', status: 'Open', summary: 'kept' }]);
+    assertRepoHealthy(b.dir);
+  });
+});
