@@ -68,6 +68,27 @@ describe('sync CLI', () => {
     }
   });
 
+  it("without GITSTATE_TOKEN, git's credential helper supplies the credentials", async () => {
+    const url = server.createRepo('helper.git');
+    server.auth = { username: 'helper-user', password: 'helper-pass-987' };
+    try {
+      const home = await tempDir();
+      const { writeFile } = await import('node:fs/promises');
+      const port = new URL(url).port;
+      await writeFile(join(home, 'creds'), `http://helper-user:helper-pass-987@127.0.0.1%3a${port}\n`);
+      await writeFile(join(home, 'gitconfig'), `[credential]\n\thelper = store --file ${join(home, 'creds')}\n`);
+      const dir = join(await tempDir(), 'state');
+      await cli(['init'], { dir });
+      await cli(['remote', 'add', 'origin', url], { dir });
+      const r = await cli(['sync'], { dir, env: { GIT_CONFIG_GLOBAL: join(home, 'gitconfig'), GITSTATE_TOKEN: '' } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout + r.stderr).not.toContain('helper-pass-987');
+      expect(git(join(server.root, 'helper.git'), 'rev-parse', 'main').trim()).toBe(headOid(dir));
+    } finally {
+      server.auth = undefined;
+    }
+  });
+
   it('a dead remote fails with exit 1 within the timeout, and status shows the error', async () => {
     const dir = join(await tempDir(), 'state');
     await cli(['init'], { dir });

@@ -61,6 +61,20 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     expect(git(desktop.dir, 'log', '-1', '--format=%p').trim().split(' ')).toHaveLength(2);
   });
 
+  it("the merged YAML keeps the local file's comments and formatting", async () => {
+    const { laptop, desktop } = await twoMachines('comments');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(desktop.dir, 'knowledge.yaml'), '# facts we learned\nci:  # the build\n  runner: linux   # since May\n\ndb: postgres\n');
+    git(desktop.dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qam', 'commented by hand');
+    await sync(desktop);
+    await sync(laptop);
+    await laptop.set('knowledge', 'db', 'postgres 16');
+    await desktop.set('knowledge', 'cache', 'redis');
+    await sync(laptop);
+    await sync(desktop);
+    expect(await readFile(join(desktop.dir, 'knowledge.yaml'), 'utf8')).toBe('# facts we learned\nci:  # the build\n  runner: linux   # since May\n\ndb: postgres 16\ncache: redis\n');
+  });
+
   it('a real conflict is resolved by the strategy and the losing value is kept in a conflict record', async () => {
     const { laptop, desktop } = await twoMachines('conflict');
     await laptop.set('knowledge', 'owner', 'laptop');
