@@ -28,6 +28,8 @@ import { register as registerRollback } from './commands/rollback.js';
 import { register as registerRevert } from './commands/revert.js';
 import { register as registerRemote } from './commands/remote.js';
 import { register as registerSync } from './commands/sync.js';
+import { register as registerContext } from './commands/context.js';
+import { register as registerMcp } from './commands/mcp.js';
 
 export function buildProgram(): Command {
   const program = new Command('gitstate')
@@ -72,6 +74,8 @@ Examples:
     registerRevert,
     registerRemote,
     registerSync,
+    registerContext,
+    registerMcp,
   ]) {
     register(program);
   }

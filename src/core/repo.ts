@@ -105,6 +105,14 @@ export class StateRepo {
     return getValue(parseStateText(decodeText(bytes, path), path), segments);
   }
 
+  /** A state file's text as it is on disk (comments included). */
+  async readText(file: string): Promise<string> {
+    const path = normalizeStatePath(file);
+    const bytes = await readStateBytes(this.dir, path);
+    if (!bytes) throw new NotFoundError(`${path} does not exist`);
+    return decodeText(bytes, path);
+  }
+
   /** Repo-relative paths of the state files in the work tree. */
   async list(): Promise<string[]> {
     const out: string[] = [];

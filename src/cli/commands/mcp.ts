@@ -1,0 +1,13 @@
+import type { Command } from 'commander';
+import { examples, globals, openRepo } from '../run.js';
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('mcp')
+    .description('serve the memory tools to an AI assistant over MCP (stdio)')
+    .action(async (_opts, command: Command) => {
+      const { serveStdio } = await import('../../mcp/server.js');
+      await serveStdio(await openRepo(globals(command)));
+    });
+  examples(cmd, ['gitstate --dir ~/state mcp']);
+}
