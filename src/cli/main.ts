@@ -30,6 +30,7 @@ import { register as registerRemote } from './commands/remote.js';
 import { register as registerSync } from './commands/sync.js';
 import { register as registerContext } from './commands/context.js';
 import { register as registerMcp } from './commands/mcp.js';
+import { register as registerHooks } from './commands/hooks.js';
 
 export function buildProgram(): Command {
   const program = new Command('gitstate')
@@ -76,6 +77,7 @@ Examples:
     registerSync,
     registerContext,
     registerMcp,
+    registerHooks,
   ]) {
     register(program);
   }

@@ -12,6 +12,7 @@ import { AtomicFs } from '../git/atomic-fs.js';
 import { resolveAuthor } from './author.js';
 import { withRepoLock, type LockOptions } from './lock.js';
 import { commitMessage } from './message.js';
+import { installHooks } from './hooks.js';
 
 /** Config isomorphic-git needs to read and write the repo correctly (see LIBRARIES.md). */
 export const PINNED_CONFIG: Record<string, string> = {
@@ -69,6 +70,7 @@ export async function initRepository(dir: string, options: LockOptions & { autho
     const changes = await Promise.all(paths.map(async (path) => ({ path, content: await readFile(join(dir, path)) })));
     const message = commitMessage(paths.map((file) => ({ op: 'init' as const, file })), { op: 'init', subject: 'init state repository' });
     await store.commit({ changes, message, author: await resolveAuthor(dir, options.author), parent: null, writeWorkTree: false });
+    await installHooks(gitdir).catch(() => undefined); // a hook of the user's own is left alone
     return true;
   });
 }

@@ -354,6 +354,11 @@ export class StateRepo {
     return edited;
   }
 
+  /** Check file bytes as a write would (parse, schema, secret guard); throws the same errors. */
+  async checkFileContent(path: string, bytes: Uint8Array): Promise<void> {
+    return this.checkContent(path, bytes, await this.checks());
+  }
+
   /** Run the content checks on file bytes: parse and check state files, scan anything else for secrets. */
   private async checkContent(path: string, bytes: Uint8Array, checks: readonly ContentCheck[]): Promise<void> {
     if (!STATE_EXTENSIONS.some((ext) => path.endsWith(ext))) {

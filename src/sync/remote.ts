@@ -51,6 +51,8 @@ export async function cloneRepo(url: string, dir: string, options: RepoOptions &
   if (transportOf(url) === 'native') await requireGit();
   await gitInitOnly(dir);
   const repo = await StateRepo.open(dir, options);
+  const { installHooks } = await import('../core/hooks.js');
+  await installHooks(repo.gitdir);
   await addRemote(repo, 'origin', url);
   const pulled = await sync(repo, { ...options, remote: 'origin', strategy: 'theirs' });
   if (pulled.head === null) {

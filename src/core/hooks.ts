@@ -1,0 +1,28 @@
+/**
+ * Installing the pre-commit hook (hooks/pre-commit of this package) into a
+ * state repository, with the path of this gitstate baked in, so hand-made
+ * commits are checked even where `gitstate` is not on PATH.
+ */
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI_PATH = join(PACKAGE_ROOT, 'dist/cli/main.js');
+const MARK = '# installed by gitstate';
+
+/** Returns false when the hook was already installed as it would be now. */
+export async function installHooks(gitdir: string): Promise<boolean> {
+  const template = await readFile(join(PACKAGE_ROOT, 'hooks/pre-commit'), 'utf8');
+  const hook = template.replace('GITSTATE_CLI="${GITSTATE_CLI:-}"', `${MARK}\nGITSTATE_CLI="\${GITSTATE_CLI:-${CLI_PATH}}"`);
+  const target = join(gitdir, 'hooks', 'pre-commit');
+  const existing = await readFile(target, 'utf8').catch(() => null);
+  if (existing === hook) return false;
+  if (existing !== null && !existing.includes(MARK)) {
+    throw new Error(`${target} exists and was not installed by gitstate; leaving it alone`);
+  }
+  await mkdir(dirname(target), { recursive: true });
+  await writeFile(target, hook);
+  await chmod(target, 0o755);
+  return true;
+}
