@@ -234,6 +234,9 @@ export class GitStore {
         throw new LockError(`the branch moved from ${short(parent)} to ${short(current)} during this write; nothing was committed`);
       }
       assertLockHeld?.();
+      // Staged like the objects, and staged last: made durable in the same round of
+      // fsyncs, but renamed into place only after every object and file it relies on.
+      await git.writeRef({ fs: this.fs, gitdir: this.gitdir, ref: await this.branch(), value: oid, force: true });
       await this.writeJournal({ pid: process.pid, parent, files: [...blobs].map(([path, after]) => ({ path, after })) });
     } catch (err) {
       await this.atomic.abandon();
@@ -243,10 +246,8 @@ export class GitStore {
     if (writeWorkTree) {
       for (const c of changes) if (c.content === null) rmSync(join(this.dir, c.path), { force: true });
     }
-    await Promise.all([
-      git.writeRef({ fs: this.fs, gitdir: this.gitdir, ref: await this.branch(), value: oid, force: true }),
-      this.updateIndex(blobs),
-    ]);
+    // The index needs the stat data of the files as renamed, so it comes after.
+    await this.updateIndex(blobs);
     await this.clearJournal();
     return oid;
   }
