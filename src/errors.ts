@@ -81,6 +81,18 @@ export class RepoError extends GitstateError {
   readonly exitCode = ExitCode.runtime;
 }
 
+/** A remote could not be reached, answered badly, or did not answer in time (exit 1). */
+export class SyncError extends GitstateError {
+  readonly code = 'SYNC';
+  readonly exitCode = ExitCode.runtime;
+}
+
+/** The remote has commits we don't: fetch and merge, then push again. */
+export class PushRejectedError extends GitstateError {
+  readonly code = 'PUSH_REJECTED';
+  readonly exitCode = ExitCode.runtime;
+}
+
 /** Exit code for anything thrown: ours map themselves, the rest are runtime failures. */
 export function exitCodeOf(err: unknown): ExitCode {
   return err instanceof GitstateError ? err.exitCode : ExitCode.runtime;

@@ -9,22 +9,14 @@ import { execFile } from 'node:child_process';
 import git from 'isomorphic-git';
 import type { AuthCallback, GitProgressEvent, HttpClient } from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
-import { ExitCode, GitstateError, UsageError } from '../errors.js';
+import { GitstateError, PushRejectedError, SyncError, UsageError } from '../errors.js';
+
+export { PushRejectedError, SyncError };
 import type { StateRepo } from '../core/repo.js';
+import type { GitStore } from '../git/store.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const BRANCH = 'main';
-
-export class SyncError extends GitstateError {
-  readonly code = 'SYNC';
-  readonly exitCode = ExitCode.runtime;
-}
-
-/** The remote has commits we don't: fetch and merge, then push again. */
-export class PushRejectedError extends GitstateError {
-  readonly code = 'PUSH_REJECTED';
-  readonly exitCode = ExitCode.runtime;
-}
 
 export type Transport = 'http' | 'native';
 
@@ -61,20 +53,7 @@ export async function fetchBranch(repo: StateRepo, remote: string, url: string, 
   } else {
     await withDeadline(timeoutMs, url, async (signal) => {
       try {
-        await git.fetch({
-          fs: store.fs,
-          http: timedHttp(signal),
-          gitdir: repo.gitdir,
-          url,
-          remote,
-          ref: BRANCH,
-          remoteRef: BRANCH,
-          singleBranch: true,
-          tags: false,
-          onAuth: credentials(url),
-          onAuthFailure: () => ({ cancel: true }),
-          onProgress: options.onProgress,
-        });
+        await git.fetch({ ...httpOptions(store, repo.gitdir, url, remote, signal, options), singleBranch: true, tags: false });
       } catch (err) {
         // A remote without the branch yet (a fresh bare repo, HEAD unset or dangling).
         const code = (err as { code?: string }).code;
@@ -105,19 +84,7 @@ export async function pushBranch(repo: StateRepo, remote: string, url: string, o
   }
   await withDeadline(timeoutMs, url, async (signal) => {
     try {
-      const result = await git.push({
-        fs: store.fs,
-        http: timedHttp(signal),
-        gitdir: repo.gitdir,
-        url,
-        remote,
-        ref: BRANCH,
-        remoteRef: BRANCH,
-        force: false,
-        onAuth: credentials(url),
-        onAuthFailure: () => ({ cancel: true }),
-        onProgress: options.onProgress,
-      });
+      const result = await git.push({ ...httpOptions(store, repo.gitdir, url, remote, signal, options), force: false });
       if (!result.ok) throw new SyncError(`push to ${redact(url)} failed: ${result.error ?? 'refused'}`);
     } catch (err) {
       if ((err as { code?: string }).code === 'PushRejectedError') throw new PushRejectedError(`the remote ${remote} has commits this repository does not; sync again`);
@@ -144,6 +111,22 @@ async function withDeadline<T>(timeoutMs: number, url: string, fn: (signal: Abor
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** What isomorphic-git's fetch and push share: the repo, the remote, a deadline-bound http client, credentials. */
+function httpOptions(store: GitStore, gitdir: string, url: string, remote: string, signal: AbortSignal, options: TransferOptions) {
+  return {
+    fs: store.fs,
+    http: timedHttp(signal),
+    gitdir,
+    url,
+    remote,
+    ref: BRANCH,
+    remoteRef: BRANCH,
+    onAuth: credentials(url),
+    onAuthFailure: () => ({ cancel: true }),
+    onProgress: options.onProgress,
+  };
 }
 
 function timedHttp(signal: AbortSignal): HttpClient {

@@ -1,18 +1,11 @@
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGitServer, type GitServer } from '../helpers/git-server.mjs';
-import { cleanupTempDirs, cli, CLI, git, gitAsync, headOid, ROOT, tempDir } from '../helpers/repo.js';
+import { describe, expect, it } from 'vitest';
+import { useGitServer } from '../helpers/server.js';
+import { cli, CLI, git, gitAsync, headOid, ROOT, tempDir } from '../helpers/repo.js';
 
-let server: GitServer;
-beforeAll(async () => {
-  server = await startGitServer();
-});
-afterAll(async () => {
-  await server.close();
-  await cleanupTempDirs();
-});
+const gitServer = useGitServer();
 
 const byHand = (dir: string, ...args: string[]) => gitAsync(dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args);
 
@@ -62,7 +55,7 @@ describe('pre-commit hook', () => {
 
 describe('session hooks', () => {
   it('start pulls and prints what changed since the last session; end flushes, marks and syncs', async () => {
-    const url = server.createRepo('sessions.git');
+    const url = gitServer().createRepo('sessions.git');
     const laptop = join(await tempDir(), 'state');
     const desktop = join(await tempDir(), 'state');
     await cli(['clone', url], { dir: laptop });
@@ -73,7 +66,7 @@ describe('session hooks', () => {
     await cli(['set', 'current_work', 'active_issues', '[{key: AAP-9, status: Review}]'], { dir: desktop, env: { GITSTATE_HOST: 'desktop' } });
     await writeFile(join(desktop, 'state.json'), '{"persona": "reviewer"}\n');
     expect((await runHook('session-end', desktop, { GITSTATE_HOST: 'desktop' })).code).toBe(0);
-    expect(git(join(server.root, 'sessions.git'), 'log', '-1', '--format=%s', 'main').trim()).toBe('flush state.json');
+    expect(git(join(gitServer().root, 'sessions.git'), 'log', '-1', '--format=%s', 'main').trim()).toBe('flush state.json');
     // The laptop's next session starts: it pulls and sees the desktop's change, with its host.
     const start = await runHook('session-start', laptop, { GITSTATE_HOST: 'laptop' });
     expect(start.code).toBe(0);

@@ -1,26 +1,19 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGitServer, type GitServer } from '../helpers/git-server.mjs';
-import { cleanupTempDirs, cli, gitAsync, headOid, tempDir } from '../helpers/repo.js';
+import { describe, expect, it } from 'vitest';
+import { useGitServer } from '../helpers/server.js';
+import { cli, gitAsync, headOid, tempDir } from '../helpers/repo.js';
 
-let server: GitServer;
-beforeAll(async () => {
-  server = await startGitServer();
-});
-afterAll(async () => {
-  await server.close();
-  await cleanupTempDirs();
-});
+const gitServer = useGitServer();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function serverTip(name: string): Promise<string> {
-  return (await gitAsync(join(server.root, name), 'rev-parse', 'main')).stdout.trim();
+  return (await gitAsync(join(gitServer().root, name), 'rev-parse', 'main')).stdout.trim();
 }
 
 describe('auto-sync', () => {
   it('writes return at once; a background sync pushes them once quiet; a failure is shown and retried', async () => {
-    const url = server.createRepo('auto.git');
+    const url = gitServer().createRepo('auto.git');
     const dir = join(await tempDir(), 'state');
     expect((await cli(['clone', url], { dir })).code).toBe(0);
     await cli(['write', '.gitstate/sync'], { dir, input: 'auto: true\nauto_delay_ms: 300\n' });
@@ -31,7 +24,7 @@ describe('auto-sync', () => {
     for (let i = 0; i < 100 && (await serverTip('auto.git')) !== headOid(dir); i++) await sleep(100);
     expect(await serverTip('auto.git')).toBe(headOid(dir));
 
-    server.fault = 'error';
+    gitServer().fault = 'error';
     await cli(['set', 'knowledge', 'n', 'offline'], { dir });
     let status: { sync: { lastError: string | null } } = { sync: { lastError: null } };
     for (let i = 0; i < 100 && !status.sync.lastError; i++) {
@@ -40,7 +33,7 @@ describe('auto-sync', () => {
     }
     expect(status.sync.lastError).toMatch(/HTTP 500|failed/);
 
-    server.fault = 'none';
+    gitServer().fault = 'none';
     await cli(['set', 'knowledge', 'n', 'back online'], { dir });
     for (let i = 0; i < 100 && (await serverTip('auto.git')) !== headOid(dir); i++) await sleep(100);
     expect(await serverTip('auto.git')).toBe(headOid(dir));

@@ -1,21 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGitServer, type GitServer } from '../helpers/git-server.mjs';
-import { assertRepoHealthy, cleanupTempDirs, cli, CLI, git, headOid, tempDir } from '../helpers/repo.js';
+import { describe, expect, it } from 'vitest';
+import { useGitServer } from '../helpers/server.js';
+import { assertRepoHealthy, cli, CLI, git, headOid, tempDir } from '../helpers/repo.js';
 
-let server: GitServer;
-beforeAll(async () => {
-  server = await startGitServer();
-});
-afterAll(async () => {
-  await server.close();
-  await cleanupTempDirs();
-});
+const gitServer = useGitServer();
 
 describe('sync CLI', () => {
   it('remote, clone, sync, conflicts and status, all with --json', async () => {
-    const url = server.createRepo('cli.git');
+    const url = gitServer().createRepo('cli.git');
     const a = join(await tempDir(), 'state');
     const b = join(await tempDir(), 'state');
     expect((await cli(['init'], { dir: a })).code).toBe(0);
@@ -47,8 +40,8 @@ describe('sync CLI', () => {
   });
 
   it('a token from GITSTATE_TOKEN is used, never printed and never written to .git/config', async () => {
-    const url = server.createRepo('private.git');
-    server.auth = { username: 'me', password: 'tok-SECRET-123' };
+    const url = gitServer().createRepo('private.git');
+    gitServer().auth = { username: 'me', password: 'tok-SECRET-123' };
     try {
       const dir = join(await tempDir(), 'state');
       await cli(['init'], { dir });
@@ -62,15 +55,15 @@ describe('sync CLI', () => {
       expect(ok.stdout + ok.stderr).not.toContain('tok-SECRET-123');
       expect(await readFile(join(dir, '.git/config'), 'utf8')).not.toContain('tok-SECRET');
       expect(await readFile(join(dir, '.git/gitstate/sync.json'), 'utf8')).not.toContain('tok-SECRET');
-      expect(git(join(server.root, 'private.git'), 'rev-parse', 'main').trim()).toBe(headOid(dir));
+      expect(git(join(gitServer().root, 'private.git'), 'rev-parse', 'main').trim()).toBe(headOid(dir));
     } finally {
-      server.auth = undefined;
+      gitServer().auth = undefined;
     }
   });
 
   it("without GITSTATE_TOKEN, git's credential helper supplies the credentials", async () => {
-    const url = server.createRepo('helper.git');
-    server.auth = { username: 'helper-user', password: 'helper-pass-987' };
+    const url = gitServer().createRepo('helper.git');
+    gitServer().auth = { username: 'helper-user', password: 'helper-pass-987' };
     try {
       const home = await tempDir();
       const { writeFile } = await import('node:fs/promises');
@@ -83,9 +76,9 @@ describe('sync CLI', () => {
       const r = await cli(['sync'], { dir, env: { GIT_CONFIG_GLOBAL: join(home, 'gitconfig'), GITSTATE_TOKEN: '' } });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout + r.stderr).not.toContain('helper-pass-987');
-      expect(git(join(server.root, 'helper.git'), 'rev-parse', 'main').trim()).toBe(headOid(dir));
+      expect(git(join(gitServer().root, 'helper.git'), 'rev-parse', 'main').trim()).toBe(headOid(dir));
     } finally {
-      server.auth = undefined;
+      gitServer().auth = undefined;
     }
   });
 
@@ -101,7 +94,7 @@ describe('sync CLI', () => {
   });
 
   it('shows progress on a terminal, and nothing with --quiet', async () => {
-    const url = server.createRepo('progress.git');
+    const url = gitServer().createRepo('progress.git');
     const seed = join(await tempDir(), 'state');
     await cli(['init'], { dir: seed });
     await cli(['remote', 'add', 'origin', url], { dir: seed });

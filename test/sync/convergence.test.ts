@@ -5,23 +5,16 @@
  * everywhere; and the server's branch only ever moved forward.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StateRepo } from '../../src/core/repo.js';
 import { addRemote, cloneRepo } from '../../src/sync/remote.js';
 import { sync } from '../../src/sync/sync.js';
-import { startGitServer, type GitServer } from '../helpers/git-server.mjs';
-import { assertRepoHealthy, cleanupTempDirs, git, gitAsync, tempDir, tempRepo } from '../helpers/repo.js';
+import { useGitServer } from '../helpers/server.js';
+import { assertRepoHealthy, git, gitAsync, tempDir, tempRepo } from '../helpers/repo.js';
 
 const WRITES = Number(process.env.CONVERGENCE_WRITES ?? 200);
 
-let server: GitServer;
-beforeAll(async () => {
-  server = await startGitServer();
-});
-afterAll(async () => {
-  await server.close();
-  await cleanupTempDirs();
-});
+const gitServer = useGitServer();
 
 /** A small seeded random generator, so a failing run can be replayed. */
 function random(seed: number) {
@@ -35,8 +28,8 @@ describe('convergence', () => {
   it(`3 clones × ${WRITES} random writes with random syncs converge without losing a value`, async () => {
     const seed = Number(process.env.CONVERGENCE_SEED ?? Date.now() % 100000);
     const rnd = random(seed);
-    const url = server.createRepo('converge.git');
-    const bare = join(server.root, 'converge.git');
+    const url = gitServer().createRepo('converge.git');
+    const bare = join(gitServer().root, 'converge.git');
     const first = await tempRepo();
     await addRemote(first, 'origin', url);
     await sync(first);

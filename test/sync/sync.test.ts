@@ -1,25 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { StateRepo } from '../../src/core/repo.js';
 import { addRemote, cloneRepo, listRemotes } from '../../src/sync/remote.js';
 import { pull, push, sync, syncStatus } from '../../src/sync/sync.js';
 import { ConflictError, UsageError } from '../../src/errors.js';
-import { startGitServer, type GitServer } from '../helpers/git-server.mjs';
-import { assertRepoHealthy, cleanupTempDirs, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
+import { useGitServer } from '../helpers/server.js';
+import { assertRepoHealthy, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
 
-let server: GitServer;
-beforeAll(async () => {
-  server = await startGitServer();
-});
-afterAll(async () => {
-  await server.close();
-  await cleanupTempDirs();
-});
+const gitServer = useGitServer();
 
 async function twoMachines(name: string) {
-  const url = server.createRepo(`${name}.git`);
+  const url = gitServer().createRepo(`${name}.git`);
   const laptop = await tempRepo();
   await addRemote(laptop, 'origin', url);
   await sync(laptop);
@@ -29,10 +22,10 @@ async function twoMachines(name: string) {
 
 describe('sync over http (git http-backend on 127.0.0.1)', () => {
   it('clone of an empty remote seeds it; push and pull carry writes across', async () => {
-    const url = server.createRepo('empty.git');
+    const url = gitServer().createRepo('empty.git');
     const first = await cloneRepo(url, join(await tempDir(), 'state'));
     expect(await first.get('current_work')).toEqual({ active_issues: [], active_branches: [] });
-    expect(git(server.root + '/empty.git', 'rev-parse', 'main').trim()).toBe(headOid(first.dir));
+    expect(git(gitServer().root + '/empty.git', 'rev-parse', 'main').trim()).toBe(headOid(first.dir));
     const second = await cloneRepo(url, join(await tempDir(), 'state'));
     await second.set('knowledge', 'from_second', 1);
     await push(second);
@@ -110,13 +103,13 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     expect(await syncStatus(laptop)).toMatchObject({ remote: 'origin', ahead: 2, behind: 0, lastError: null });
     await sync(laptop);
     await pull(desktop).catch(() => undefined);
-    server.fault = 'hang';
+    gitServer().fault = 'hang';
     const t = Date.now();
     await expect(sync(laptop, { timeoutMs: 500 })).rejects.toThrow(/did not answer within 500 ms/);
     expect(Date.now() - t).toBeLessThan(3000);
-    server.fault = 'error';
+    gitServer().fault = 'error';
     await expect(sync(laptop, { timeoutMs: 2000 })).rejects.toThrow(/HTTP 500|failed/);
-    server.fault = 'none';
+    gitServer().fault = 'none';
     await expect(sync(laptop)).resolves.toMatchObject({ remote: 'origin' });
   });
 
@@ -147,7 +140,7 @@ describe('sync through the system git (local path remote)', () => {
 
 describe('merges that would break a schema', () => {
   it('count as a conflict: the winning side is kept whole and the other recorded', async () => {
-    const url = server.createRepo('schema.git');
+    const url = gitServer().createRepo('schema.git');
     const a = await tempRepo();
     await addRemote(a, 'origin', url);
     await a.set('current_work', 'active_issues', [{ key: 'A', status: 'Open' }]);
