@@ -2,7 +2,8 @@
  * Remotes (kept in .git/config, URLs only — never credentials) and clone.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readdir } from 'node:fs/promises';
+import { appendFile, mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import git from 'isomorphic-git';
 import { RepoError, UsageError } from '../errors.js';
 import { StateRepo, type RepoOptions } from '../core/repo.js';
@@ -47,9 +48,15 @@ export async function removeRemote(repo: StateRepo, name: string): Promise<void>
 export async function cloneRepo(url: string, dir: string, options: RepoOptions & TransferOptions = {}): Promise<StateRepo> {
   checkRemoteUrl(url);
   await mkdir(dir, { recursive: true });
-  if ((await readdir(dir)).length > 0) throw new RepoError(`cannot clone into ${dir}: it is not empty`);
+  // The embedded default ./state holds only its README: cloning there is fine (the README stays local).
+  const existing = await readdir(dir);
+  if (existing.some((name) => name !== 'README.md')) throw new RepoError(`cannot clone into ${dir}: it is not empty`);
   if (transportOf(url) === 'native') await requireGit();
   await gitInitOnly(dir);
+  if (existing.includes('README.md')) {
+    await mkdir(join(dir, '.git/info'), { recursive: true });
+    await appendFile(join(dir, '.git/info/exclude'), '/README.md\n');
+  }
   const repo = await StateRepo.open(dir, options);
   const { installHooks } = await import('../core/hooks.js');
   await installHooks(repo.gitdir);

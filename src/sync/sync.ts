@@ -86,8 +86,9 @@ async function pullOnce(repo: StateRepo, remote: string, options: SyncOptions): 
   const url = await remoteUrl(repo, remote);
   const theirs = await fetchBranch(repo, remote, url, options);
   const store = await repo.store();
+  if (!theirs || theirs === (await store.headOid())) return { remote, action: 'up-to-date', head: await store.headOid(), pushed: false, conflicts: [] };
+  await keepUncommitted(repo, theirs);
   const ours = await store.headOid();
-  if (!theirs || theirs === ours) return { remote, action: 'up-to-date', head: ours, pushed: false, conflicts: [] };
   const isAncestor = (a: string, b: string) => git.isDescendent({ fs: store.fs, gitdir: repo.gitdir, oid: b, ancestor: a, depth: -1, cache: store.cache });
   if (ours && (await isAncestor(theirs, ours))) return { remote, action: 'up-to-date', head: ours, pushed: false, conflicts: [] };
   if (!ours || (await isAncestor(ours, theirs))) {
@@ -100,6 +101,27 @@ async function pullOnce(repo: StateRepo, remote: string, options: SyncOptions): 
   }
   const merged = await mergeBranch(repo, ours, theirs, options.strategy, remote);
   return { remote, action: 'merged', head: merged.commit, pushed: false, conflicts: merged.conflicts };
+}
+
+/**
+ * Files the remote changes that were edited here by hand and never committed are
+ * committed first (checked like any write), so a fast-forward or merge cannot
+ * overwrite them: they take part in the merge instead.
+ */
+async function keepUncommitted(repo: StateRepo, theirs: string): Promise<void> {
+  const store = await repo.store();
+  const ours = await store.headOid();
+  if (!ours) return;
+  const changed = await new HistoryIndex(store).changedPaths(await store.treeOf(ours), await store.treeOf(theirs));
+  const files: Array<{ path: string; content: Uint8Array | null }> = [];
+  for (const path of Object.keys(changed)) {
+    const disk = await readFile(join(repo.dir, path)).catch(() => null);
+    const atHead = await store.blobOidAt(ours, path);
+    if ((disk ? await store.hashBlob(disk) : null) !== atHead) files.push({ path, content: disk });
+  }
+  if (files.length > 0) {
+    await repo.commitFiles(files, { op: 'recover', subject: `recover uncommitted changes to ${files.map((f) => f.path).join(', ')} before merging the remote` });
+  }
 }
 
 async function remoteTip(repo: StateRepo, remote: string): Promise<string | null> {

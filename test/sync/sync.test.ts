@@ -68,6 +68,31 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     expect(await readFile(join(desktop.dir, 'knowledge.yaml'), 'utf8')).toBe('# facts we learned\nci:  # the build\n  runner: linux   # since May\n\ndb: postgres 16\ncache: redis\n');
   });
 
+  it('a pull never overwrites a file edited by hand: the edit is committed first and merged', async () => {
+    const { laptop, desktop } = await twoMachines('handedit');
+    await laptop.set('knowledge', 'from_laptop', 1);
+    await sync(laptop);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(desktop.dir, 'knowledge.yaml'), 'typed_by_hand: yes\n');
+    const r = await pull(desktop);
+    expect(r.action).toBe('merged');
+    expect(await desktop.get('knowledge')).toEqual({ typed_by_hand: 'yes', from_laptop: 1 });
+    expect(git(desktop.dir, 'log', '--format=%s', '-3')).toContain('recover uncommitted changes to knowledge.yaml before merging the remote');
+    assertRepoHealthy(desktop.dir);
+  });
+
+  it('clone works into the embedded default ./state, which holds only its README', async () => {
+    const { url } = await twoMachines('readme');
+    const dir = join(await tempDir(), 'state');
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    await mkdir(dir);
+    await writeFile(join(dir, 'README.md'), '# the project readme\n');
+    const repo = await cloneRepo(url, dir);
+    expect(await repo.get('current_work')).toBeTruthy();
+    assertRepoHealthy(dir);
+    await expect(cloneRepo(url, dir)).rejects.toThrow(/not empty/);
+  });
+
   it('a real conflict is resolved by the strategy and the losing value is kept in a conflict record', async () => {
     const { laptop, desktop } = await twoMachines('conflict');
     await laptop.set('knowledge', 'owner', 'laptop');
