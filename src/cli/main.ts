@@ -31,6 +31,7 @@ import { register as registerSync } from './commands/sync.js';
 import { register as registerContext } from './commands/context.js';
 import { register as registerMcp } from './commands/mcp.js';
 import { register as registerHooks } from './commands/hooks.js';
+import { register as registerGc } from './commands/gc.js';
 
 export function buildProgram(): Command {
   const program = new Command('gitstate')
@@ -78,6 +79,7 @@ Examples:
     registerContext,
     registerMcp,
     registerHooks,
+    registerGc,
   ]) {
     register(program);
   }

@@ -99,7 +99,7 @@ describe('gitstate CLI', () => {
   it('every command has --help with examples', async () => {
     const commands = ['init', 'get', 'set', 'append', 'delete', 'merge', 'write', 'ls', 'validate', 'batch', 'status', 'flush'];
     commands.push('log', 'show', 'diff', 'blame', 'rollback', 'revert', 'undo', 'state get', 'state set', 'state delete', 'state reset');
-    commands.push('remote add', 'remote remove', 'remote list', 'clone', 'pull', 'push', 'sync', 'conflicts', 'context', 'mcp', 'hooks install');
+    commands.push('remote add', 'remote remove', 'remote list', 'clone', 'pull', 'push', 'sync', 'conflicts', 'context', 'mcp', 'hooks install', 'gc');
     for (const command of commands) {
       const help = await cli([...command.split(' '), '--help']);
       expect(help.code, command).toBe(0);
