@@ -87,7 +87,14 @@ export async function pushBranch(repo: StateRepo, remote: string, url: string, o
       const result = await git.push({ ...httpOptions(store, repo.gitdir, url, remote, signal, options), force: false });
       if (!result.ok) throw new SyncError(`push to ${redact(url)} failed: ${result.error ?? 'refused'}`);
     } catch (err) {
-      if ((err as { code?: string }).code === 'PushRejectedError') throw new PushRejectedError(`the remote ${remote} has commits this repository does not; sync again`);
+      const e = err as { code?: string; data?: { result?: { refs?: Record<string, { error?: string }> } } };
+      // Rejected before sending (the advertised ref is not ours), or by the server when the
+      // branch moved between its advertisement and our update: either way, fetch and merge again.
+      const refError = Object.values(e.data?.result?.refs ?? {}).map((r) => r.error ?? '').join(' ');
+      if (e.code === 'PushRejectedError' || (e.code === 'GitPushError' && /fast-forward|fetch first|lock|stale|failed to update/i.test(refError))) {
+        throw new PushRejectedError(`the remote ${remote} has commits this repository does not; sync again`);
+      }
+      if (e.code === 'GitPushError') throw new SyncError(`the remote ${remote} refused the push: ${refError.trim() || 'no reason given'}`);
       throw err;
     }
   });

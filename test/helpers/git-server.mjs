@@ -15,7 +15,8 @@ import { join } from 'node:path';
  * @property {string} url  http://127.0.0.1:PORT
  * @property {string} root the folder of bare repositories
  * @property {(name: string) => string} createRepo a bare repository (HEAD on main, no commits); returns its URL
- * @property {'none' | 'error' | 'hang'} fault fail the next requests: 500, or never answer
+ * @property {'none' | 'error' | 'hang' | 'cut-push'} fault fail the next requests: 500, never answer, or cut a push mid-way
+ * @property {((repo: string) => void) | undefined} [beforePush] runs before each push is served (e.g. another writer pushing first)
  * @property {{ username: string, password: string } | undefined} [auth] Basic-auth credentials required, if set
  * @property {string[]} requests
  * @property {() => Promise<void>} close
@@ -50,6 +51,13 @@ export async function startGitServer() {
 
   /** @param {import('node:http').IncomingMessage} req @param {import('node:http').ServerResponse} res */
   function handle(req, res) {
+    const isPush = (req.url ?? '').includes('git-receive-pack') && req.method === 'POST';
+    if (isPush && state.fault === 'cut-push') {
+      // Take part of the upload, then drop the connection.
+      req.once('data', () => res.socket?.destroy());
+      return;
+    }
+    if (isPush && state.beforePush) state.beforePush(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).split('/')[1] ?? '');
     state.requests.push(`${req.method} ${req.url}`);
     if (state.fault === 'hang') {
       hanging.add(res);
