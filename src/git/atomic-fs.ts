@@ -16,6 +16,7 @@
 import * as fss from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { crashPoint } from './crash-points.js';
 
 /** Temp files live inside `.git/`, so a crash never leaves litter in the work tree. */
 export const TMP_DIR = 'gitstate-tmp';
@@ -96,9 +97,11 @@ export class AtomicFs {
       staged.forEach(discard);
       throw err;
     }
+    let renamed = 0;
     for (const [path, { temp, fd }] of staged) {
       fss.closeSync(fd);
       this.renameIntoPlace(temp, path);
+      crashPoint(`rename-${++renamed}`);
     }
   }
 

@@ -6,6 +6,7 @@
  */
 import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
 import { IndexPatcher } from './index-patch.js';
+import { crashPoint } from './crash-points.js';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import type { TreeEntry } from 'isomorphic-git';
@@ -229,6 +230,7 @@ export class GitStore {
         for (const change of changes) if (change.content) await this.atomic.writeFile(join(this.dir, change.path), change.content);
       }
       oid = await makeTarget();
+      crashPoint('staged');
       const current = await this.headOid();
       if (current !== parent) {
         throw new LockError(`the branch moved from ${short(parent)} to ${short(current)} during this write; nothing was committed`);
@@ -238,6 +240,7 @@ export class GitStore {
       // fsyncs, but renamed into place only after every object and file it relies on.
       await git.writeRef({ fs: this.fs, gitdir: this.gitdir, ref: await this.branch(), value: oid, force: true });
       await this.writeJournal({ pid: process.pid, parent, files: [...blobs].map(([path, after]) => ({ path, after })) });
+      crashPoint('journaled');
     } catch (err) {
       await this.atomic.abandon();
       throw err;
@@ -246,8 +249,10 @@ export class GitStore {
     if (writeWorkTree) {
       for (const c of changes) if (c.content === null) rmSync(join(this.dir, c.path), { force: true });
     }
+    crashPoint('published');
     // The index needs the stat data of the files as renamed, so it comes after.
     await this.updateIndex(blobs);
+    crashPoint('indexed');
     await this.clearJournal();
     return oid;
   }

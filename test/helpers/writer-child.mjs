@@ -23,6 +23,13 @@ if (mode === 'append') {
     }
     if (result?.changed) process.stdout.write(`ack ${result.commit}\n`);
   }
+} else if (mode === 'one') {
+  // One transaction on two files (killed on purpose by GITSTATE_CRASH_AT somewhere in it).
+  const result = await repo.transaction(async (tx) => {
+    await tx.set('knowledge', 'step', name);
+    await tx.set('shared_context', 'step', name);
+  });
+  process.stdout.write(`ack ${result.commit}\n`);
 } else if (mode === 'hold') {
   await repo.transaction(async (tx) => {
     process.stdout.write('holding\n');
