@@ -13,7 +13,8 @@ import { getValue } from '../yaml/edit.js';
 import { decodeText, parseStateText } from '../yaml/document.js';
 import { parseKeyPath } from './keypath.js';
 import { normalizeStatePath, realDir, STATE_EXTENSIONS } from './paths.js';
-import { readStateBytes, Transaction, type ContentCheck } from './transaction.js';
+import { readStateBytes } from './files.js';
+import type { ContentCheck, Transaction } from './transaction.js';
 import type { FileChange, GitStore, Person } from '../git/store.js';
 import type { LockOptions } from './lock.js';
 import type { MessageOptions, OpName } from './message.js';
@@ -178,7 +179,7 @@ export class StateRepo {
    * `fn` throws, or any resulting file fails validation, nothing is written.
    */
   async transaction(fn: (tx: TxOps) => Promise<unknown>, options: WriteOptions = {}): Promise<WriteResult> {
-    const { commitMessage } = await import('./message.js');
+    const [{ commitMessage }, { Transaction }] = await Promise.all([import('./message.js'), import('./transaction.js')]);
     return this.underLock(async (commit) => {
       const tx = new Transaction(this.dir);
       await fn(tx);

@@ -4,15 +4,14 @@
  * file changes of a single commit. Nothing touches the disk until the caller
  * commits what `finish()` returns.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { NotFoundError, SizeError, YamlError } from '../errors.js';
 import { appendValue, deleteValue, getValue, mergeValue, setValue } from '../yaml/edit.js';
 import { checkDepth, checkStrings, decodeText, MAX_FILE_BYTES, MAX_VALUE_BYTES, parseStateText, serialize, toPlain } from '../yaml/document.js';
 import { render } from '../yaml/preserve.js';
 import type { StateDoc } from '../yaml/document.js';
 import { formatKeyPath, parseKeyPath } from './keypath.js';
-import { assertNoSymlinks, isJsonPath, normalizeStatePath } from './paths.js';
+import { isJsonPath, normalizeStatePath } from './paths.js';
+import { readStateBytes } from './files.js';
 import type { OpName, OpRecord } from './message.js';
 import type { FileChange } from '../git/store.js';
 
@@ -169,19 +168,6 @@ export class Transaction {
     const loaded: LoadedFile = { path, disk, state, deleted: false };
     this.files.set(path, loaded);
     return loaded;
-  }
-}
-
-/** The bytes of a state file, or null when it does not exist. Refuses symlinks and non-files. */
-export async function readStateBytes(root: string, path: string): Promise<Uint8Array | null> {
-  await assertNoSymlinks(root, path);
-  try {
-    return await readFile(join(root, path));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return null;
-    if (code === 'EISDIR') throw new YamlError(`${path} is a folder, not a state file`);
-    throw err;
   }
 }
 
