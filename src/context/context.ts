@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { hostName } from '../core/author.js';
 import type { StateRepo } from '../core/repo.js';
 import { History } from '../history/history.js';
-import { structuralDiff } from '../merge/diff.js';
 
 export interface ContextOptions {
   project?: string;

@@ -94,7 +94,7 @@ export async function mergeBranch(repo: StateRepo, ours: string, theirs: string,
     }
     if (oursChanged[path] === theirBlob) continue;
     const fileStrategy = settings.rules?.[path] ?? strategy ?? settings.strategy ?? 'newest';
-    const sides = await sideInfo(store, index, path, base ?? null, ours, theirs);
+    const sides = await sideInfo(index, path, base ?? null, ours, theirs);
     const pick = (): 'ours' | 'theirs' => (fileStrategy === 'theirs' || (fileStrategy === 'newest' && sides.theirs.time > sides.ours.time) ? 'theirs' : 'ours');
     const text = async (blob: string | null | undefined) => (blob ? decodeText(await store.readBlob(blob), path) : null);
     const [baseText, ourText, theirText] = [await text(base ? await store.blobOidAt(base, path) : null), await text(oursChanged[path]), await text(theirBlob)];
@@ -164,7 +164,7 @@ async function conflictsFile(store: GitStore, ours: string, theirs: string, base
 }
 
 /** The newest commit on each side (since the merge base) that changed `path`: its time and host. */
-async function sideInfo(store: GitStore, index: HistoryIndex, path: string, base: string | null, ours: string, theirs: string) {
+async function sideInfo(index: HistoryIndex, path: string, base: string | null, ours: string, theirs: string) {
   const stop = new Set<string>();
   if (base) for (const r of index.walk(base)) stop.add(r.c);
   const find = (tip: string): SideInfo => {
