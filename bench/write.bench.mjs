@@ -71,8 +71,17 @@ export async function run() {
     const native = percentile(results['native git (spawned)'], 0.5);
     for (const [contender, times] of Object.entries(results)) {
       const median = percentile(times, 0.5);
-      const target = contender === 'gitstate' ? (median <= 2 && native / median >= 2.5 ? 'PASS' : 'MISS') : '';
-      rows.push([label, contender, ms(median), ms(percentile(times, 0.95)), (1000 / median).toFixed(0), `${(native / median).toFixed(1)}×`, target]);
+      const ours = contender === 'gitstate';
+      rows.push([
+        label,
+        contender,
+        ms(median),
+        ms(percentile(times, 0.95)),
+        (1000 / median).toFixed(0),
+        `${(native / median).toFixed(1)}×`,
+        ours ? (median <= 2 ? 'PASS' : 'MISS') : '',
+        ours ? (native / median >= 2.5 ? 'PASS' : 'MISS') : '',
+      ]);
     }
     const get = await oneShotGet(source);
     const revParse = await measure(() => run$('git', ['rev-parse', 'HEAD'], { cwd: source }), { count: 10, warmup: 2 });
@@ -81,7 +90,7 @@ export async function run() {
   return [
     '### Write + commit (one YAML value per write)',
     '',
-    table(['repo', 'contender', 'median ms', 'p95 ms', 'writes/s', 'vs native git', 'target ≤ 2 ms and ≥ 2.5×'], rows),
+    table(['repo', 'contender', 'median ms', 'p95 ms', 'writes/s', 'vs native git', 'target ≤ 2 ms', 'target ≥ 2.5×'], rows),
     '',
     '### One-shot `gitstate get` (a new node process)',
     '',
