@@ -33,6 +33,10 @@ import { register as registerMcp } from './commands/mcp.js';
 import { register as registerHooks } from './commands/hooks.js';
 import { register as registerGc } from './commands/gc.js';
 
+// A write fsyncs its file, its objects and the ref in parallel: five or more at once,
+// beyond libuv's default four threads. Must be set before the thread pool first starts.
+process.env.UV_THREADPOOL_SIZE ??= '8';
+
 export function buildProgram(): Command {
   const program = new Command('gitstate')
     .description('A Git-backed, versioned state repository for tools and AI assistants')
