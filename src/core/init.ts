@@ -66,7 +66,9 @@ export async function initRepository(dir: string, options: LockOptions & { autho
         await writeFile(join(dir, path), content);
       }
     }
-    const paths = await walkFiles(dir);
+    // Files git would ignore (.gitignore, .git/info/exclude) stay out of the first commit.
+    const paths = [];
+    for (const path of await walkFiles(dir)) if (!(await git.isIgnored({ fs, dir, filepath: path }))) paths.push(path);
     const changes = await Promise.all(paths.map(async (path) => ({ path, content: await readFile(join(dir, path)) })));
     const message = commitMessage(paths.map((file) => ({ op: 'init' as const, file })), { op: 'init', subject: 'init state repository' });
     await store.commit({ changes, message, author: await resolveAuthor(dir, options.author), parent: null, writeWorkTree: false });

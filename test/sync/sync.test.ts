@@ -91,6 +91,14 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     expect(await repo.get('current_work')).toBeTruthy();
     assertRepoHealthy(dir);
     await expect(cloneRepo(url, dir)).rejects.toThrow(/not empty/);
+    // An empty remote is seeded from here: the project's README stays out of it.
+    const emptyUrl = gitServer().createRepo('readme-empty.git');
+    const seeded = join(await tempDir(), 'state');
+    await mkdir(seeded);
+    await writeFile(join(seeded, 'README.md'), '# the project readme\n');
+    await cloneRepo(emptyUrl, seeded);
+    expect(git(seeded, 'ls-files')).not.toContain('README.md');
+    assertRepoHealthy(seeded);
   });
 
   it('a real conflict is resolved by the strategy and the losing value is kept in a conflict record', async () => {
