@@ -41,6 +41,17 @@ describe('pre-commit hook', () => {
     expect(headOid(dir)).not.toBe(head);
   });
 
+  it('does not block commits when gitstate has moved away, and says so', async () => {
+    const dir = join(await tempDir(), 'state');
+    await cli(['init'], { dir });
+    const hook = join(dir, '.git/hooks/pre-commit');
+    await writeFile(hook, (await readFile(hook, 'utf8')).replace(CLI, '/moved/away/main.js'));
+    await writeFile(join(dir, 'knowledge.yaml'), 'fine: true\n');
+    const r = await byHand(dir, 'commit', '-qam', 'while gitstate is gone');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/gitstate not found .*not checked/);
+  });
+
   it('hooks install is idempotent and leaves a hook of your own alone', async () => {
     const dir = join(await tempDir(), 'state');
     await cli(['init'], { dir });
