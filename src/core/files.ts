@@ -1,5 +1,5 @@
 /** Reading state files from the work tree, safely. */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { YamlError } from '../errors.js';
 import { assertNoSymlinks } from './paths.js';
@@ -8,7 +8,8 @@ import { assertNoSymlinks } from './paths.js';
 export async function readStateBytes(root: string, path: string): Promise<Uint8Array | null> {
   await assertNoSymlinks(root, path);
   try {
-    return await readFile(join(root, path));
+    // Synchronous: a state file is small, and an async read costs four thread-pool round trips.
+    return readFileSync(join(root, path));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;

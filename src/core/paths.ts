@@ -2,7 +2,8 @@
  * State file names: what a user may pass as FILE, and the checks that keep every
  * file inside the state directory and out of `.git/`.
  */
-import { lstat, realpath } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { PathError } from '../errors.js';
 
@@ -66,7 +67,7 @@ export async function assertNoSymlinks(root: string, relPath: string): Promise<v
     current = join(current, segment);
     let stats;
     try {
-      stats = await lstat(current);
+      stats = lstatSync(current); // sync: a few µs, against a thread-pool round trip
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // the rest does not exist yet
       throw err;
