@@ -22,6 +22,9 @@ export const PINNED_CONFIG: Record<string, string> = {
   'core.autocrlf': 'false',
   'core.splitIndex': 'false',
   'core.untrackedCache': 'false',
+  // Our index entries carry the stat data of a file before its rename into place,
+  // which changes only ctime: the index is then made durable with the objects.
+  'core.trustctime': 'false',
   'index.version': '2',
   'feature.manyFiles': 'false',
 };

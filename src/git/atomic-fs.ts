@@ -86,6 +86,12 @@ export class AtomicFs {
     this.staged = new Map();
   }
 
+  /** The stat data of the staged write to `path` (a rename into place keeps all but ctime), or null when none is staged. */
+  stagedStats(path: string): fss.BigIntStats | null {
+    const staged = this.staged?.get(path);
+    return staged ? fss.fstatSync(staged.fd, { bigint: true }) : null;
+  }
+
   /** Make every staged write durable (one parallel round of fsyncs), then rename each into place. */
   async publish(): Promise<void> {
     const staged = this.staged;

@@ -4,7 +4,7 @@
  * a compare-and-swap ref update and the index entries — so the cost of a write
  * does not grow with the number of files in the repository.
  */
-import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
+import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { IndexPatcher } from './index-patch.js';
 import { crashPoint } from './crash-points.js';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { GitIndexManager } from 'isomorphic-git/managers';
 import { FileSystem } from 'isomorphic-git/models';
 import { LockError, PathError, RepoError } from '../errors.js';
 import { AtomicFs } from './atomic-fs.js';
+import { useNativeDeflate } from './native-deflate.js';
 
 export interface Person {
   name: string;
@@ -63,6 +64,13 @@ export class GitStore {
   private readonly commitTrees = new Map<string, string>();
   private branchRef: string | null = null;
   private readonly indexPatcher: IndexPatcher;
+  /**
+   * Whether the index is staged with the objects, made durable in the same round
+   * of fsyncs, rather than after the work-tree files are renamed. Its entries then
+   * carry the stat data of the temp files, which a rename keeps except for ctime;
+   * so only where git ignores ctime (core.trustctime=false, pinned by init).
+   */
+  private indexWithObjects = false;
   /** The last blob this store wrote, to skip re-hashing the same bytes. */
   private lastBlob: { oid: string; content: Uint8Array } | null = null;
 
@@ -75,9 +83,12 @@ export class GitStore {
     this.indexPatcher = new IndexPatcher(join(gitdir, 'index'));
   }
 
-  /** Call once before use: makes isomorphic-git's hashing choice (see chooseSyncHash). */
+  /** Call once before use: makes isomorphic-git's hashing and deflate choices (see chooseSyncHash). */
   async prepare(): Promise<this> {
     await chooseSyncHash();
+    useNativeDeflate();
+    const trustCtime = await git.getConfig({ fs: this.fs, gitdir: this.gitdir, path: 'core.trustctime' });
+    this.indexWithObjects = String(trustCtime) === 'false';
     return this;
   }
 
@@ -225,6 +236,7 @@ export class GitStore {
   ): Promise<string> {
     this.atomic.stage();
     let oid: string;
+    let settleIndex: (() => void) | undefined;
     try {
       if (writeWorkTree) {
         for (const change of changes) if (change.content) await this.atomic.writeFile(join(this.dir, change.path), change.content);
@@ -236,13 +248,15 @@ export class GitStore {
         throw new LockError(`the branch moved from ${short(parent)} to ${short(current)} during this write; nothing was committed`);
       }
       assertLockHeld?.();
-      // Staged like the objects, and staged last: made durable in the same round of
-      // fsyncs, but renamed into place only after every object and file it relies on.
+      // Staged like the objects, and staged after them: made durable in the same round
+      // of fsyncs, but renamed into place only after every object and file it relies on.
       await git.writeRef({ fs: this.fs, gitdir: this.gitdir, ref: await this.branch(), value: oid, force: true });
+      if (this.indexWithObjects) settleIndex = await this.updateIndex(blobs, (path) => this.atomic.stagedStats(path) ?? lstatOrNull(path, true));
       await this.writeJournal({ pid: process.pid, parent, files: [...blobs].map(([path, after]) => ({ path, after })) });
       crashPoint('journaled');
     } catch (err) {
       await this.atomic.abandon();
+      this.indexPatcher.forget();
       throw err;
     }
     await this.atomic.publish();
@@ -250,35 +264,40 @@ export class GitStore {
       for (const c of changes) if (c.content === null) rmSync(join(this.dir, c.path), { force: true });
     }
     crashPoint('published');
-    // The index needs the stat data of the files as renamed, so it comes after.
-    await this.updateIndex(blobs);
+    // Otherwise the index needs the stat data of the files as renamed, so it comes after.
+    settleIndex ??= await this.updateIndex(blobs);
+    settleIndex();
     crashPoint('indexed');
     await this.clearJournal();
     return oid;
   }
 
-  /** Point the index entries of `paths` at the given blobs (null: remove), with the work tree's stat data. */
-  async updateIndex(blobs: Iterable<[string, string | null]>): Promise<void> {
+  /**
+   * Point the index entries of `paths` at the given blobs (null: remove), with
+   * the stat data `statOf` gives (by default the work tree's). Returns what to
+   * call once the new index is in place.
+   */
+  async updateIndex(blobs: Iterable<[string, string | null]>, statOf: (path: string) => BigIntStats | null = (path) => lstatOrNull(path, true)): Promise<() => void> {
     const list = [...blobs];
     if (list.length === 1 && list[0]![1]) {
       // The common case, one existing file rewritten: patch its entry in place.
       const [path, oid] = list[0]! as [string, string];
-      const stats = lstatOrNull(join(this.dir, path), true);
+      const stats = statOf(join(this.dir, path));
       const patched = stats && this.indexPatcher.patch(path, oid, stats);
       if (patched) {
         await this.atomic.writeFile(join(this.gitdir, 'index'), patched);
-        this.indexPatcher.written(patched);
-        return;
+        return () => this.indexPatcher.written(patched);
       }
     }
     this.indexPatcher.forget();
-    const entries = list.map(([path, oid]) => ({ path, oid, stats: oid ? lstatOrNull(join(this.dir, path)) : null }));
+    const entries = list.map(([path, oid]) => ({ path, oid, stats: oid ? statOf(join(this.dir, path)) : null }));
     await GitIndexManager.acquire({ fs: this.fs, gitdir: this.gitdir, cache: this.cache }, async (index) => {
       for (const { path, oid, stats } of entries) {
-        if (oid && stats) index.insert({ filepath: path, oid, stats });
+        if (oid && stats) index.insert({ filepath: path, oid, stats: indexStats(stats) });
         else if (index.has({ filepath: path })) index.delete({ filepath: path });
       }
     });
+    return () => {};
   }
 
   async readJournal(): Promise<PendingJournal | null> {
@@ -338,14 +357,31 @@ export class GitStore {
   }
 }
 
-function lstatOrNull(path: string): Stats | null;
-function lstatOrNull(path: string, bigint: true): BigIntStats | null;
-function lstatOrNull(path: string, bigint = false): Stats | BigIntStats | null {
+function lstatOrNull(path: string, bigint: true): BigIntStats | null {
   try {
     return lstatSync(path, { bigint });
   } catch {
     return null;
   }
+}
+
+/** isomorphic-git's index takes Stats-shaped numbers: seconds and nanoseconds from the exact bigint times. */
+function indexStats(s: BigIntStats) {
+  const time = (ns: bigint) => ({ seconds: Number(ns / 1_000_000_000n), nanoseconds: Number(ns % 1_000_000_000n) });
+  const c = time(s.ctimeNs);
+  const m = time(s.mtimeNs);
+  return {
+    ctimeSeconds: c.seconds,
+    ctimeNanoseconds: c.nanoseconds,
+    mtimeSeconds: m.seconds,
+    mtimeNanoseconds: m.nanoseconds,
+    dev: Number(s.dev),
+    ino: Number(s.ino),
+    mode: Number(s.mode),
+    uid: Number(s.uid),
+    gid: Number(s.gid),
+    size: Number(s.size),
+  };
 }
 
 function signature(person: Person) {
@@ -361,8 +397,9 @@ function short(oid: string | null): string {
  * isomorphic-git picks its deflate and SHA-1 once, on first use: the web
  * CompressionStream and crypto.subtle when those globals exist. On Node 20 each
  * costs a thread-pool round trip per object (~0.6 ms per deflate, ~0.1 ms per
- * hash); its bundled synchronous pako and sha.js take microseconds for our small
- * objects. So both choices are made with the globals hidden. (The full-index
+ * hash); its synchronous fallbacks, pako (made native, see native-deflate.ts)
+ * and sha.js, take microseconds for our small objects. So both choices are made
+ * with the globals hidden. (The full-index
  * checksum then also uses sha.js: ~2 ms for a 2,000-file index, paid only when a
  * file is added or removed — an update patches the index, see index-patch.ts.)
  */

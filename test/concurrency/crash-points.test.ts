@@ -13,9 +13,9 @@ import { writer } from '../helpers/writer.js';
 
 afterAll(cleanupTempDirs);
 
-// Staged order: the two work-tree files, the objects (2 blobs, the root tree, the commit), then the ref.
+// Staged order: the two work-tree files, the objects (2 blobs, the root tree, the commit), the ref, then the index.
 const BEFORE_REF = ['staged', 'journaled', 'rename-1', 'rename-2', 'rename-5', 'rename-6'];
-const AFTER_REF = ['rename-7', 'published', 'indexed'];
+const AFTER_REF = ['rename-7', 'rename-8', 'published', 'indexed'];
 
 describe('a crash at each step of a write', () => {
   for (const point of [...BEFORE_REF, ...AFTER_REF]) {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StateRepo } from '../../src/core/repo.js';
@@ -72,6 +72,31 @@ describe('writes', () => {
       expect.stringMatching(/^Gitstate-Host: \S+/),
     ]);
     assertRepoHealthy(repo.dir);
+  });
+
+  it('leaves the index entry with the stat data of the file as renamed (ctime too where git trusts it)', async () => {
+    for (const trustCtime of [false, true]) {
+      const created = await tempRepo();
+      expect(git(created.dir, 'config', 'core.trustctime').trim()).toBe('false');
+      if (trustCtime) git(created.dir, 'config', 'core.trustctime', 'true');
+      const repo = await StateRepo.open(created.dir);
+      await repo.set('knowledge', 'value', 1);
+      await repo.transaction(async (t) => {
+        await t.set('knowledge', 'value', 2);
+        await t.set('notes/new', 'value', 3);
+      });
+      for (const file of ['knowledge.yaml', 'notes/new.yaml']) {
+        const entry = indexEntry(repo.dir, file);
+        const actual = await lstat(join(repo.dir, file), { bigint: true });
+        const seconds = (ns: bigint) => `${ns / 1_000_000_000n}:${ns % 1_000_000_000n}`;
+        expect(entry.mtime, file).toBe(seconds(actual.mtimeNs));
+        expect(entry.ino, file).toBe(String(actual.ino));
+        expect(entry.size, file).toBe(String(actual.size));
+        if (trustCtime) expect(entry.ctime, file).toBe(seconds(actual.ctimeNs));
+      }
+      expect(git(repo.dir, 'diff-files', '--name-only')).toBe('');
+      assertRepoHealthy(repo.dir);
+    }
   });
 
   it('set, append, delete, merge and write do what they say', async () => {
@@ -213,3 +238,10 @@ describe('recovery', () => {
     assertRepoHealthy(repo.dir);
   });
 });
+
+/** One entry of `git ls-files --debug`: its ctime, mtime, ino and size as git stored them. */
+function indexEntry(dir: string, file: string): Record<'ctime' | 'mtime' | 'ino' | 'size', string> {
+  const lines = git(dir, 'ls-files', '--debug', '--', file).split('\n');
+  const field = (name: string) => lines.join(' ').match(new RegExp(`\\b${name}: (\\S+)`))?.[1] ?? '';
+  return { ctime: field('ctime'), mtime: field('mtime'), ino: field('ino'), size: field('size') };
+}
