@@ -14,7 +14,7 @@ import { GitIndexManager } from 'isomorphic-git/managers';
 import { FileSystem } from 'isomorphic-git/models';
 import { LockError, PathError, RepoError } from '../errors.js';
 import { AtomicFs } from './atomic-fs.js';
-import { useNativeDeflate } from './native-deflate.js';
+import { useNativeZlib } from './native-zlib.js';
 
 export interface Person {
   name: string;
@@ -83,10 +83,10 @@ export class GitStore {
     this.indexPatcher = new IndexPatcher(join(gitdir, 'index'));
   }
 
-  /** Call once before use: makes isomorphic-git's hashing and deflate choices (see chooseSyncHash). */
+  /** Call once before use: makes isomorphic-git's hashing and zlib choices (see chooseSyncHash). */
   async prepare(): Promise<this> {
     await chooseSyncHash();
-    useNativeDeflate();
+    useNativeZlib();
     const trustCtime = await git.getConfig({ fs: this.fs, gitdir: this.gitdir, path: 'core.trustctime' });
     this.indexWithObjects = String(trustCtime) === 'false';
     return this;
@@ -397,7 +397,7 @@ function short(oid: string | null): string {
  * isomorphic-git picks its deflate and SHA-1 once, on first use: the web
  * CompressionStream and crypto.subtle when those globals exist. On Node 20 each
  * costs a thread-pool round trip per object (~0.6 ms per deflate, ~0.1 ms per
- * hash); its synchronous fallbacks, pako (made native, see native-deflate.ts)
+ * hash); its synchronous fallbacks, pako (made native, see native-zlib.ts)
  * and sha.js, take microseconds for our small objects. So both choices are made
  * with the globals hidden. (The full-index
  * checksum then also uses sha.js: ~2 ms for a 2,000-file index, paid only when a
