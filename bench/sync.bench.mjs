@@ -1,13 +1,15 @@
 // Sync over loopback HTTP (git http-backend on 127.0.0.1): push and pull of 1,000 new
-// commits, gitstate beside native git doing the same over the same server.
+// commits, gitstate beside native git doing the same over the same server; and the fetch
+// alone, the part of a pull that is isomorphic-git's own (receiving and indexing the pack).
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { StateRepo } from '../dist/index.js';
 import { addRemote, cloneRepo } from '../dist/sync/remote.js';
 import { pull, push, sync } from '../dist/sync/sync.js';
+import { fetchBranch } from '../dist/sync/transport.js';
 import { startGitServer } from '../test/helpers/git-server.mjs';
-import { copyRepo, git, ms, table, tempDir } from './lib/util.mjs';
+import { copyRepo, git, ms, percentile, table, tempDir } from './lib/util.mjs';
 
 export const name = 'sync';
 const run$ = promisify(execFile);
@@ -37,21 +39,40 @@ export async function run() {
     const nativeConsumer = join(tempDir(), 'native-consumer');
     await run$('git', ['clone', '-q', theirs, nativeConsumer]);
 
-    for (let i = 0; i < commits; i++) await writer.set(`projects/p${i % 20}/current_work`, 'test_status', `run ${i}`);
-    // The same 1,000 commits for native git: a copy of the writer, pointed at its own server repo.
-    const nativeCopy = copyRepo(writer.dir, join(tempDir(), 'native-copy'));
-    git(nativeCopy, 'remote', 'set-url', 'origin', theirs);
+    const rounds = QUICK ? 1 : 3;
+    const times = { push: [[], []], pull: [[], []], fetch: [[], []] };
+    for (let round = 0; round < rounds; round++) {
+      // Fetch-only consumers: each side's repo as it stands before this round's commits.
+      const fetcher = await cloneRepo(ours, join(tempDir(), 'state'));
+      const nativeFetcher = join(tempDir(), 'native-fetcher');
+      await run$('git', ['clone', '-q', theirs, nativeFetcher]);
 
-    const pushOurs = await time(() => push(writer));
-    const pushNative = await time(() => run$('git', ['push', '-q', 'origin', 'main'], { cwd: nativeCopy }));
-    const pullOurs = await time(() => pull(consumer));
-    const pullNative = await time(() => run$('git', ['pull', '-q', '--ff-only', 'origin', 'main'], { cwd: nativeConsumer }));
-    if (git(consumer.dir, 'rev-parse', 'HEAD') !== git(nativeConsumer, 'rev-parse', 'HEAD')) throw new Error('pull results differ');
-    const row = (label, a, b) => [label, ms(a), ms(b), `${(a / b).toFixed(2)}×`, a <= 2 * b ? 'PASS' : 'MISS'];
+      for (let i = 0; i < commits; i++) await writer.set(`projects/p${i % 20}/current_work`, 'test_status', `run ${round}.${i}`);
+      // The same commits for native git: a copy of the writer, pointed at its own server repo.
+      const nativeCopy = copyRepo(writer.dir, join(tempDir(), 'native-copy'));
+      git(nativeCopy, 'remote', 'set-url', 'origin', theirs);
+
+      times.push[0].push(await time(() => push(writer)));
+      times.push[1].push(await time(() => run$('git', ['push', '-q', 'origin', 'main'], { cwd: nativeCopy })));
+      times.pull[0].push(await time(() => pull(consumer)));
+      times.pull[1].push(await time(() => run$('git', ['pull', '-q', '--ff-only', 'origin', 'main'], { cwd: nativeConsumer })));
+      times.fetch[0].push(await time(() => fetchBranch(fetcher, 'origin', ours, {})));
+      times.fetch[1].push(await time(() => run$('git', ['fetch', '-q', 'origin'], { cwd: nativeFetcher })));
+      if (git(consumer.dir, 'rev-parse', 'HEAD') !== git(nativeConsumer, 'rev-parse', 'HEAD')) throw new Error('pull results differ');
+    }
+    const median = (list) => percentile([...list].sort((a, b) => a - b), 0.5);
+    const row = (label, [a, b], target = true) => {
+      const [x, y] = [median(a), median(b)];
+      return [label, ms(x), ms(y), `${(x / y).toFixed(2)}×`, target ? (x <= 2 * y ? 'PASS' : 'MISS') : ''];
+    };
     return [
-      `### Sync over loopback HTTP (${commits.toLocaleString('en-US')} new commits)`,
+      `### Sync over loopback HTTP (${commits.toLocaleString('en-US')} new commits, median of ${rounds} round${rounds > 1 ? 's' : ''})`,
       '',
-      table(['operation', 'gitstate ms', 'native git ms', 'ratio', 'target ≤ 2×'], [row('push', pushOurs, pushNative), row('pull (fast-forward)', pullOurs, pullNative)]),
+      table(['operation', 'gitstate ms', 'native git ms', 'ratio', 'target ≤ 2×'], [
+        row('push', times.push),
+        row('pull (fast-forward)', times.pull),
+        row('fetch only (isomorphic-git `fetch` vs `git fetch`)', times.fetch, false),
+      ]),
     ].join('\n');
   } finally {
     await server.close();

@@ -158,8 +158,15 @@ function sync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fss.fsync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
+/** An ENOENT error like fs's own, without a stack trace (callers only read its code). */
 function missing(path: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT', errno: -2, syscall: 'open', path });
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT', errno: -2, syscall: 'open', path });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 function discard({ temp, fd }: Staged): void {
