@@ -6,7 +6,7 @@
  */
 import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
+import { git } from '../git/iso.js';
 import { GitStore } from '../git/store.js';
 import { AtomicFs } from '../git/atomic-fs.js';
 import { resolveAuthor } from './author.js';

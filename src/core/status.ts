@@ -3,7 +3,7 @@
  * the work tree that differs from HEAD. Running it also finishes the recovery
  * of an interrupted write, exactly as the next write would.
  */
-import git from 'isomorphic-git';
+import { git } from '../git/iso.js';
 import type { StateRepo, RecoveryReport } from './repo.js';
 
 export interface RepoStatus {

@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
+import { git } from './iso.js';
 import type { StateRepo } from '../core/repo.js';
 
 export interface GcResult {

@@ -8,10 +8,8 @@ import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync, type BigInt
 import { IndexPatcher } from './index-patch.js';
 import { crashPoint } from './crash-points.js';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
+import { FileSystem, git, indexManager } from './iso.js';
 import type { TreeEntry } from 'isomorphic-git';
-import { GitIndexManager } from 'isomorphic-git/managers';
-import { FileSystem } from 'isomorphic-git/models';
 import { LockError, PathError, RepoError } from '../errors.js';
 import { AtomicFs } from './atomic-fs.js';
 import { useNativeZlib } from './native-zlib.js';
@@ -291,7 +289,7 @@ export class GitStore {
     }
     this.indexPatcher.forget();
     const entries = list.map(([path, oid]) => ({ path, oid, stats: oid ? statOf(join(this.dir, path)) : null }));
-    await GitIndexManager.acquire({ fs: this.fs, gitdir: this.gitdir, cache: this.cache }, async (index) => {
+    await indexManager().acquire({ fs: this.fs, gitdir: this.gitdir, cache: this.cache }, async (index) => {
       for (const { path, oid, stats } of entries) {
         if (oid && stats) index.insert({ filepath: path, oid, stats: indexStats(stats) });
         else if (index.has({ filepath: path })) index.delete({ filepath: path });

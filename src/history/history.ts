@@ -103,7 +103,7 @@ export class History {
     const oid = await resolveRev(store, rev);
     await index.update(oid);
     const record = index.get(oid)!;
-    const git = (await import('isomorphic-git')).default;
+    const { git } = await import('../git/iso.js');
     const { commit } = await git.readCommit({ fs: store.fs, gitdir: store.gitdir, oid, cache: store.cache });
     const diffs = await this.diffCommits(store, record.p[0] ?? null, oid, Object.keys(record.f), options.structural ?? true);
     return { ...toEntry(record), message: commit.message, diffs };

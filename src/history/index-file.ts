@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
+import { git } from '../git/iso.js';
 import type { TreeEntry } from 'isomorphic-git';
 import type { GitStore } from '../git/store.js';
 

@@ -2,7 +2,7 @@
  * Revisions: a full or short commit id, HEAD, a branch or tag, each optionally
  * followed by `~N` or `^` (first parents).
  */
-import git from 'isomorphic-git';
+import { git } from '../git/iso.js';
 import { NotFoundError } from '../errors.js';
 import type { GitStore } from '../git/store.js';
 

@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
+import { git } from '../git/iso.js';
 import type { StateRepo } from '../core/repo.js';
 import { loadSyncSettings } from './merge.js';
 import { sync } from './sync.js';

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
+import { git } from '../git/iso.js';
 import { parse, stringify } from 'yaml';
 import { ConflictError, UsageError } from '../errors.js';
 import { STATE_EXTENSIONS } from '../core/paths.js';

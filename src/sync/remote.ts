@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { appendFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
+import { git } from '../git/iso.js';
 import { RepoError, UsageError } from '../errors.js';
 import { StateRepo, type RepoOptions } from '../core/repo.js';
 import { checkRemoteUrl, redact, transportOf, type TransferOptions } from './transport.js';

@@ -7,7 +7,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
+import { git } from '../git/iso.js';
 import { UsageError } from '../errors.js';
 import type { StateRepo } from '../core/repo.js';
 import { HistoryIndex } from '../history/index-file.js';

@@ -6,7 +6,7 @@
  * helper, and are never printed, logged, or written to .git/config.
  */
 import { execFile } from 'node:child_process';
-import git from 'isomorphic-git';
+import { git } from '../git/iso.js';
 import type { AuthCallback, GitProgressEvent, HttpClient } from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { GitstateError, PushRejectedError, SyncError, UsageError } from '../errors.js';
