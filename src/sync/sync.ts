@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { git } from '../git/iso.js';
 import { UsageError } from '../errors.js';
 import type { StateRepo } from '../core/repo.js';
+import { isAncestor } from '../git/ancestry.js';
 import { HistoryIndex } from '../history/index-file.js';
 import { mergeBranch, type ConflictRecord, type Strategy } from './merge.js';
 import { fetchBranch, pushBranch, PushRejectedError, redact, type TransferOptions } from './transport.js';
@@ -89,9 +90,8 @@ async function pullOnce(repo: StateRepo, remote: string, options: SyncOptions): 
   if (!theirs || theirs === (await store.headOid())) return { remote, action: 'up-to-date', head: await store.headOid(), pushed: false, conflicts: [] };
   await keepUncommitted(repo, theirs);
   const ours = await store.headOid();
-  const isAncestor = (a: string, b: string) => git.isDescendent({ fs: store.fs, gitdir: repo.gitdir, oid: b, ancestor: a, depth: -1, cache: store.cache });
-  if (ours && (await isAncestor(theirs, ours))) return { remote, action: 'up-to-date', head: ours, pushed: false, conflicts: [] };
-  if (!ours || (await isAncestor(ours, theirs))) {
+  if (ours && (await isAncestor(store, theirs, ours))) return { remote, action: 'up-to-date', head: ours, pushed: false, conflicts: [] };
+  if (!ours || (await isAncestor(store, ours, theirs))) {
     const head = await repo.locked(async ({ store: s, head: current, assertLockHeld }) => {
       const index = new HistoryIndex(s);
       const changed = await index.changedPaths(current ? await s.treeOf(current) : null, await s.treeOf(theirs));
