@@ -90,8 +90,10 @@ async function pullOnce(repo: StateRepo, remote: string, options: SyncOptions): 
   if (!theirs || theirs === (await store.headOid())) return { remote, action: 'up-to-date', head: await store.headOid(), pushed: false, conflicts: [] };
   await keepUncommitted(repo, theirs);
   const ours = await store.headOid();
-  if (ours && (await isAncestor(store, theirs, ours))) return { remote, action: 'up-to-date', head: ours, pushed: false, conflicts: [] };
-  if (!ours || (await isAncestor(store, ours, theirs))) {
+  // Both questions at once: each is a git process (or a walk) of its own.
+  const [containsTheirs, fastForward] = ours ? await Promise.all([isAncestor(store, theirs, ours), isAncestor(store, ours, theirs)]) : [false, true];
+  if (containsTheirs) return { remote, action: 'up-to-date', head: ours, pushed: false, conflicts: [] };
+  if (fastForward || !ours) {
     const head = await repo.locked(async ({ store: s, head: current, assertLockHeld }) => {
       const index = new HistoryIndex(s);
       const changed = await index.changedPaths(current ? await s.treeOf(current) : null, await s.treeOf(theirs));
