@@ -7,12 +7,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { git } from '../git/iso.js';
 import { parse, stringify } from 'yaml';
 import { ConflictError, UsageError } from '../errors.js';
 import { STATE_EXTENSIONS } from '../core/paths.js';
 import type { StateRepo, WriteResult } from '../core/repo.js';
 import type { GitStore } from '../git/store.js';
+import { mergeBase } from '../git/ancestry.js';
 import { HistoryIndex } from '../history/index-file.js';
 import { applyValue } from '../merge/apply.js';
 import { merge3, MISSING, type Side } from '../merge/merge3.js';
@@ -73,7 +73,7 @@ export async function loadSyncSettings(dir: string): Promise<SyncSettings> {
 export async function mergeBranch(repo: StateRepo, ours: string, theirs: string, strategy: Strategy | undefined, remote: string): Promise<WriteResult & { conflicts: ConflictRecord[] }> {
   const store = await repo.store();
   const settings = await loadSyncSettings(repo.dir);
-  const [base] = await git.findMergeBase({ fs: store.fs, gitdir: repo.gitdir, oids: [ours, theirs], cache: store.cache });
+  const base = await mergeBase(store, ours, theirs);
   const index = new HistoryIndex(store);
   await index.update(ours);
   await index.update(theirs);
