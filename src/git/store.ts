@@ -4,7 +4,7 @@
  * a compare-and-swap ref update and the index entries — so the cost of a write
  * does not grow with the number of files in the repository.
  */
-import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, existsSync, ftruncateSync, lstatSync, openSync, readFileSync, rmSync, writeSync, type BigIntStats } from 'node:fs';
 import { IndexPatcher } from './index-patch.js';
 import { crashPoint } from './crash-points.js';
 import { join } from 'node:path';
@@ -263,7 +263,16 @@ export class GitStore {
     }
     crashPoint('published');
     // Otherwise the index needs the stat data of the files as renamed, so it comes after.
-    settleIndex ??= await this.updateIndex(blobs);
+    if (!settleIndex) {
+      this.atomic.stage();
+      try {
+        settleIndex = await this.updateIndex(blobs);
+      } catch (err) {
+        await this.atomic.abandon();
+        throw err;
+      }
+      await this.atomic.publish();
+    }
     settleIndex();
     crashPoint('indexed');
     await this.clearJournal();
@@ -300,7 +309,7 @@ export class GitStore {
 
   async readJournal(): Promise<PendingJournal | null> {
     try {
-      return JSON.parse(readFileSync(join(this.gitdir, JOURNAL), 'utf8')) as PendingJournal;
+      return JSON.parse(readFileSync(join(this.gitdir, JOURNAL), 'utf8')) as PendingJournal | null;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       // A torn journal still means a write was interrupted; recover from HEAD alone.
@@ -308,15 +317,24 @@ export class GitStore {
     }
   }
 
-  /** Written with a rename but no fsync: losing it on power loss only turns a rollback into a recovery commit. */
-  private async writeJournal(journal: PendingJournal): Promise<void> {
-    const temp = join(this.atomic.tmpDir, `journal-${process.pid}`);
-    writeFileSync(temp, JSON.stringify(journal));
-    renameSync(temp, join(this.gitdir, JOURNAL));
+  /**
+   * No fsync: losing it on power loss only turns a rollback into a recovery commit.
+   * Written in place, never replaced or removed (cleared, it holds `null`), so a
+   * write frees no inode and no block for it.
+   */
+  private async writeJournal(journal: PendingJournal | null): Promise<void> {
+    const bytes = Buffer.from(JSON.stringify(journal));
+    const fd = openSync(join(this.gitdir, JOURNAL), constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+    try {
+      writeSync(fd, bytes, 0, bytes.length, 0);
+      ftruncateSync(fd, bytes.length);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   async clearJournal(): Promise<void> {
-    rmSync(join(this.gitdir, JOURNAL), { force: true });
+    if (existsSync(join(this.gitdir, JOURNAL))) await this.writeJournal(null);
   }
 
   /** Rewrite `base` with `changes` (path -> blob id or null) applied; null when the result is empty. */
