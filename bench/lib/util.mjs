@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PINNED_CONFIG } from '../../dist/core/init.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const CLI = join(ROOT, 'dist/cli/main.js');
@@ -53,9 +54,8 @@ export function git(dir, ...args) {
  */
 export function generateRepo(dir, { files, commits, keyEvery = 50 }) {
   git(dir, 'init', '-q', '-b', 'main');
-  for (const [k, v] of Object.entries({ 'core.splitIndex': 'false', 'index.version': '2', 'feature.manyFiles': 'false', 'core.autocrlf': 'false', 'core.untrackedCache': 'false' })) {
-    git(dir, 'config', k, v);
-  }
+  // The config `gitstate init` pins, so the repo is one gitstate could have made.
+  for (const [k, v] of Object.entries(PINNED_CONFIG)) git(dir, 'config', k, v);
   const names = Array.from({ length: files }, (_, i) => `projects/p${String(Math.floor(i / 20)).padStart(3, '0')}/f${String(i % 20).padStart(2, '0')}.yaml`);
   names.push('knowledge.yaml', 'current_work.yaml');
   const parts = [];
