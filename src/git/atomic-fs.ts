@@ -24,10 +24,10 @@
  *   fixed length, the index a checksum).
  * - New objects and work-tree files go into *blanks*: empty files a long-lived
  *   writer makes beside the fsyncs of its previous commit, so the inode
- *   allocation runs off the write path. The work-tree files such a writer replaces are *retired*
- *   and reused for objects only: a reader that still has an old state file open
- *   can never read another state file's text in it, only a compressed object,
- *   which fails to parse.
+ *   allocation runs off the write path. The work-tree files such a writer
+ *   replaces are *retired* and reused for objects only: a reader that still has
+ *   an old state file open can never read another state file's text in it, only
+ *   a compressed object, which fails to parse.
  * Spares and blanks only save time: when one is missing, a fresh temp file is made.
  */
 import { createHash } from 'node:crypto';
