@@ -39,16 +39,6 @@ import { crashPoint } from './crash-points.js';
 /** Temp files live inside `.git/`, so a crash never leaves litter in the work tree. */
 export const TMP_DIR = 'gitstate-tmp';
 
-interface Staged {
-  temp: string;
-  /** Open descriptor, synced and closed on publish. */
-  fd: number;
-  /** Where to keep the file this write replaces, if anywhere. */
-  keep?: KeepOld;
-  /** The temp file is a spare: on abandon it is kept, not removed. */
-  spare?: boolean;
-}
-
 /** The name to link a replaced file under: the path's next spare, or a retired file. */
 interface KeepOld {
   name: string;
@@ -59,9 +49,14 @@ interface KeepOld {
 interface TempFile {
   temp: string;
   fd?: number;
+  /** Where to keep the file this write replaces, if anywhere. */
   keep?: KeepOld;
+  /** The temp file is a spare: on abandon it is kept, not removed. */
   spare?: boolean;
 }
+
+/** A staged write: its temp file, open until it is synced and closed on publish. */
+type Staged = TempFile & { fd: number };
 
 /** Blanks a long-lived writer keeps ready: enough for a commit of a few files. */
 const BLANKS_WANTED = 6;
@@ -195,7 +190,7 @@ export class AtomicFs {
     let renamed = 0;
     for (const [path, { temp, fd, keep }] of staged) {
       fss.closeSync(fd);
-      if (keep && keepAside(path, keep) && keep.as === 'retired') this.keep(this.retired, keep.name);
+      if (keep && keepAside(path, keep) && keep.as === 'retired') this.addTo(this.retired, keep.name);
       this.renameIntoPlace(temp, path);
       crashPoint(`rename-${++renamed}`);
     }
@@ -212,7 +207,7 @@ export class AtomicFs {
       names.map(async (name) => {
         try {
           await (await fsp.open(name, 'wx')).close();
-          this.keep(this.blanks, name);
+          this.addTo(this.blanks, name);
         } catch {
           // no blank this time
         }
@@ -220,7 +215,7 @@ export class AtomicFs {
     );
   }
 
-  private keep(pool: string[], name: string): void {
+  private addTo(pool: string[], name: string): void {
     pool.push(name);
     withBlanks.add(this);
   }

@@ -4,7 +4,7 @@
  * a compare-and-swap ref update and the index entries — so the cost of a write
  * does not grow with the number of files in the repository.
  */
-import { closeSync, constants, existsSync, ftruncateSync, lstatSync, openSync, readFileSync, rmSync, writeSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, ftruncateSync, lstatSync, openSync, readFileSync, rmSync, writeSync, type BigIntStats } from 'node:fs';
 import { IndexPatcher } from './index-patch.js';
 import { crashPoint } from './crash-points.js';
 import { join } from 'node:path';
@@ -333,8 +333,9 @@ export class GitStore {
     }
   }
 
+  /** Every caller has just written or read a journal, so the file is there to overwrite. */
   async clearJournal(): Promise<void> {
-    if (existsSync(join(this.gitdir, JOURNAL))) await this.writeJournal(null);
+    await this.writeJournal(null);
   }
 
   /** Rewrite `base` with `changes` (path -> blob id or null) applied; null when the result is empty. */
