@@ -3,6 +3,14 @@
  * `.git/gitstate.lock` whose mtime is refreshed while held and which is taken
  * over once stale), and one within a process (a promise chain), since
  * proper-lockfile is not re-entrant.
+ *
+ * When an operation ends and the process has already started another on the
+ * same repository (a loop of writes, queued requests), the lock passes straight
+ * to it: taking it costs a directory made and removed, which on some disks is a
+ * tenth of a write. Otherwise it is released before the event loop turns. It is
+ * released at once when another process is waiting for it (see WANTED_FILE), and
+ * after MAX_LEASE_MS in any case. A process that exits while holding it removes
+ * it on exit (proper-lockfile's exit handler).
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +35,23 @@ export interface HeldLock {
 
 const chains = new Map<string, Promise<unknown>>();
 
+/** One acquisition of the lock, possibly carried through several operations. */
+interface Lease {
+  release: () => Promise<void>;
+  compromised: Error | null;
+  /** When it was taken (ms since the epoch). */
+  since: number;
+}
+
+/**
+ * A lease an operation has finished with, kept until the event loop turns: an
+ * operation this process has already started (the next write of a loop, a
+ * queued request) takes it over instead of releasing and retaking the lock.
+ */
+const kept = new Map<string, { lease: Lease; timer: NodeJS.Immediate }>();
+/** A lease passed on for this long is released after the operation holding it, so other processes get their turn. */
+const MAX_LEASE_MS = 100;
+
 /** Run `fn` holding the repository lock of `gitdir`. */
 export async function withRepoLock<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
   const previous = chains.get(gitdir) ?? Promise.resolve();
@@ -41,20 +66,49 @@ export async function withRepoLock<T>(gitdir: string, options: LockOptions, fn: 
 }
 
 async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
-  let compromised: Error | null = null;
-  const release = await acquire(gitdir, options, (err) => {
-    compromised = err;
-  });
+  const lease = takeKept(gitdir) ?? (await acquireLease(gitdir, options));
   const held: HeldLock = {
     assertHeld() {
-      if (compromised) throw new LockError(`the repository lock was lost while writing (${compromised.message}); nothing was committed`);
+      if (lease.compromised) throw new LockError(`the repository lock was lost while writing (${lease.compromised.message}); nothing was committed`);
     },
   };
   try {
     return await fn(held);
   } finally {
-    if (!compromised) await release().catch(() => undefined);
+    await keepOrRelease(gitdir, lease);
   }
+}
+
+function takeKept(gitdir: string): Lease | null {
+  const entry = kept.get(gitdir);
+  if (!entry) return null;
+  kept.delete(gitdir);
+  clearImmediate(entry.timer);
+  // lost while kept (another process took it over as stale): take the lock afresh
+  return entry.lease.compromised ? null : entry.lease;
+}
+
+async function acquireLease(gitdir: string, options: LockOptions): Promise<Lease> {
+  const lease: Lease = { release: async () => {}, compromised: null, since: Date.now() };
+  lease.release = await acquire(gitdir, options, (err) => {
+    lease.compromised = err;
+  });
+  return lease;
+}
+
+async function keepOrRelease(gitdir: string, lease: Lease): Promise<void> {
+  // A compromised lock is another process's now: never remove it.
+  if (lease.compromised) return;
+  if (Date.now() - lease.since >= MAX_LEASE_MS || wantedSince(gitdir, lease.since)) {
+    await lease.release().catch(() => undefined);
+    return;
+  }
+  const timer = setImmediate(() => {
+    if (kept.get(gitdir)?.lease !== lease) return;
+    kept.delete(gitdir);
+    lease.release().catch(() => undefined);
+  });
+  kept.set(gitdir, { lease, timer });
 }
 
 /**
@@ -79,6 +133,7 @@ async function acquire(gitdir: string, options: LockOptions, onCompromised: (err
       });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+      markWanted(gitdir);
       if (Date.now() >= deadline) {
         throw new LockError(`could not take the repository lock within ${timeoutMs} ms (${join(gitdir, LOCK_DIR)} is held by another writer)`);
       }
@@ -86,6 +141,33 @@ async function acquire(gitdir: string, options: LockOptions, onCompromised: (err
       wait = Math.min(wait * 2, 10);
     }
   }
+}
+
+/**
+ * A file whose mtime a process waiting for the lock bumps on every try, so the
+ * holder releases the lock after its operation rather than passing it on.
+ * (Not the lock's own mtime: that is how a stale lock is told from a live one.)
+ */
+const WANTED_FILE = 'gitstate-lock-wanted';
+
+function markWanted(gitdir: string): void {
+  const path = join(gitdir, WANTED_FILE);
+  const now = new Date();
+  try {
+    fs.utimesSync(path, now, now);
+  } catch {
+    try {
+      fs.closeSync(fs.openSync(path, 'a'));
+    } catch {
+      // only a hint: without it the holder still releases within MAX_LEASE_MS
+    }
+  }
+}
+
+/** Whether another process has asked for the lock since `since` (ms since the epoch). */
+function wantedSince(gitdir: string, since: number): boolean {
+  const stats = fs.statSync(join(gitdir, WANTED_FILE), { throwIfNoEntry: false });
+  return stats !== undefined && stats.mtimeMs >= since;
 }
 
 function envNumber(name: string): number | undefined {

@@ -3,6 +3,9 @@
 //   mixed:  a loop of set / append / transaction / state.json flush on two files, forever;
 //           prints "ack <commit>" after each acknowledged write
 //   hold:   takes the lock in a transaction and sleeps HOLD_MS (default 1500) inside it
+//   loop:   sets back to back until the file STOP_FILE exists; prints "looping" after the
+//           first write and "wrote N" at the end
+import { existsSync } from 'node:fs';
 import { StateManager, StateRepo } from '../../dist/index.js';
 
 const [dir, mode, name, count] = process.argv.slice(2);
@@ -30,6 +33,13 @@ if (mode === 'append') {
     await tx.set('shared_context', 'step', name);
   });
   process.stdout.write(`ack ${result.commit}\n`);
+} else if (mode === 'loop') {
+  let n = 0;
+  for (; !existsSync(process.env.STOP_FILE); n++) {
+    await repo.set(file, 'loop', n);
+    if (n === 0) process.stdout.write('looping\n');
+  }
+  process.stdout.write(`wrote ${n}\n`);
 } else if (mode === 'hold') {
   await repo.transaction(async (tx) => {
     process.stdout.write('holding\n');
