@@ -9,9 +9,11 @@
  * trip through libuv's thread pool (~50-100 µs), and a write makes dozens.
  * Only fsync stays asynchronous, so several run in parallel.
  *
- * During a commit the writes are *staged*: each object goes to a temp file at
- * once, and `publish()` fsyncs them all in parallel and renames them, so a write
- * of four objects and a file costs one round of fsyncs instead of five.
+ * During a commit the writes are *staged*: each file goes to a temp file at
+ * once and its fsync starts in the thread pool, while the commit goes on making
+ * the next object; `publish()` waits for them all, then renames each into place.
+ * So the fsyncs run beside each other and beside the work of the commit,
+ * instead of one after another at the end.
  *
  * Staged writes also spare the file system the cost of making and freeing
  * inodes, which is what dominates a write on some disks: ext4 without a journal
@@ -55,8 +57,8 @@ interface TempFile {
   spare?: boolean;
 }
 
-/** A staged write: its temp file, open until it is synced and closed on publish. */
-type Staged = TempFile & { fd: number };
+/** A staged write: its temp file, open until it is synced and closed on publish; `synced` is its fsync, under way. */
+type Staged = TempFile & { fd: number; synced: Promise<void> };
 
 /** Blanks a long-lived writer keeps ready: enough for a commit of a few files. */
 const BLANKS_WANTED = 6;
@@ -117,8 +119,8 @@ export class AtomicFs {
       if (target.fd !== undefined) fss.ftruncateSync(fd, typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength);
       if (this.staged) {
         const previous = this.staged.get(path);
-        this.staged.set(path, { temp, fd, keep: target.keep, spare: target.spare });
-        if (previous) discard(previous);
+        this.staged.set(path, { temp, fd, keep: target.keep, spare: target.spare, synced: startSync(fd) });
+        if (previous) void discardWhenSynced(previous);
         return;
       }
       await sync(fd);
@@ -175,16 +177,16 @@ export class AtomicFs {
     return staged ? fss.fstatSync(staged.fd, { bigint: true }) : null;
   }
 
-  /** Make every staged write durable (one parallel round of fsyncs), then rename each into place. */
+  /** Wait until every staged write is durable (their fsyncs started as they were staged), then rename each into place. */
   async publish(): Promise<void> {
     const staged = this.staged;
     this.staged = null;
     if (!staged) return;
     try {
       // A long-lived writer makes the blanks for its next commits while the disk syncs.
-      await Promise.all([...[...staged.values()].map(({ fd }) => sync(fd)), this.commits > 0 ? this.refill() : undefined]);
+      await Promise.all([...[...staged.values()].map(({ synced }) => synced), this.commits > 0 ? this.refill() : undefined]);
     } catch (err) {
-      staged.forEach(discard);
+      await Promise.all([...staged.values()].map(discardWhenSynced));
       throw err;
     }
     let renamed = 0;
@@ -229,7 +231,7 @@ export class AtomicFs {
   async abandon(): Promise<void> {
     const staged = this.staged;
     this.staged = null;
-    staged?.forEach(discard);
+    if (staged) await Promise.all([...staged.values()].map(discardWhenSynced));
   }
 
   /** Remove temp files left by a writer that died (call only while holding the repository lock). */
@@ -289,7 +291,20 @@ function missing(path: string): NodeJS.ErrnoException {
   }
 }
 
-function discard({ temp, fd, spare }: Staged): void {
+/** Start the fsync of a staged file; its failure is reported when publish() awaits it. */
+function startSync(fd: number): Promise<void> {
+  const synced = sync(fd);
+  synced.catch(() => undefined); // awaited later: not an unhandled rejection meanwhile
+  return synced;
+}
+
+/** Discard a staged write once its fsync has finished (closing the fd under it could sync another file that took its number). */
+async function discardWhenSynced(staged: Staged): Promise<void> {
+  await staged.synced.catch(() => undefined);
+  discard(staged);
+}
+
+function discard({ temp, fd, spare }: Pick<Staged, 'temp' | 'fd' | 'spare'>): void {
   try {
     fss.closeSync(fd);
   } catch {
