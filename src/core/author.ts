@@ -8,9 +8,12 @@ import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
 import type { Person } from '../git/store.js';
 
+let host: string | undefined;
+
 /** The host recorded in commit trailers; GITSTATE_HOST overrides it (tests simulate machines). */
 export function hostName(): string {
-  return process.env.GITSTATE_HOST || hostname();
+  // looked up once: every commit names it, and each lookup is a system call
+  return process.env.GITSTATE_HOST || (host ??= hostname());
 }
 
 export function parseAuthor(text: string): Person {
