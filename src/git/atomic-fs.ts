@@ -74,6 +74,8 @@ export class AtomicFs {
   private staged: Map<string, Staged> | null = null;
   private tmpReady = false;
   private readonly gitdirPrefix: string;
+  /** isomorphic-git stats the git dir on every call (is it a `.git` file?); it is a directory for good. */
+  private gitdirStats: fss.Stats | null = null;
   private readonly objectsDir: string;
   private readonly spareNames = new Map<string, readonly [string, string]>();
   private blanks: string[] = [];
@@ -99,7 +101,10 @@ export class AtomicFs {
       rmdir: async (path: string) => fss.rmdirSync(path),
       unlink: async (path: string) => fss.unlinkSync(path),
       // isomorphic-git asks whether each new object exists before writing it: usually not.
-      stat: async (path: string) => present(this.staged?.get(path)?.temp ?? path, fss.statSync),
+      stat: async (path: string) => {
+        if (path === gitdir) return (this.gitdirStats ??= present(path, fss.statSync));
+        return present(this.staged?.get(path)?.temp ?? path, fss.statSync);
+      },
       lstat: async (path: string) => present(this.staged?.get(path)?.temp ?? path, fss.lstatSync),
       readdir: async (path: string) => fss.readdirSync(path),
       readlink: async (path: string) => fss.readlinkSync(path),
@@ -138,7 +143,10 @@ export class AtomicFs {
       const names = this.spareNamesOf(path);
       for (const [mine, other] of [names, [names[1], names[0]]] as const) {
         const fd = openExisting(mine);
-        if (fd !== null) return { temp: mine, fd, keep: { name: other, as: 'spare' }, spare: true };
+        if (fd === null) continue;
+        // the file replaced now is kept under `other`: the name to try first next time
+        this.spareNames.set(path, [other, mine]);
+        return { temp: mine, fd, keep: { name: other, as: 'spare' }, spare: true };
       }
       return { temp: this.tempPath(), keep: { name: names[0], as: 'spare' } };
     }
@@ -184,7 +192,8 @@ export class AtomicFs {
     if (!staged) return;
     try {
       // A long-lived writer makes the blanks for its next commits while the disk syncs.
-      await Promise.all([...[...staged.values()].map(({ synced }) => synced), this.commits > 0 ? this.refill() : undefined]);
+      if (this.commits > 0) this.refill();
+      await Promise.all([...staged.values()].map(({ synced }) => synced));
     } catch (err) {
       await Promise.all([...staged.values()].map(discardWhenSynced));
       throw err;
@@ -200,22 +209,23 @@ export class AtomicFs {
   }
 
   /**
-   * Top up the blanks, in the thread pool: the inode allocation runs beside the
-   * fsyncs instead of on the write path. Never fails: a blank is an optimisation only.
+   * Top up the blanks, on this thread while the thread pool runs the fsyncs it
+   * would otherwise wait for: the inode allocations run beside the disk's work,
+   * not on the write path (in the pool they would queue behind the fsyncs, and
+   * cost a hand-over each). Never fails: a blank is an optimisation only.
    */
-  private async refill(): Promise<void> {
-    const names = Array.from({ length: Math.max(0, BLANKS_WANTED - this.blanks.length) }, () => this.blankPath());
-    await Promise.all(
-      names.map(async (name) => {
-        try {
-          await (await fsp.open(name, 'wx')).close();
-          this.addTo(this.blanks, name);
-        } catch {
-          // no blank this time
-        }
-      }),
-    );
+  private refill(): void {
+    while (this.blanks.length < BLANKS_WANTED) {
+      const name = this.blankPath();
+      try {
+        fss.closeSync(fss.openSync(name, 'wx'));
+      } catch {
+        return; // no blank this time
+      }
+      this.addTo(this.blanks, name);
+    }
   }
+
 
   private addTo(pool: string[], name: string): void {
     pool.push(name);
