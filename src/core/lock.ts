@@ -31,6 +31,8 @@ export const LOCK_DIR = 'gitstate.lock';
 export interface HeldLock {
   /** Throws if another process took the lock over while we held it. */
   assertHeld(): void;
+  /** Held without a break since this process's previous operation on the repository ended. */
+  readonly continued: boolean;
 }
 
 const chains = new Map<string, Promise<unknown>>();
@@ -66,8 +68,10 @@ export async function withRepoLock<T>(gitdir: string, options: LockOptions, fn: 
 }
 
 async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
-  const lease = takeKept(gitdir) ?? (await acquireLease(gitdir, options));
+  const passedOn = takeKept(gitdir);
+  const lease = passedOn ?? (await acquireLease(gitdir, options));
   const held: HeldLock = {
+    continued: passedOn !== null,
     assertHeld() {
       if (lease.compromised) throw new LockError(`the repository lock was lost while writing (${lease.compromised.message}); nothing was committed`);
     },

@@ -57,6 +57,14 @@ export interface RecoveryReport {
 
 export type TxOps = Pick<Transaction, 'get' | 'set' | 'append' | 'delete' | 'merge' | 'write'>;
 
+type WriteModules = [typeof import('./lock.js'), typeof import('./message.js'), typeof import('./transaction.js')];
+let writeModules: Promise<WriteModules> | null = null;
+/** The modules every write needs, loaded once (an `import()` per write costs more than the lookup it saves). */
+function loadWriteModules(): Promise<WriteModules> {
+  writeModules ??= Promise.all([import('./lock.js'), import('./message.js'), import('./transaction.js')]);
+  return writeModules;
+}
+
 export class StateRepo {
   private storePromise: Promise<GitStore> | null = null;
   private authorPromise: Promise<Person> | null = null;
@@ -179,7 +187,7 @@ export class StateRepo {
    * `fn` throws, or any resulting file fails validation, nothing is written.
    */
   async transaction(fn: (tx: TxOps) => Promise<unknown>, options: WriteOptions = {}): Promise<WriteResult> {
-    const [{ commitMessage }, { Transaction }] = await Promise.all([import('./message.js'), import('./transaction.js')]);
+    const [, { commitMessage }, { Transaction }] = await loadWriteModules();
     return this.underLock(async (commit) => {
       const tx = new Transaction(this.dir);
       await fn(tx);
@@ -201,7 +209,7 @@ export class StateRepo {
     /** The caller already kept what is on disk (state reset moves it aside): skip the hand-edit check. */
     options: { diskKept?: boolean; otherParents?: string[] } = {},
   ): Promise<WriteResult> {
-    const { commitMessage } = await import('./message.js');
+    const [, { commitMessage }] = await loadWriteModules();
     const store = await this.store();
     return this.underLock(async (commit, head) => {
       const checks = await this.checks();
@@ -225,7 +233,7 @@ export class StateRepo {
    */
   async locked<T>(fn: (ctx: { store: GitStore; head: string | null; assertLockHeld: () => void }) => Promise<T>): Promise<T> {
     const store = await this.store();
-    const { withRepoLock } = await import('./lock.js');
+    const [{ withRepoLock }] = await loadWriteModules();
     return withRepoLock(this.gitdir, this.options, async (lock) => {
       await this.recoverInterrupted(store);
       return fn({ store, head: await store.headOid(), assertLockHeld: () => lock.assertHeld() });
@@ -244,9 +252,10 @@ export class StateRepo {
     ) => Promise<WriteResult>,
   ): Promise<WriteResult> {
     const store = await this.store();
-    const [{ withRepoLock }, { commitMessage }] = await Promise.all([import('./lock.js'), import('./message.js')]);
+    const [{ withRepoLock }, { commitMessage }] = await loadWriteModules();
     return withRepoLock(this.gitdir, this.options, async (lock) => {
-      await this.recoverInterrupted(store);
+      // Held since this process's last write, which cleared the journal: nothing to recover.
+      if (!(lock.continued && store.journalCleared())) await this.recoverInterrupted(store);
       const parent = await store.headOid();
       const assertLockHeld = () => lock.assertHeld();
       return fn(async (changes, disk, message, otherParents) => {
@@ -276,7 +285,7 @@ export class StateRepo {
    */
   async recover(): Promise<RecoveryReport> {
     const store = await this.store();
-    const { withRepoLock } = await import('./lock.js');
+    const [{ withRepoLock }] = await loadWriteModules();
     return withRepoLock(this.gitdir, this.options, () => this.recoverInterrupted(store));
   }
 

@@ -48,6 +48,8 @@ export interface PendingJournal {
 }
 
 const JOURNAL = 'gitstate-pending.json';
+/** Git dirs whose journal this process was the last to write, and left cleared. */
+const clearedJournals = new Set<string>();
 const OID = /^[0-9a-f]{40}$/;
 const TREE_CACHE_LIMIT = 4096;
 
@@ -323,6 +325,7 @@ export class GitStore {
    * write frees no inode and no block for it.
    */
   private async writeJournal(journal: PendingJournal | null): Promise<void> {
+    clearedJournals.delete(this.gitdir);
     const bytes = Buffer.from(JSON.stringify(journal));
     const fd = openSync(join(this.gitdir, JOURNAL), constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
     try {
@@ -336,6 +339,16 @@ export class GitStore {
   /** Every caller has just written or read a journal, so the file is there to overwrite. */
   async clearJournal(): Promise<void> {
     await this.writeJournal(null);
+    clearedJournals.add(this.gitdir);
+  }
+
+  /**
+   * Whether this process cleared the journal after the last write to it. Only
+   * a holder of the lock writes it: while the lock has been held without a
+   * break since then, the journal is known to be clear without reading it.
+   */
+  journalCleared(): boolean {
+    return clearedJournals.has(this.gitdir);
   }
 
   /** Rewrite `base` with `changes` (path -> blob id or null) applied; null when the result is empty. */

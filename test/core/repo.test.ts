@@ -1,8 +1,10 @@
 import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StateRepo } from '../../src/core/repo.js';
 import { OperationError, RepoError, SchemaError } from '../../src/errors.js';
+import type { PendingJournal } from '../../src/git/store.js';
 import { assertRepoHealthy, cleanupTempDirs, commitCount, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
 
 afterAll(cleanupTempDirs);
@@ -225,6 +227,29 @@ describe('recovery', () => {
     expect(report.restored).toEqual(['knowledge.yaml']);
     expect(await readFile(join(repo.dir, 'knowledge.yaml'), 'utf8')).toBe(original);
     expect(headOid(repo.dir)).toBe(head);
+    assertRepoHealthy(repo.dir);
+  });
+
+  it('a write that takes the lock on from the previous one still recovers a journal this process left', async () => {
+    const repo = await tempRepo();
+    await repo.set('knowledge', 'a', 1);
+    const lockDir = join(repo.gitdir, 'gitstate.lock');
+    const lockId = () => statSync(lockDir, { bigint: true }).birthtimeNs;
+    const held = lockId();
+    const before = commitCount(repo.dir);
+    const store = await repo.store();
+    expect(store.journalCleared()).toBe(true);
+    // What a write of this process that failed after journaling leaves, the event loop not having turned since.
+    const content = Buffer.from('half: written\n');
+    const after = await store.hashBlob(content);
+    const journal: PendingJournal = { pid: process.pid, parent: headOid(repo.dir), files: [{ path: 'knowledge.yaml', after }] };
+    await (store as unknown as { writeJournal(j: PendingJournal): Promise<void> }).writeJournal(journal);
+    writeFileSync(join(repo.dir, 'knowledge.yaml'), content);
+    expect(store.journalCleared()).toBe(false);
+    await repo.set('knowledge', 'b', 2);
+    expect(lockId()).toBe(held); // the lock was passed on, not retaken
+    expect(await repo.get('knowledge')).toEqual({ a: 1, b: 2 });
+    expect(commitCount(repo.dir)).toBe(before + 1);
     assertRepoHealthy(repo.dir);
   });
 
