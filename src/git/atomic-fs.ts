@@ -55,6 +55,8 @@ interface TempFile {
   keep?: KeepOld;
   /** The temp file is a spare: on abandon it is kept, not removed. */
   spare?: boolean;
+  /** The temp file is a blank, made empty: nothing to cut off after writing. */
+  empty?: boolean;
 }
 
 /** A staged write: its temp file, open until it is synced and closed on publish; `synced` is its fsync, under way. */
@@ -121,7 +123,7 @@ export class AtomicFs {
     try {
       fss.writeFileSync(fd, data);
       // a reused file may hold longer content; cutting it down within its last block frees nothing
-      if (target.fd !== undefined) fss.ftruncateSync(fd, typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength);
+      if (target.fd !== undefined && !target.empty) fss.ftruncateSync(fd, typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength);
       if (this.staged) {
         const previous = this.staged.get(path);
         this.staged.set(path, { temp, fd, keep: target.keep, spare: target.spare, synced: startSync(fd) });
@@ -157,7 +159,7 @@ export class AtomicFs {
     for (const pool of pools) {
       for (let name = pool.pop(); name; name = pool.pop()) {
         const fd = openExisting(name);
-        if (fd !== null) return { temp: name, fd, keep };
+        if (fd !== null) return { temp: name, fd, keep, empty: pool === this.blanks };
       }
     }
     return { temp: this.tempPath(), keep };
