@@ -1,19 +1,29 @@
 /** Reading state files from the work tree, safely. */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { YamlError } from '../errors.js';
-import { assertNoSymlinks } from './paths.js';
+import { assertNoSymlinks, symlinkError } from './paths.js';
 
 /** The bytes of a state file, or null when it does not exist. Refuses symlinks and non-files. */
 export async function readStateBytes(root: string, path: string): Promise<Uint8Array | null> {
-  await assertNoSymlinks(root, path);
+  await assertNoSymlinks(root, path, { parentsOnly: true });
+  // Synchronous: a state file is small, and an async read costs four thread-pool round trips.
+  // O_NOFOLLOW refuses a symlink at the file itself (ELOOP) without a separate lstat.
+  let fd: number;
   try {
-    // Synchronous: a state file is small, and an async read costs four thread-pool round trips.
-    return readFileSync(join(root, path));
+    fd = openSync(join(root, path), constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
-    if (code === 'EISDIR') throw new YamlError(`${path} is a folder, not a state file`);
+    if (code === 'ELOOP') throw symlinkError(path);
     throw err;
+  }
+  try {
+    return readFileSync(fd);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') throw new YamlError(`${path} is a folder, not a state file`);
+    throw err;
+  } finally {
+    closeSync(fd);
   }
 }

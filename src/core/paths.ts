@@ -60,10 +60,13 @@ function checkSegment(segment: string, index: number, input: string): void {
 /**
  * Check that no existing component of `relPath` under `root` is a symlink, so a
  * link cannot carry a write out of the state directory. `root` must be a real path.
+ * `parentsOnly`: the folders only, for a caller that opens the file with O_NOFOLLOW.
  */
-export async function assertNoSymlinks(root: string, relPath: string): Promise<void> {
+export async function assertNoSymlinks(root: string, relPath: string, { parentsOnly = false } = {}): Promise<void> {
   let current = root;
-  for (const segment of relPath.split('/')) {
+  const segments = relPath.split('/');
+  if (parentsOnly) segments.pop();
+  for (const segment of segments) {
     current = join(current, segment);
     let stats;
     try {
@@ -72,10 +75,12 @@ export async function assertNoSymlinks(root: string, relPath: string): Promise<v
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // the rest does not exist yet
       throw err;
     }
-    if (stats.isSymbolicLink()) {
-      throw new PathError(`"${relPath}" goes through a symbolic link; state files must be plain files inside the state directory`);
-    }
+    if (stats.isSymbolicLink()) throw symlinkError(relPath);
   }
+}
+
+export function symlinkError(relPath: string): PathError {
+  return new PathError(`"${relPath}" goes through a symbolic link; state files must be plain files inside the state directory`);
 }
 
 /** The real path of the state directory, so later checks compare like with like. */
