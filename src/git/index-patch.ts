@@ -29,20 +29,37 @@ interface Parsed {
   offsets: Map<string, number>;
 }
 
+/** What a patch overwrote: put back unless the patched index was written. */
+interface Undo {
+  offset: number;
+  entry: Buffer;
+  checksum: Buffer;
+}
+
 export class IndexPatcher {
   private parsed: Parsed | null = null;
+  /** The patch last handed out and not yet confirmed written. */
+  private unconfirmed: Undo | null = null;
 
   constructor(private readonly path: string) {}
 
   /**
    * The new index bytes with `path`'s entry pointing at `oid` with `stats`, or
    * null when this index cannot be patched in place (the caller falls back).
+   * The bytes are the patcher's own buffer, patched in place (a copy of a large
+   * index costs more than the patch): use them before the next call, and call
+   * `written` once they are in the index file.
    */
   patch(path: string, oid: string, stats: BigIntStats): Buffer | null {
     const parsed = this.load();
     const offset = parsed?.offsets.get(path);
     if (!parsed || offset === undefined) return null;
-    const buffer = Buffer.from(parsed.buffer);
+    const buffer = parsed.buffer;
+    this.unconfirmed = {
+      offset,
+      entry: Buffer.from(buffer.subarray(offset, offset + FLAGS_OFFSET)),
+      checksum: Buffer.from(buffer.subarray(buffer.length - CHECKSUM)),
+    };
     const billion = 1_000_000_000n;
     const words = [
       stats.ctimeNs / billion,
@@ -63,16 +80,25 @@ export class IndexPatcher {
     return buffer;
   }
 
-  /** Remember what was written, so the next patch starts from it without re-reading. */
+  /** The patched bytes are the index file now: the next patch starts from them without re-reading. */
   written(buffer: Buffer): void {
-    if (this.parsed) this.parsed = { ...this.parsed, buffer, stamp: stampOf(this.path) ?? '' };
+    this.unconfirmed = null;
+    if (this.parsed?.buffer === buffer) this.parsed.stamp = stampOf(this.path) ?? '';
   }
 
   forget(): void {
     this.parsed = null;
+    this.unconfirmed = null;
   }
 
   private load(): Parsed | null {
+    // A patch whose index was never written (the write failed or was abandoned) is undone first.
+    const undo = this.unconfirmed;
+    if (undo && this.parsed) {
+      undo.entry.copy(this.parsed.buffer, undo.offset);
+      undo.checksum.copy(this.parsed.buffer, this.parsed.buffer.length - CHECKSUM);
+    }
+    this.unconfirmed = null;
     const stamp = stampOf(this.path);
     if (stamp === null) return null;
     if (this.parsed?.stamp === stamp) return this.parsed;
