@@ -71,6 +71,16 @@ export function generateRepo(dir, { files, commits, keyEvery = 50 }) {
   return dir;
 }
 
+/**
+ * Flush every dirty page to disk (the `sync` command), so a measurement does not
+ * share the disk with the write-back of what the benchmark itself just made
+ * (a generated repository, a copy of one): otherwise whichever contender runs
+ * first after setting up pays for it.
+ */
+export function settleDisk() {
+  execFileSync('sync');
+}
+
 export function copyRepo(from, to) {
   execFileSync('cp', ['-a', from, to]);
   return to;
