@@ -4,11 +4,18 @@
  */
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { IndexPatcher } from '../../src/git/index-patch.js';
 import { assertRepoHealthy, cleanupTempDirs, git, tempRepo } from '../helpers/repo.js';
 
 afterAll(cleanupTempDirs);
+
+/** Write a patched index into place, as a commit does. */
+function apply(patcher: IndexPatcher, index: string, patched: Buffer | null): void {
+  if (!patched) throw new Error('not patchable');
+  writeFileSync(index, patched);
+  patcher.written(patched);
+}
 
 describe('IndexPatcher', () => {
   it('patches an entry so native git reads it; an unconfirmed patch is undone before the next', async () => {
@@ -25,9 +32,7 @@ describe('IndexPatcher', () => {
     // The next write, of another file: only its own entry changes.
     writeFileSync(join(repo.dir, 'shared_context.yaml'), 'note: 1\n');
     const blob = git(repo.dir, 'hash-object', '-w', 'shared_context.yaml').trim();
-    const patched = patcher.patch('shared_context.yaml', blob, statsOf('shared_context.yaml'))!;
-    writeFileSync(index, patched);
-    patcher.written(patched);
+    apply(patcher, index, patcher.patch('shared_context.yaml', blob, statsOf('shared_context.yaml')));
     expect(stage('knowledge.yaml')).toBe(knowledgeBlob);
     expect(stage('shared_context.yaml')).toBe(blob);
     // staged and matching the work tree: git trusts the patched stat data and checksum
@@ -36,13 +41,28 @@ describe('IndexPatcher', () => {
     // and the patcher goes on from what it wrote, without re-reading it
     writeFileSync(join(repo.dir, 'knowledge.yaml'), 'fact: 1\n');
     const knowledgeNew = git(repo.dir, 'hash-object', '-w', 'knowledge.yaml').trim();
-    const again = patcher.patch('knowledge.yaml', knowledgeNew, statsOf('knowledge.yaml'))!;
-    writeFileSync(index, again);
-    patcher.written(again);
+    apply(patcher, index, patcher.patch('knowledge.yaml', knowledgeNew, statsOf('knowledge.yaml')));
     expect(stage('knowledge.yaml')).toBe(knowledgeNew);
     expect(stage('shared_context.yaml')).toBe(blob);
     expect(git(repo.dir, 'status', '--porcelain')).toBe('M  knowledge.yaml\nM  shared_context.yaml\n');
     git(repo.dir, 'commit', '-qm', 'by hand');
     assertRepoHealthy(repo.dir);
+  });
+
+  it('patches a large index in place through the write path, with a checksum git fsck accepts', async () => {
+    const repo = await tempRepo();
+    await repo.transaction(async (tx) => {
+      for (let i = 0; i < 600; i++) await tx.write(`notes/n${String(i).padStart(3, '0')}`, `n: ${i}\n`);
+    });
+    const index = join(repo.gitdir, 'index');
+    expect(statSync(index).size).toBeGreaterThan(32 * 1024);
+    const patch = vi.spyOn(IndexPatcher.prototype, 'patch');
+    await repo.set('notes/n300', 'n', 'changed');
+    await repo.set('notes/n301', 'n', 'changed too');
+    // both writes patched the large index in place (not rebuilt by isomorphic-git)
+    expect(patch.mock.results.map((r) => (r.value as Buffer | null)?.length ?? 0).filter((n) => n > 32 * 1024)).toHaveLength(2);
+    patch.mockRestore();
+    assertRepoHealthy(repo.dir); // git fsck verifies the index checksum before git status may rewrite the index
+    expect(git(repo.dir, 'ls-files', '-s', '--', 'notes/n300.yaml').split(/\s+/)[1]).toBe(git(repo.dir, 'rev-parse', 'HEAD~1:notes/n300.yaml').trim());
   });
 });

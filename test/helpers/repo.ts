@@ -67,9 +67,10 @@ export function gitAsync(dir: string, ...args: string[]): Promise<RunResult> {
 
 /** The checks every write must leave true: a clean `git status` and a strict fsck. */
 export function assertRepoHealthy(dir: string): void {
+  // fsck first: it checks the index's checksum, and `git status` may rewrite the index
+  git(dir, 'fsck', '--strict', '--no-progress');
   const status = git(dir, 'status', '--porcelain');
   if (status !== '') throw new Error(`git status is not clean in ${dir}:\n${status}`);
-  git(dir, 'fsck', '--strict', '--no-progress');
 }
 
 export function commitCount(dir: string): number {
