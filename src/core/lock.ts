@@ -8,9 +8,10 @@
  * same repository (a loop of writes, queued requests), the lock passes straight
  * to it: taking it costs a directory made and removed, which on some disks is a
  * tenth of a write. Otherwise it is released before the event loop turns. It is
- * released at once when another process is waiting for it (see WANTED_FILE), and
- * after MAX_LEASE_MS in any case. A process that exits while holding it removes
- * it on exit (proper-lockfile's exit handler).
+ * released after every operation while another process is waiting for it (see
+ * WANTED_FILE), as if it were never passed on, and after MAX_LEASE_MS in any
+ * case. A process that exits while holding it removes it on exit
+ * (proper-lockfile's exit handler).
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
@@ -53,6 +54,12 @@ interface Lease {
 const kept = new Map<string, { lease: Lease; timer: NodeJS.Immediate }>();
 /** A lease passed on for this long is released after the operation holding it, so other processes get their turn. */
 const MAX_LEASE_MS = 100;
+/**
+ * How long a waiter's last try counts as "waiting": longer than its longest pause
+ * between tries (see acquire), so the holder keeps releasing after each operation
+ * for as long as someone keeps trying.
+ */
+const WAITING_MS = 50;
 
 /** Run `fn` holding the repository lock of `gitdir`. */
 export async function withRepoLock<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
@@ -103,7 +110,7 @@ async function acquireLease(gitdir: string, options: LockOptions): Promise<Lease
 async function keepOrRelease(gitdir: string, lease: Lease): Promise<void> {
   // A compromised lock is another process's now: never remove it.
   if (lease.compromised) return;
-  if (Date.now() - lease.since >= MAX_LEASE_MS || wantedSince(gitdir, lease.since)) {
+  if (Date.now() - lease.since >= MAX_LEASE_MS || wantedSince(gitdir, Date.now() - WAITING_MS)) {
     await lease.release().catch(() => undefined);
     return;
   }

@@ -62,6 +62,7 @@ describe('repository lock', () => {
       const r = await cli(['set', 'knowledge', 'waiter', 'in'], { dir: repo.dir, env: { GITSTATE_LOCK_TIMEOUT_MS: '8000' } });
       const waited = Date.now() - started;
       expect(r.code, r.stderr).toBe(0);
+      expect(waited).toBeLessThan(6000); // well within the 8 s allowed
       // the looper kept writing all along (it had not finished when the waiter got in)
       expect(looper.proc.exitCode).toBeNull();
       console.log(`waiter got the lock from a non-stop writer in ${waited} ms (CLI start included)`);
