@@ -64,6 +64,8 @@ type Staged = TempFile & { fd: number; synced: Promise<void> };
 
 /** Blanks a long-lived writer keeps ready: enough for a commit of a few files. */
 const BLANKS_WANTED = 6;
+/** Missing object fan-out folders (objects/00..ff) a long-lived writer makes per commit, while the disk syncs. */
+const FANOUTS_PER_COMMIT = 8;
 /** Every AtomicFs holding blanks, whose blanks are removed when the process exits. */
 const withBlanks = new Set<AtomicFs>();
 
@@ -82,6 +84,8 @@ export class AtomicFs {
   private readonly spareNames = new Map<string, readonly [string, string]>();
   private blanks: string[] = [];
   private retired: string[] = [];
+  /** Object fan-out folders not made yet (null: not looked at yet). */
+  private missingFanouts: string[] | null = null;
   private commits = 0;
   /** The object isomorphic-git's FileSystem binds: promise-style fs methods. */
   readonly promises;
@@ -217,6 +221,7 @@ export class AtomicFs {
    * cost a hand-over each). Never fails: a blank is an optimisation only.
    */
   private refill(): void {
+    this.makeFanouts();
     while (this.blanks.length < BLANKS_WANTED) {
       const name = this.blankPath();
       try {
@@ -228,6 +233,31 @@ export class AtomicFs {
     }
   }
 
+
+  /**
+   * Make a few of the 256 object fan-out folders that do not exist yet. Git makes
+   * each when the first object goes in it, so in a new repository (or one just
+   * packed by gc) most early writes would make one, a directory's inode and block
+   * on the write path; here they are made while the disk syncs an earlier write.
+   */
+  private makeFanouts(): void {
+    if (this.missingFanouts === null) {
+      let present: Set<string>;
+      try {
+        present = new Set(fss.readdirSync(this.objectsDir));
+      } catch {
+        present = new Set();
+      }
+      this.missingFanouts = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0')).filter((name) => !present.has(name));
+    }
+    for (const name of this.missingFanouts.splice(0, FANOUTS_PER_COMMIT)) {
+      try {
+        fss.mkdirSync(join(this.objectsDir, name));
+      } catch {
+        // made by now, or not makeable: the write that needs it makes it (renameIntoPlace)
+      }
+    }
+  }
 
   private addTo(pool: string[], name: string): void {
     pool.push(name);

@@ -85,6 +85,16 @@ describe('inode recycling in the write path', () => {
     assertRepoHealthy(repo.dir);
   });
 
+  it('makes the object fan-out folders a new repository lacks while its writes sync', async () => {
+    const repo = await tempRepo();
+    const fanouts = () => readdirSync(join(repo.gitdir, 'objects')).filter((n) => /^[0-9a-f]{2}$/.test(n)).length;
+    const before = fanouts();
+    expect(before).toBeLessThan(40); // init made only the folders of its few objects
+    for (let i = 0; i < 34; i++) await repo.set('knowledge', 'n', i); // 8 folders a commit after the first
+    expect(fanouts()).toBe(256);
+    assertRepoHealthy(repo.dir);
+  });
+
   it('keeps the journal in place between writes, holding null', async () => {
     const repo = await tempRepo();
     await repo.set('knowledge', 'n', 1);
