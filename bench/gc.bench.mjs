@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { StateRepo } from '../dist/index.js';
 import { gc, objectStats } from '../dist/git/gc.js';
 import { History } from '../dist/history/history.js';
-import { copyRepo, generateRepo, git, measure, ms, percentile, table, tempDir } from './lib/util.mjs';
+import { copyRepo, generateRepo, git, measure, ms, percentile, settleDisk, table, tempDir } from './lib/util.mjs';
 
 export const name = 'gc';
 const QUICK = process.env.BENCH_QUICK === '1';
 
 async function speeds(dir) {
+  settleDisk(); // not under the write-back of the copy, the gc or the generated repo just made
   const repo = await StateRepo.open(dir);
   const write = percentile(await measure((i) => repo.set('knowledge', 'bench', i), { count: QUICK ? 20 : 100, warmup: 5 }), 0.5);
   const log = percentile(await measure(() => new History(repo).log({ file: 'knowledge', limit: 20 }), { count: 5, warmup: 1 }), 0.5);
