@@ -1,8 +1,9 @@
 // Write + commit, side by side: gitstate (library, in-process), isomorphic-git add+commit,
 // native git spawned per write, and a plain atomic file write (the floor); on a 10-file repo
 // and a 2,000-file repo with 20,000 commits. Plus the wall time of a one-shot `gitstate get`.
-// Each contender runs alone on a settled disk (no write-back of the benchmark's own setup
-// under way) in a process whose code is already hot (warmUpProcess).
+// Each contender runs alone on a settled disk (no write-back of the benchmark's own setup, or
+// of the contender before, under way) in a process whose code is already hot (warmUpProcess),
+// in ROUNDS turns spread over the run, so that a slow spell of the disk weighs on all alike.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
@@ -17,6 +18,7 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const N = QUICK ? 60 : 300;
 const N_SPAWN = QUICK ? 20 : 100;
 const WARMUP = 20;
+const ROUNDS = QUICK ? 1 : 3;
 /** Writes each in-process contender makes before anything is measured (see warmUpProcess). */
 const PROCESS_WARMUP = QUICK ? 50 : 600;
 
@@ -122,13 +124,23 @@ export async function run() {
   const rows = [];
   const getRows = [];
   for (const [label, source] of repos) {
-    const results = {};
-    for (const [contender, make] of Object.entries(contenders)) {
+    const runs = [];
+    for (const [name, make] of Object.entries(contenders)) {
       const write = await make(copyRepo(source, join(tempDir(), 'copy')));
-      settleDisk();
-      const spawned = contender.startsWith('native');
-      results[contender] = await measure(write, { count: spawned ? N_SPAWN : N, warmup: spawned ? 5 : WARMUP });
+      const spawned = name.startsWith('native');
+      runs.push({ name, write, count: spawned ? N_SPAWN : N, done: 0 });
+      for (let i = 0; i < (spawned ? 5 : WARMUP); i++) await write(runs.at(-1).done++);
     }
+    const results = Object.fromEntries(runs.map(({ name }) => [name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const run of runs) {
+        settleDisk();
+        const times = await measure((i) => run.write(run.done + i), { count: Math.ceil(run.count / ROUNDS), warmup: 0 });
+        run.done += times.length;
+        results[run.name].push(...times);
+      }
+    }
+    for (const times of Object.values(results)) times.sort((a, b) => a - b);
     const native = percentile(results['native git (spawned)'], 0.5);
     for (const [contender, times] of Object.entries(results)) {
       const median = percentile(times, 0.5);
