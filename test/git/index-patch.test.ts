@@ -25,23 +25,26 @@ describe('IndexPatcher', () => {
     const knowledgeBlob = stage('knowledge.yaml');
     const patcher = new IndexPatcher(index);
     const statsOf = (file: string) => statSync(join(repo.dir, file), { bigint: true });
+    /** Write `file` as a write would, its index entry patched; returns its blob id. */
+    const writePatched = (file: string, text: string): string => {
+      writeFileSync(join(repo.dir, file), text);
+      const blob = git(repo.dir, 'hash-object', '-w', file).trim();
+      apply(patcher, index, patcher.patch(file, blob, statsOf(file)));
+      return blob;
+    };
 
     // A write that failed after patching: its index never reached the file.
     expect(patcher.patch('knowledge.yaml', 'a'.repeat(40), statsOf('knowledge.yaml'))).not.toBeNull();
 
     // The next write, of another file: only its own entry changes.
-    writeFileSync(join(repo.dir, 'shared_context.yaml'), 'note: 1\n');
-    const blob = git(repo.dir, 'hash-object', '-w', 'shared_context.yaml').trim();
-    apply(patcher, index, patcher.patch('shared_context.yaml', blob, statsOf('shared_context.yaml')));
+    const blob = writePatched('shared_context.yaml', 'note: 1\n');
     expect(stage('knowledge.yaml')).toBe(knowledgeBlob);
     expect(stage('shared_context.yaml')).toBe(blob);
     // staged and matching the work tree: git trusts the patched stat data and checksum
     expect(git(repo.dir, 'status', '--porcelain')).toBe('M  shared_context.yaml\n');
 
     // and the patcher goes on from what it wrote, without re-reading it
-    writeFileSync(join(repo.dir, 'knowledge.yaml'), 'fact: 1\n');
-    const knowledgeNew = git(repo.dir, 'hash-object', '-w', 'knowledge.yaml').trim();
-    apply(patcher, index, patcher.patch('knowledge.yaml', knowledgeNew, statsOf('knowledge.yaml')));
+    const knowledgeNew = writePatched('knowledge.yaml', 'fact: 1\n');
     expect(stage('knowledge.yaml')).toBe(knowledgeNew);
     expect(stage('shared_context.yaml')).toBe(blob);
     expect(git(repo.dir, 'status', '--porcelain')).toBe('M  knowledge.yaml\nM  shared_context.yaml\n');
