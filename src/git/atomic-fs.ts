@@ -215,10 +215,11 @@ export class AtomicFs {
   }
 
   /**
-   * Top up the blanks, on this thread while the thread pool runs the fsyncs it
-   * would otherwise wait for: the inode allocations run beside the disk's work,
-   * not on the write path (in the pool they would queue behind the fsyncs, and
-   * cost a hand-over each). Never fails: a blank is an optimisation only.
+   * Top up the blanks (and make a few missing fan-out folders), on this thread
+   * while the thread pool runs the fsyncs it would otherwise wait for: the inode
+   * allocations run beside the disk's work, not on the write path (in the pool
+   * they would queue behind the fsyncs, and cost a hand-over each). Never fails:
+   * a blank is an optimisation only.
    */
   private refill(): void {
     this.makeFanouts();
@@ -232,7 +233,6 @@ export class AtomicFs {
       this.addTo(this.blanks, name);
     }
   }
-
 
   /**
    * Make a few of the 256 object fan-out folders that do not exist yet. Git makes
