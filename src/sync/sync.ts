@@ -88,15 +88,16 @@ async function pullOnce(repo: StateRepo, remote: string, options: SyncOptions): 
   const theirs = await fetchBranch(repo, remote, url, options);
   const store = await repo.store();
   if (!theirs || theirs === (await store.headOid())) return { remote, action: 'up-to-date', head: await store.headOid(), pushed: false, conflicts: [] };
-  await keepUncommitted(repo, theirs);
+  const seen = await keepUncommitted(repo, theirs);
   const ours = await store.headOid();
   // Both questions at once: each is a git process (or a walk) of its own.
   const [containsTheirs, fastForward] = ours ? await Promise.all([isAncestor(store, theirs, ours), isAncestor(store, ours, theirs)]) : [false, true];
   if (containsTheirs) return { remote, action: 'up-to-date', head: ours, pushed: false, conflicts: [] };
   if (fastForward || !ours) {
     const head = await repo.locked(async ({ store: s, head: current, assertLockHeld }) => {
-      const index = new HistoryIndex(s);
-      const changed = await index.changedPaths(current ? await s.treeOf(current) : null, await s.treeOf(theirs));
+      // keepUncommitted diffed this very pair already, unless the branch moved since
+      const changed =
+        seen && seen.ours === current ? seen.changed : await new HistoryIndex(s).changedPaths(current ? await s.treeOf(current) : null, await s.treeOf(theirs));
       return s.advance(current, theirs, changed, assertLockHeld);
     });
     return { remote, action: 'fast-forward', head, pushed: false, conflicts: [] };
@@ -108,12 +109,13 @@ async function pullOnce(repo: StateRepo, remote: string, options: SyncOptions): 
 /**
  * Files the remote changes that were edited here by hand and never committed are
  * committed first (checked like any write), so a fast-forward or merge cannot
- * overwrite them: they take part in the merge instead.
+ * overwrite them: they take part in the merge instead. Returns the paths that
+ * differ between HEAD and `theirs`, with the HEAD they were diffed from.
  */
-async function keepUncommitted(repo: StateRepo, theirs: string): Promise<void> {
+async function keepUncommitted(repo: StateRepo, theirs: string): Promise<{ ours: string; changed: Record<string, string | null> } | null> {
   const store = await repo.store();
   const ours = await store.headOid();
-  if (!ours) return;
+  if (!ours) return null;
   const changed = await new HistoryIndex(store).changedPaths(await store.treeOf(ours), await store.treeOf(theirs));
   const files: Array<{ path: string; content: Uint8Array | null }> = [];
   for (const path of Object.keys(changed)) {
@@ -124,6 +126,7 @@ async function keepUncommitted(repo: StateRepo, theirs: string): Promise<void> {
   if (files.length > 0) {
     await repo.commitFiles(files, { op: 'recover', subject: `recover uncommitted changes to ${files.map((f) => f.path).join(', ')} before merging the remote` });
   }
+  return { ours, changed };
 }
 
 async function remoteTip(repo: StateRepo, remote: string): Promise<string | null> {

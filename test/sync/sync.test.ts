@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { StateRepo } from '../../src/core/repo.js';
 import { addRemote, cloneRepo, listRemotes } from '../../src/sync/remote.js';
 import { pull, push, sync, syncStatus } from '../../src/sync/sync.js';
 import { ConflictError, UsageError } from '../../src/errors.js';
+import { HistoryIndex } from '../../src/history/index-file.js';
 import { useGitServer } from '../helpers/server.js';
 import { assertRepoHealthy, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
 
@@ -29,8 +30,11 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     const second = await cloneRepo(url, join(await tempDir(), 'state'));
     await second.set('knowledge', 'from_second', 1);
     await push(second);
+    const diffs = vi.spyOn(HistoryIndex.prototype, 'changedPaths');
     const r = await pull(first);
     expect(r.action).toBe('fast-forward');
+    expect(diffs).toHaveBeenCalledTimes(1); // the check for hand edits and the fast-forward share one tree diff
+    diffs.mockRestore();
     expect(await first.get('knowledge', 'from_second')).toBe(1);
     assertRepoHealthy(first.dir);
     expect(await listRemotes(first)).toEqual([{ name: 'origin', url }]);
