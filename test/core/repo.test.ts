@@ -232,24 +232,27 @@ describe('recovery', () => {
 
   it('a write that takes the lock on from the previous one still recovers a journal this process left', async () => {
     const repo = await tempRepo();
+    await repo.set('knowledge', 'a', 0); // loads what a write needs
+    const store = await repo.store();
+    const content = Buffer.from('half: written\n');
+    const after = await store.hashBlob(content);
+    const before = commitCount(repo.dir);
+    await new Promise((r) => setImmediate(r)); // that write's lock is released: the next one takes it afresh
+    // From here on no child process and no turn of the event loop: the lock stays passed on (under 100 ms).
     await repo.set('knowledge', 'a', 1);
     const lockDir = join(repo.gitdir, 'gitstate.lock');
     const lockId = () => statSync(lockDir, { bigint: true }).birthtimeNs;
     const held = lockId();
-    const before = commitCount(repo.dir);
-    const store = await repo.store();
     expect(store.journalCleared()).toBe(true);
-    // What a write of this process that failed after journaling leaves, the event loop not having turned since.
-    const content = Buffer.from('half: written\n');
-    const after = await store.hashBlob(content);
-    const journal: PendingJournal = { pid: process.pid, parent: headOid(repo.dir), files: [{ path: 'knowledge.yaml', after }] };
+    // What a write of this process that failed after journaling leaves.
+    const journal: PendingJournal = { pid: process.pid, parent: await store.headOid(), files: [{ path: 'knowledge.yaml', after }] };
     await (store as unknown as { writeJournal(j: PendingJournal): Promise<void> }).writeJournal(journal);
     writeFileSync(join(repo.dir, 'knowledge.yaml'), content);
     expect(store.journalCleared()).toBe(false);
     await repo.set('knowledge', 'b', 2);
     expect(lockId()).toBe(held); // the lock was passed on, not retaken
     expect(await repo.get('knowledge')).toEqual({ a: 1, b: 2 });
-    expect(commitCount(repo.dir)).toBe(before + 1);
+    expect(commitCount(repo.dir)).toBe(before + 2);
     assertRepoHealthy(repo.dir);
   });
 
