@@ -1,9 +1,23 @@
 import { defineConfig } from 'vitest/config';
 
+const full = process.env.GITSTATE_TEST_TIER === 'full';
+
+/**
+ * Suites with a larger form (test/helpers/tier.ts): `npm run test:full` runs
+ * only these, at full size; `npm test` runs everything in its quick form.
+ * test/tier.test.ts checks this list against the files that use the tier.
+ */
+export const FULL_SUITES = [
+  'test/sync/convergence.test.ts',
+  'test/concurrency/crash.test.ts',
+  'test/state/manager.test.ts',
+  'test/load/load.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
+    include: full ? FULL_SUITES : ['test/**/*.test.ts'],
+    testTimeout: full ? 900_000 : 60_000,
     hookTimeout: 60_000,
     // Tests spawn git and gitstate processes; two cores.
     maxWorkers: 2,

@@ -10,10 +10,11 @@ import { parse } from 'yaml';
 import { StateRepo } from '../../src/core/repo.js';
 import { assertRepoHealthy, cleanupTempDirs, git, gitAsync, tempRepo } from '../helpers/repo.js';
 import { writer } from '../helpers/writer.js';
+import { sized } from '../helpers/tier.js';
 
 afterAll(cleanupTempDirs);
 
-const TRIALS = Number(process.env.CRASH_TRIALS ?? 10);
+const TRIALS = sized(3, 50, 'CRASH_TRIALS');
 const STALE_MS = 2000;
 
 async function stateFiles(dir: string, rel = ''): Promise<string[]> {

@@ -3,17 +3,18 @@
  * StateManager flushes) on shared files. The final state must equal a replay of
  * the commit log — for every key, the value of the newest commit that wrote it;
  * every append present once — with fsck clean. Throughput and latency are printed.
- * LOAD_PROCS / LOAD_OPS scale it (the full run: 8 × 500).
+ * LOAD_PROCS / LOAD_OPS override its size (npm test: 4 × 40; npm run test:full: 8 × 500).
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assertRepoHealthy, cleanupTempDirs, git, ROOT, tempRepo } from '../helpers/repo.js';
+import { sized } from '../helpers/tier.js';
 
 afterAll(cleanupTempDirs);
 
-const PROCS = Number(process.env.LOAD_PROCS ?? 4);
-const OPS = Number(process.env.LOAD_OPS ?? 60);
+const PROCS = sized(4, 8, 'LOAD_PROCS');
+const OPS = sized(40, 500, 'LOAD_OPS');
 const CHILD = join(ROOT, 'test/helpers/load-child.mjs');
 
 interface Record {

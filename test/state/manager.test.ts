@@ -6,10 +6,14 @@ import { StateManager, StateCorruptError } from '../../src/state/manager.js';
 import { resetState } from '../../src/state/commands.js';
 import { SecretError } from '../../src/errors.js';
 import { assertRepoHealthy, cleanupTempDirs, cli, commitCount, git, headOid, ROOT, tempRepo } from '../helpers/repo.js';
+import { sized } from '../helpers/tier.js';
 
 afterAll(cleanupTempDirs);
 
 const CHILD = join(ROOT, 'test/helpers/state-child.mjs');
+/** Keys a signalled burst sets, and how many are acknowledged before the signal. */
+const BURST = sized(4_000, 20_000, 'BURST_KEYS');
+const SIGNAL_AFTER = Math.min(2_000, Math.floor(BURST / 4));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function diskState(dir: string): Promise<Record<string, unknown>> {
@@ -149,16 +153,17 @@ describe('nothing acknowledged is lost on a graceful stop (real child processes)
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`${signal} mid-burst flushes every acknowledged set, then the process dies by ${signal}`, async () => {
       const repo = await tempRepo();
-      const c = child(repo.dir, 'burst', 'burst', 20_000);
+      const c = child(repo.dir, 'burst', 'burst', BURST);
       // Signal while the burst is still going.
-      while (!/ack 2000\n/.test(c.out())) await sleep(5);
+      const mark = new RegExp(`ack ${SIGNAL_AFTER}\n`);
+      while (!mark.test(c.out())) await sleep(5);
       c.proc.kill(signal);
       const { signal: died } = await c.exited;
       expect(died).toBe(signal);
       const acked = [...c.out().matchAll(/ack (\d+)/g)].map((m) => Number(m[1]));
       const burst = (await diskState(repo.dir)).burst as Record<string, number>;
       for (const i of acked) expect(burst[`k${i}`]).toBe(i);
-      expect(acked.length).toBeGreaterThan(2000);
+      expect(acked.length).toBeGreaterThan(SIGNAL_AFTER);
       assertRepoHealthy(repo.dir);
     });
   }

@@ -11,8 +11,9 @@ import { addRemote, cloneRepo } from '../../src/sync/remote.js';
 import { sync } from '../../src/sync/sync.js';
 import { useGitServer } from '../helpers/server.js';
 import { assertRepoHealthy, git, gitAsync, tempDir, tempRepo } from '../helpers/repo.js';
+import { sized } from '../helpers/tier.js';
 
-const WRITES = Number(process.env.CONVERGENCE_WRITES ?? 200);
+const WRITES = sized(40, 500, 'CONVERGENCE_WRITES');
 
 const gitServer = useGitServer();
 
@@ -105,5 +106,5 @@ describe('convergence', () => {
     for (const repo of clones) assertRepoHealthy(repo.dir);
     git(bare, 'fsck', '--strict', '--no-progress');
     console.log(`convergence (seed ${seed}): ${appended.length} appends, ${records.length} conflict records, server moved ${serverTips.length - 1} times, all forward`);
-  }, 240_000);
+  }, 60_000 + WRITES * 1_000);
 });
