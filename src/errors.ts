@@ -75,6 +75,25 @@ export class ConflictError extends GitstateError {
   readonly exitCode = ExitCode.conflict;
 }
 
+/**
+ * The branch moved under a write (a native commit got in first) more times
+ * than the write re-applied itself: nothing was committed (exit 1).
+ */
+export class BranchMovedError extends GitstateError {
+  readonly code = 'BRANCH_MOVED';
+  readonly exitCode = ExitCode.runtime;
+  constructor(
+    readonly expected: string | null,
+    readonly found: string | null,
+  ) {
+    super(`the branch moved from ${short(expected)} to ${short(found)} during this write; nothing was committed`, { expected, found });
+  }
+}
+
+function short(oid: string | null): string {
+  return oid ? oid.slice(0, 7) : '(no commit)';
+}
+
 /** Runtime failures: the repository, git, the file system (exit 1). */
 export class RepoError extends GitstateError {
   readonly code = 'REPO';

@@ -1,12 +1,14 @@
 /**
  * Who a commit is by: `--author "Name <email>"`, else GITSTATE_AUTHOR_NAME /
- * GITSTATE_AUTHOR_EMAIL, else git's own user.name / user.email (repo, global,
- * system config), else a default that names the host.
+ * GITSTATE_AUTHOR_EMAIL, else the state repository's own git config
+ * (user.name / user.email, which init and clone copy from native git's global
+ * config once), else a default that names the host. No child process: this
+ * runs on every CLI write.
  */
-import { execFile } from 'node:child_process';
 import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
-import type { Person } from '../git/store.js';
+import type { GitStore } from '../git/store.js';
+import type { Person } from './types.js';
 
 let host: string | undefined;
 
@@ -22,21 +24,11 @@ export function parseAuthor(text: string): Person {
   return { name: match[1]!, email: match[2]! };
 }
 
-/** Resolve the author once per repository handle (git config costs a spawn). */
-export async function resolveAuthor(dir: string, explicit?: string): Promise<Person> {
+/** Resolve the author once per repository handle. */
+export async function resolveAuthor(store: GitStore, explicit?: string): Promise<Person> {
   if (explicit) return parseAuthor(explicit);
-  const envName = process.env.GITSTATE_AUTHOR_NAME;
-  const envEmail = process.env.GITSTATE_AUTHOR_EMAIL;
-  const name = envName || (await gitConfig(dir, 'user.name'));
-  const email = envEmail || (await gitConfig(dir, 'user.email'));
+  const name = process.env.GITSTATE_AUTHOR_NAME || (await store.getConfig('user.name'));
+  const email = process.env.GITSTATE_AUTHOR_EMAIL || (await store.getConfig('user.email'));
   const host = hostName();
   return { name: name || `gitstate on ${host}`, email: email || `gitstate@${host}` };
-}
-
-function gitConfig(dir: string, key: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile('git', ['config', '--get', key], { cwd: dir, timeout: 5_000 }, (err, stdout) => {
-      resolve(err ? undefined : stdout.trim() || undefined);
-    });
-  });
 }

@@ -1,65 +1,77 @@
 /**
- * The repository write lock: one across processes (proper-lockfile, a directory
- * `.git/gitstate.lock` whose mtime is refreshed while held and which is taken
- * over once stale), and one within a process (a promise chain), since
- * proper-lockfile is not re-entrant.
+ * The repository write lock: gitstate's writers take it for the whole of a
+ * write (read, apply, publish), so they queue rather than redo each other's
+ * work. Correctness does not rest on it alone: every publication also takes
+ * git's own index and ref locks and checks the branch (git/stage.ts).
  *
- * When an operation ends and the process has already started another on the
- * same repository (a loop of writes, queued requests), the lock passes straight
- * to it: taking it costs a directory made and removed, which on some disks is a
- * tenth of a write. Otherwise it is released before the event loop turns. It is
- * released after every operation while another process is waiting for it (see
- * WANTED_FILE), as if it were never passed on, and after MAX_LEASE_MS in any
- * case. A process that exits while holding it removes it on exit
- * (proper-lockfile's exit handler).
+ * Across processes it is a folder, `.git/gitstate.lock` (proper-lockfile: made
+ * with mkdir, its mtime refreshed while held). Beside it, `gitstate-lock-owner.json`
+ * names the holder of that very folder (by inode and birth time): pid, host,
+ * boot, and the git lock files it has created. It is rewritten in place, not
+ * made and removed per write, and a reader that finds it torn or naming another
+ * folder only falls back to the lock's age. A lock is
+ * taken over at once when its holder is provably gone (same host and boot, the
+ * pid not running), or once it is stale: not refreshed for `staleMs`, counted
+ * from when it was first seen for a lock whose mtime lies in the future. Taking
+ * over removes the git lock files the dead holder recorded.
+ *
+ * Waiters wake when the folder goes (a watch on `.git`), with short capped
+ * backoff as a fallback, and bump `gitstate-lock-wanted` so a holder with more
+ * queued work lets them in first. Within a process the lock is a promise
+ * chain, since proper-lockfile is not re-entrant.
  */
 import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { LockError } from '../errors.js';
+import { LockError, RepoError } from '../errors.js';
+import { systemClock, type Clock } from '../base/clock.js';
+import { writeLine } from '../base/files.js';
 
 export interface LockOptions {
   /** How long to wait for the lock before giving up with exit 5. */
   timeoutMs?: number;
   /** A lock whose holder stopped refreshing it for this long is taken over. */
   staleMs?: number;
+  clock?: Clock;
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 15_000;
 export const DEFAULT_STALE_MS = 5_000;
 export const LOCK_DIR = 'gitstate.lock';
+const OWNER = 'gitstate-lock-owner.json';
+/** A file whose mtime each waiter bumps on every try (not the lock's own mtime, which tells live from stale). */
+const WANTED_FILE = 'gitstate-lock-wanted';
+/** How long a waiter's last try counts as "someone is waiting". */
+const WANTED_MS = 50;
+const MAX_BACKOFF_MS = 16;
 
 export interface HeldLock {
   /** Throws if another process took the lock over while we held it. */
   assertHeld(): void;
-  /** Held without a break since this process's previous operation on the repository ended. */
-  readonly continued: boolean;
+  /**
+   * Record a git lock file this holder is about to make (ino null) or has made,
+   * so whoever takes over after a crash removes it.
+   */
+  noteGitLock(path: string, ino: number | null): void;
+  /** Whether another process asked for the lock while we held it. */
+  contended(): boolean;
+  /** The lock was taken over from a holder that died or went stale: its leftovers need sweeping. */
+  readonly tookOver: boolean;
+}
+
+interface Owner {
+  /** The lock folder this note is about: `ino:birthtimeNs`. */
+  lock: string;
+  pid: number;
+  host: string;
+  boot: string;
+  since: number;
+  /** `since`: when the holder set out to make it; `ino` once made. */
+  gitLocks: Array<{ path: string; since: number; ino?: number }>;
 }
 
 const chains = new Map<string, Promise<unknown>>();
-
-/** One acquisition of the lock, possibly carried through several operations. */
-interface Lease {
-  release: () => Promise<void>;
-  compromised: Error | null;
-  /** When it was taken (ms since the epoch). */
-  since: number;
-}
-
-/**
- * A lease an operation has finished with, kept until the event loop turns: an
- * operation this process has already started (the next write of a loop, a
- * queued request) takes it over instead of releasing and retaking the lock.
- */
-const kept = new Map<string, { lease: Lease; timer: NodeJS.Immediate }>();
-/** A lease passed on for this long is released after the operation holding it, so other processes get their turn. */
-const MAX_LEASE_MS = 100;
-/**
- * How long a waiter's last try counts as "waiting": longer than its longest pause
- * between tries (see acquire), so the holder keeps releasing after each operation
- * for as long as someone keeps trying.
- */
-const WAITING_MS = 50;
 
 /** Run `fn` holding the repository lock of `gitdir`. */
 export async function withRepoLock<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
@@ -75,91 +87,213 @@ export async function withRepoLock<T>(gitdir: string, options: LockOptions, fn: 
 }
 
 async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
-  const passedOn = takeKept(gitdir);
-  const lease = passedOn ?? (await acquireLease(gitdir, options));
+  const clock = options.clock ?? systemClock;
+  let compromised: Error | null = null;
+  const { release, tookOver } = await acquire(gitdir, options, clock, (err) => {
+    compromised = err;
+  });
+  const since = clock.now();
+  const owner: Owner = { lock: lockIdentity(join(gitdir, LOCK_DIR)) ?? '', pid: process.pid, host: hostname(), boot: bootId(), since, gitLocks: [] };
+  writeNote(gitdir, JSON.stringify(owner));
   const held: HeldLock = {
-    continued: passedOn !== null,
     assertHeld() {
-      if (lease.compromised) throw new LockError(`the repository lock was lost while writing (${lease.compromised.message}); nothing was committed`);
+      if (compromised) throw new LockError(`the repository lock was lost while writing (${(compromised as Error).message}); nothing was committed`);
     },
+    noteGitLock(path, ino) {
+      const entry = owner.gitLocks.find((l) => l.path === path && l.ino === undefined);
+      if (ino === null) owner.gitLocks.push({ path, since: Date.now() });
+      else if (entry) entry.ino = ino;
+      else owner.gitLocks.push({ path, since: Date.now(), ino });
+      writeNote(gitdir, JSON.stringify(owner));
+    },
+    contended: () => wantedSince(gitdir, Math.max(since, clock.now() - WANTED_MS)),
+    tookOver,
   };
   try {
     return await fn(held);
   } finally {
-    await keepOrRelease(gitdir, lease);
-  }
-}
-
-function takeKept(gitdir: string): Lease | null {
-  const entry = kept.get(gitdir);
-  if (!entry) return null;
-  kept.delete(gitdir);
-  clearImmediate(entry.timer);
-  // lost while kept (another process took it over as stale): take the lock afresh
-  return entry.lease.compromised ? null : entry.lease;
-}
-
-async function acquireLease(gitdir: string, options: LockOptions): Promise<Lease> {
-  const lease: Lease = { release: async () => {}, compromised: null, since: Date.now() };
-  lease.release = await acquire(gitdir, options, (err) => {
-    lease.compromised = err;
-  });
-  return lease;
-}
-
-async function keepOrRelease(gitdir: string, lease: Lease): Promise<void> {
-  // A compromised lock is another process's now: never remove it.
-  if (lease.compromised) return;
-  if (Date.now() - lease.since >= MAX_LEASE_MS || wantedSince(gitdir, Date.now() - WAITING_MS)) {
-    await lease.release().catch(() => undefined);
-    return;
-  }
-  const timer = setImmediate(() => {
-    if (kept.get(gitdir)?.lease !== lease) return;
-    kept.delete(gitdir);
-    lease.release().catch(() => undefined);
-  });
-  kept.set(gitdir, { lease, timer });
-}
-
-/**
- * Try the lock, and while another process holds it retry with short randomised
- * waits (proper-lockfile's own retries start at one second) until the deadline.
- */
-async function acquire(gitdir: string, options: LockOptions, onCompromised: (err: Error) => void): Promise<() => Promise<void>> {
-  const timeoutMs = options.timeoutMs ?? envNumber('GITSTATE_LOCK_TIMEOUT_MS') ?? DEFAULT_LOCK_TIMEOUT_MS;
-  const stale = Math.max(2_000, options.staleMs ?? envNumber('GITSTATE_LOCK_STALE_MS') ?? DEFAULT_STALE_MS);
-  const deadline = Date.now() + timeoutMs;
-  let wait = 1;
-  for (;;) {
-    try {
-      return await lockfile.lock(gitdir, {
-        lockfilePath: join(gitdir, LOCK_DIR),
-        realpath: false,
-        stale,
-        update: Math.min(1_000, stale / 2),
-        retries: 0,
-        onCompromised,
-        fs: syncCallbackFs,
-      });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
-      markWanted(gitdir);
-      if (Date.now() >= deadline) {
-        throw new LockError(`could not take the repository lock within ${timeoutMs} ms (${join(gitdir, LOCK_DIR)} is held by another writer)`);
-      }
-      await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
-      wait = Math.min(wait * 2, 10);
+    // A compromised lock is another process's now: never remove it, nor its note.
+    if (!compromised) {
+      clearOwner(gitdir);
+      await release().catch(() => undefined);
     }
   }
 }
 
+/** Try the lock until the deadline; take over a dead or stale holder's. */
+async function acquire(
+  gitdir: string,
+  options: LockOptions,
+  clock: Clock,
+  onCompromised: (err: Error) => void,
+): Promise<{ release: () => Promise<void>; tookOver: boolean }> {
+  const timeoutMs = options.timeoutMs ?? envNumber('GITSTATE_LOCK_TIMEOUT_MS') ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const staleMs = Math.max(1_000, options.staleMs ?? envNumber('GITSTATE_LOCK_STALE_MS') ?? DEFAULT_STALE_MS);
+  const lockPath = join(gitdir, LOCK_DIR);
+  const deadline = clock.now() + timeoutMs;
+  /** When each lock we found was first seen, by identity: a future mtime ages from then. */
+  const firstSeen = new Map<string, number>();
+  let wait = 1;
+  let tookOver = false;
+  for (;;) {
+    try {
+      const release = await lockfile.lock(gitdir, {
+        lockfilePath: lockPath,
+        realpath: false,
+        // staleness is judged here, below, not by proper-lockfile
+        stale: Number.MAX_SAFE_INTEGER,
+        update: 1_000,
+        retries: 0,
+        onCompromised,
+        fs: lockFs,
+      });
+      return { release, tookOver };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+    }
+    const outcome = takeOverIfGone(lockPath, staleMs, clock, firstSeen);
+    if (outcome === 'taken-over') tookOver = true;
+    if (outcome !== 'held') continue;
+    markWanted(gitdir);
+    if (clock.now() >= deadline) {
+      throw new LockError(`could not take the repository lock within ${timeoutMs} ms (${lockPath} is held by ${describeOwner(lockPath)})`, { lock: lockPath });
+    }
+    await waitForRelease(gitdir, Math.min(wait * (0.5 + Math.random()), deadline - clock.now()), clock);
+    wait = Math.min(wait * 2, MAX_BACKOFF_MS);
+  }
+}
+
+/** Take the lock over (remove it) when its holder is gone. */
+function takeOverIfGone(lockPath: string, staleMs: number, clock: Clock, firstSeen: Map<string, number>): 'held' | 'released' | 'taken-over' {
+  let stats: fs.Stats;
+  try {
+    stats = fs.statSync(lockPath);
+  } catch {
+    return 'released'; // released meanwhile: try again at once
+  }
+  if (!stats.isDirectory()) {
+    throw new RepoError(`${lockPath} is a file, but gitstate's repository lock is a folder; remove the file and try again`);
+  }
+  const owner = readOwner(lockPath);
+  const now = clock.now();
+  const identity = `${stats.ino}:${stats.mtimeMs}`;
+  if (!firstSeen.has(identity)) firstSeen.set(identity, now);
+  const age = stats.mtimeMs > now ? now - firstSeen.get(identity)! : now - stats.mtimeMs;
+  if (!(owner && holderIsGone(owner)) && age < staleMs) return 'held';
+  // Rename first: of several waiters that judge it gone, exactly one wins the rename.
+  const aside = `${lockPath}.gone-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    fs.renameSync(lockPath, aside);
+  } catch {
+    return 'released'; // another waiter took it over first
+  }
+  for (const lock of readOwner(aside)?.gitLocks ?? []) removeIfTheirs(lock);
+  // the note goes before the folder, whose inode a new lock could be given
+  clearOwner(dirname(lockPath));
+  fs.rmSync(aside, { recursive: true, force: true });
+  return 'taken-over';
+}
+
 /**
- * A file whose mtime a process waiting for the lock bumps on every try, so the
- * holder releases the lock after its operation rather than passing it on.
- * (Not the lock's own mtime: that is how a stale lock is told from a live one.)
+ * Remove a git lock file a dead holder made: the one whose inode it recorded,
+ * or, when it died between making the file and recording it, the file made
+ * within moments of its setting out to (native git cannot have made that one
+ * while the holder's existed).
  */
-const WANTED_FILE = 'gitstate-lock-wanted';
+function removeIfTheirs(lock: Owner['gitLocks'][number]): void {
+  try {
+    const stats = fs.statSync(lock.path);
+    const made = stats.birthtimeMs || stats.mtimeMs;
+    const theirs = lock.ino !== undefined ? stats.ino === lock.ino : made >= lock.since - 1_000 && made <= lock.since + 10_000;
+    if (theirs) fs.unlinkSync(lock.path);
+  } catch {
+    // already gone
+  }
+}
+
+function holderIsGone(owner: Owner): boolean {
+  if (owner.host !== hostname()) return false;
+  if (owner.boot && owner.boot !== bootId()) return true; // the machine restarted since
+  try {
+    process.kill(owner.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** The note on the lock folder at `lockPath` (a renamed one keeps its identity), or null when the note is about another folder, torn, or absent. */
+function readOwner(lockPath: string): Owner | null {
+  try {
+    const text = fs.readFileSync(join(dirname(lockPath), OWNER), 'utf8');
+    const owner = JSON.parse(text.slice(0, text.indexOf('\n') >>> 0)) as Owner;
+    return owner.lock === lockIdentity(lockPath) ? owner : null;
+  } catch {
+    return null; // just taken and not written yet, being rewritten, or from an older gitstate
+  }
+}
+
+function clearOwner(gitdir: string): void {
+  try {
+    writeNote(gitdir, 'null');
+  } catch {
+    // only a hint
+  }
+}
+
+/** The note is one line at the start of its file, written over what was there in one write (the file never shrinks). */
+function writeNote(gitdir: string, line: string): void {
+  const fd = fs.openSync(join(gitdir, OWNER), fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
+  try {
+    writeLine(fd, line);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function lockIdentity(lockPath: string): string | null {
+  try {
+    return identityOf(fs.statSync(lockPath, { bigint: true }));
+  } catch {
+    return null;
+  }
+}
+
+function identityOf(stats: fs.BigIntStats): string {
+  return `${stats.ino}:${stats.birthtimeNs}`;
+}
+
+function describeOwner(lockPath: string): string {
+  let owner: Owner | null = null;
+  try {
+    owner = readOwner(lockPath);
+  } catch {
+    // released meanwhile
+  }
+  return owner ? `process ${owner.pid} on ${owner.host}` : 'another writer';
+}
+
+/** Sleep up to `ms`, waking early when anything in the git dir is renamed or removed (the lock folder going). */
+async function waitForRelease(gitdir: string, ms: number, clock: Clock): Promise<void> {
+  if (ms <= 0) return;
+  const controller = new AbortController();
+  let watcher: fs.FSWatcher | null = null;
+  try {
+    watcher = fs.watch(gitdir, { persistent: false }, (event, name) => {
+      if (event === 'rename' && name === LOCK_DIR) controller.abort();
+    });
+    watcher.on('error', () => undefined);
+  } catch {
+    // no watch here (some network file systems): the backoff alone
+  }
+  try {
+    await clock.sleep(ms, controller.signal);
+  } catch {
+    // woken
+  } finally {
+    watcher?.close();
+  }
+}
 
 function markWanted(gitdir: string): void {
   const path = join(gitdir, WANTED_FILE);
@@ -170,15 +304,27 @@ function markWanted(gitdir: string): void {
     try {
       fs.closeSync(fs.openSync(path, 'a'));
     } catch {
-      // only a hint: without it the holder still releases within MAX_LEASE_MS
+      // only a hint
     }
   }
 }
 
-/** Whether another process has asked for the lock since `since` (ms since the epoch). */
 function wantedSince(gitdir: string, since: number): boolean {
   const stats = fs.statSync(join(gitdir, WANTED_FILE), { throwIfNoEntry: false });
   return stats !== undefined && stats.mtimeMs >= since;
+}
+
+let boot: string | undefined;
+/** Linux's id of this boot, so a lock left before a restart is known dead whatever pid it names. */
+function bootId(): string {
+  if (boot === undefined) {
+    try {
+      boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      boot = '';
+    }
+  }
+  return boot;
 }
 
 function envNumber(name: string): number | undefined {
@@ -189,27 +335,24 @@ function envNumber(name: string): number | undefined {
 }
 
 type Callback = (err: NodeJS.ErrnoException | null, result?: unknown) => void;
-/**
- * The fs proper-lockfile uses: its few calls (mkdir, stat, utimes, rmdir) done
- * synchronously, each costing microseconds instead of a thread-pool round trip.
- */
-const syncCallbackFs = {
+/** The fs proper-lockfile uses: its few calls done synchronously (microseconds, against a thread-pool round trip each). */
+const lockFs = {
   // used by its exit handler to remove a lock still held when the process exits
   rmdirSync: fs.rmdirSync,
   ...Object.fromEntries(
-  (['mkdir', 'stat', 'utimes', 'rmdir', 'realpath'] as const).map((name) => [
-    name,
-    (...args: unknown[]) => {
-      const callback = args.pop() as Callback;
-      let result: unknown;
-      try {
-        result = (fs[`${name}Sync`] as (...a: unknown[]) => unknown)(...args);
-      } catch (err) {
-        process.nextTick(callback, err as NodeJS.ErrnoException);
-        return;
-      }
-      process.nextTick(callback, null, result);
-    },
-  ]),
+    (['mkdir', 'stat', 'utimes', 'rmdir', 'realpath'] as const).map((name) => [
+      name,
+      (...args: unknown[]) => {
+        const callback = args.pop() as Callback;
+        let result: unknown;
+        try {
+          result = (fs[`${name}Sync`] as (...a: unknown[]) => unknown)(...args);
+        } catch (err) {
+          process.nextTick(callback, err as NodeJS.ErrnoException);
+          return;
+        }
+        process.nextTick(callback, null, result);
+      },
+    ]),
   ),
 };

@@ -1,23 +1,31 @@
 /**
- * StateRepo: the library core. Every mutation is one transaction:
- * lock → read → apply at the key path → validate → atomic write → one commit → release.
+ * StateRepo: the library core. Every mutation is one write request:
+ * prepare (read, apply at the key path, validate) → stage → publish → release,
+ * run by the repository's Writer (writer.ts), which makes one commit per write.
  *
- * Reading (`get`, `list`) needs neither git nor the lock, so the heavy modules
+ * Reading (`get`, `list`) needs neither git nor the lock, so the write modules
  * (isomorphic-git, zod, proper-lockfile) are loaded on the first write only:
  * a one-shot `gitstate get` stays fast.
  */
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotFoundError, OperationError, RepoError } from '../errors.js';
+import { NotFoundError, RepoError } from '../errors.js';
 import { getValue } from '../yaml/edit.js';
 import { decodeText, parseStateText } from '../yaml/document.js';
-import { parseKeyPath } from './keypath.js';
-import { normalizeStatePath, realDir, STATE_EXTENSIONS } from './paths.js';
-import { readStateBytes } from './files.js';
+import { parseKeyPath } from '../base/keypath.js';
+import { normalizeStatePath, realDir, STATE_EXTENSIONS } from '../base/paths.js';
+import { readStateBytes } from '../base/files.js';
 import type { ContentCheck, Transaction } from './transaction.js';
-import type { FileChange, GitStore, Person } from '../git/store.js';
-import type { LockOptions } from './lock.js';
+import type { GitStore } from '../git/store.js';
+import type { HeldLock, LockOptions } from './lock.js';
 import type { MessageOptions, OpName } from './message.js';
+import type { RecoveryReport } from './recovery.js';
+import type { FileChange, Person } from './types.js';
+import type { PreparedAdvance, PreparedCommit, View, WriteRequest, WriteResult, Writer } from './writer.js';
+
+export type { FileChange, Person } from './types.js';
+export type { WriteResult } from './writer.js';
+export type { RecoveryReport } from './recovery.js';
 
 export interface RepoOptions extends LockOptions {
   /** Commit author as "Name <email>"; default: see resolveAuthor. */
@@ -32,15 +40,6 @@ export interface WriteOptions {
   subject?: string;
 }
 
-export interface WriteResult {
-  /** The commit the write made, or HEAD when the write changed nothing. */
-  commit: string;
-  /** False when the result equalled what was there: no commit was made. */
-  changed: boolean;
-  /** Repo-relative paths the commit changed. */
-  files: string[];
-}
-
 export interface ValidationResult {
   file: string;
   ok: boolean;
@@ -48,25 +47,11 @@ export interface ValidationResult {
   code?: string;
 }
 
-export interface RecoveryReport {
-  /** Paths an interrupted write had changed that were put back to HEAD. */
-  restored: string[];
-  /** Paths whose index entry was brought up to HEAD. */
-  reindexed: string[];
-}
-
-export type TxOps = Pick<Transaction, 'get' | 'set' | 'append' | 'delete' | 'merge' | 'write'>;
-
-type WriteModules = [typeof import('./lock.js'), typeof import('./message.js'), typeof import('./transaction.js')];
-let writeModules: Promise<WriteModules> | null = null;
-/** The modules every write needs, loaded once (an `import()` per write costs more than the lookup it saves). */
-function loadWriteModules(): Promise<WriteModules> {
-  writeModules ??= Promise.all([import('./lock.js'), import('./message.js'), import('./transaction.js')]);
-  return writeModules;
-}
+export type TxOps = Pick<Transaction, 'get' | 'readText' | 'set' | 'append' | 'delete' | 'merge' | 'write'>;
 
 export class StateRepo {
   private storePromise: Promise<GitStore> | null = null;
+  private writerPromise: Promise<Writer> | null = null;
   private authorPromise: Promise<Person> | null = null;
   private checksPromise: Promise<ContentCheck[]> | null = null;
 
@@ -96,6 +81,7 @@ export class StateRepo {
 
   /** Create the state repository (idempotent: an existing one is opened unchanged). */
   static async init(dir: string, options: RepoOptions = {}): Promise<StateRepo> {
+    const { mkdir } = await import('node:fs/promises');
     await mkdir(dir, { recursive: true });
     const real = await realDir(dir);
     const { initRepository } = await import('./init.js');
@@ -147,9 +133,7 @@ export class StateRepo {
       try {
         const bytes = await readStateBytes(this.dir, file);
         if (!bytes) throw new NotFoundError(`${file} does not exist`);
-        const state = parseStateText(decodeText(bytes, file), file);
-        const value = getValue(state, []);
-        for (const check of checks) await check(file, value);
+        await this.checkContent(file, bytes, checks);
         results.push({ file, ok: true });
       } catch (err) {
         const e = err as Error & { code?: string };
@@ -185,23 +169,27 @@ export class StateRepo {
   /**
    * Run several operations, on one or several files, as one commit or none: if
    * `fn` throws, or any resulting file fails validation, nothing is written.
+   * `fn` may run again when the branch moved under the write: keep it free of
+   * side effects other than its operations.
    */
   async transaction(fn: (tx: TxOps) => Promise<unknown>, options: WriteOptions = {}): Promise<WriteResult> {
-    const [, { commitMessage }, { Transaction }] = await loadWriteModules();
-    return this.underLock(async (commit) => {
-      const tx = new Transaction(this.dir);
-      await fn(tx);
-      const changes = await tx.finish(await this.checks());
-      const disk = new Map(tx.touchedFiles().map((f) => [f.path, f.disk]));
-      return commit(changes, disk, commitMessage(tx.ops, { note: options.message, op: options.op, subject: options.subject }));
+    const [{ Transaction }, { commitMessage }, checks] = await Promise.all([import('./transaction.js'), import('./message.js'), this.checks()]);
+    return this.submit({
+      prepare: async (view) => {
+        const tx = new Transaction(view.read);
+        await fn(tx);
+        const changes = await tx.finish(checks);
+        return { changes, message: commitMessage(tx.ops, { note: options.message, op: options.op, subject: options.subject }) };
+      },
     });
   }
 
   /**
-   * Commit whole files as given (null removes one) — for commands built on the
-   * core, such as rollback and state reset. Each content is checked like any
-   * write: state files must parse and pass their schema and the secret guard;
-   * anything else is scanned for secrets. Files already equal to HEAD are skipped.
+   * Commit whole files as given (null removes one): for commands built on the
+   * core, such as rollback, revert, state reset and sync's merges. Each content
+   * is checked like any write: state files must parse and pass their schema and
+   * the secret guard; anything else is scanned for secrets. Files already equal
+   * to HEAD are skipped. `otherParents` makes a merge commit.
    */
   async commitFiles(
     files: readonly FileChange[],
@@ -209,94 +197,59 @@ export class StateRepo {
     /** The caller already kept what is on disk (state reset moves it aside): skip the hand-edit check. */
     options: { diskKept?: boolean; otherParents?: string[] } = {},
   ): Promise<WriteResult> {
-    const [, { commitMessage }] = await loadWriteModules();
-    const store = await this.store();
-    return this.underLock(async (commit, head) => {
-      const checks = await this.checks();
-      const changes: FileChange[] = [];
-      const disk = new Map<string, Uint8Array | null>();
-      for (const file of files) {
-        if (file.content) await this.checkContent(file.path, file.content, checks);
-        const oid = file.content ? await store.hashBlob(file.content) : null;
-        if (oid === (await store.blobOidAt(head, file.path))) continue;
-        changes.push(file);
-        if (!options.diskKept) disk.set(file.path, await readStateBytes(this.dir, file.path));
-      }
-      const ops = changes.map((c) => ({ op: message.op, file: c.path }));
-      return commit(changes, disk, commitMessage(ops, message), options.otherParents);
-    });
-  }
-
-  /**
-   * Run `fn` holding the repository lock, after finishing any interrupted write
-   * (for modules built on the core that move the branch themselves: sync).
-   */
-  async locked<T>(fn: (ctx: { store: GitStore; head: string | null; assertLockHeld: () => void }) => Promise<T>): Promise<T> {
-    const store = await this.store();
-    const [{ withRepoLock }] = await loadWriteModules();
-    return withRepoLock(this.gitdir, this.options, async (lock) => {
-      await this.recoverInterrupted(store);
-      return fn({ store, head: await store.headOid(), assertLockHeld: () => lock.assertHeld() });
-    });
-  }
-
-  /**
-   * Take the lock, finish any interrupted write, and hand `fn` a function that
-   * commits changes on HEAD. Hand edits found on disk on a changed path are kept
-   * first, in a commit of their own.
-   */
-  private async underLock(
-    fn: (
-      commit: (changes: FileChange[], disk: Map<string, Uint8Array | null>, message: string, otherParents?: string[]) => Promise<WriteResult>,
-      head: string | null,
-    ) => Promise<WriteResult>,
-  ): Promise<WriteResult> {
-    const store = await this.store();
-    const [{ withRepoLock }, { commitMessage }] = await loadWriteModules();
-    return withRepoLock(this.gitdir, this.options, async (lock) => {
-      // Held since this process's last write, which cleared the journal: nothing to recover.
-      if (!(lock.continued && store.journalCleared())) await this.recoverInterrupted(store);
-      const parent = await store.headOid();
-      const assertLockHeld = () => lock.assertHeld();
-      return fn(async (changes, disk, message, otherParents) => {
-        // A merge commit is made even when it changes no file: it records the other side's history.
-        if (changes.length === 0 && !otherParents?.length) return { commit: parent ?? '', changed: false, files: [] };
-        const author = await this.author();
-        let base = parent;
-        const edited = await this.handEdits(store, parent, changes, disk);
-        if (edited.length > 0) {
-          const paths = edited.map((c) => c.path);
-          const recoverMessage = commitMessage(
-            paths.map((file) => ({ op: 'recover' as const, file })),
-            { op: 'recover', subject: `recover uncommitted changes to ${paths.join(', ')}`, note: 'Found on disk, never committed; kept before the next write.' },
-          );
-          base = await store.commit({ changes: edited, message: recoverMessage, author, parent, writeWorkTree: false, assertLockHeld });
+    const [{ commitMessage }, checks] = await Promise.all([import('./message.js'), this.checks()]);
+    return this.submit({
+      exclusive: Boolean(options.otherParents?.length),
+      skipHandEdits: options.diskKept,
+      prepare: async (view): Promise<PreparedCommit> => {
+        const changes: FileChange[] = [];
+        for (const file of files) {
+          if (file.content) await this.checkContent(file.path, file.content, checks);
+          const oid = file.content ? view.store.hashBlob(file.content) : null;
+          if (oid !== (await view.blobAtHead(file.path))) changes.push(file);
         }
-        const commit = await store.commit({ changes, message, author, parent: base, writeWorkTree: true, assertLockHeld, otherParents });
-        return { commit, changed: true, files: changes.map((c) => c.path) };
-      }, parent);
+        const ops = changes.map((c) => ({ op: message.op, file: c.path }));
+        return { changes, message: commitMessage(ops, message), otherParents: options.otherParents };
+      },
     });
   }
 
   /**
-   * Put right what an interrupted write left: work-tree files it replaced go
-   * back to HEAD (the write was never acknowledged, and a batch stays
-   * all-or-nothing), and their index entries are brought up to HEAD.
+   * Fast-forward the branch from `expected` to the existing commit `target`
+   * (sync). `changed` is every path that differs (path -> blob, null: removed).
+   * BranchMovedError when the branch is no longer at `expected`.
    */
-  async recover(): Promise<RecoveryReport> {
-    const store = await this.store();
-    const [{ withRepoLock }] = await loadWriteModules();
-    return withRepoLock(this.gitdir, this.options, () => this.recoverInterrupted(store));
+  async advance(expected: string | null, target: string, changed: Record<string, string | null>): Promise<WriteResult> {
+    const { BranchMovedError } = await import('../errors.js');
+    return this.submit({
+      exclusive: true,
+      prepare: async (view: View): Promise<PreparedAdvance> => {
+        if (view.head !== expected) throw new BranchMovedError(expected, view.head);
+        return { advance: { target, changed } };
+      },
+    });
   }
 
-  /** The git layer, for modules built on the core (history, sync). */
+  /** Run `fn` holding the repository lock, after finishing any interrupted write (gc). */
+  async locked<T>(fn: (ctx: { store: GitStore; lock: HeldLock }) => Promise<T>): Promise<T> {
+    const [writer, store] = await Promise.all([this.writer(), this.store()]);
+    return writer.locked((lock) => fn({ store, lock }));
+  }
+
+  /** Put right what an interrupted write left (see recovery.ts), and say what that was. */
+  async recover(): Promise<RecoveryReport> {
+    const writer = await this.writer();
+    return writer.locked(async (_lock, recovered) => recovered);
+  }
+
+  /** The git layer, for modules built on the core (history, sync, status). */
   store(): Promise<GitStore> {
-    this.storePromise ??= import('../git/store.js').then(({ GitStore }) => new GitStore(this.dir).prepare());
+    this.storePromise ??= import('../git/store.js').then(({ GitStore }) => new GitStore(this.dir));
     return this.storePromise;
   }
 
   author(): Promise<Person> {
-    this.authorPromise ??= import('./author.js').then(({ resolveAuthor }) => resolveAuthor(this.dir, this.options.author));
+    this.authorPromise ??= Promise.all([import('./author.js'), this.store()]).then(([{ resolveAuthor }, store]) => resolveAuthor(store, this.options.author));
     return this.authorPromise;
   }
 
@@ -311,62 +264,19 @@ export class StateRepo {
     return this.checksPromise;
   }
 
-  private async recoverInterrupted(store: GitStore): Promise<RecoveryReport> {
-    const report: RecoveryReport = { restored: [], reindexed: [] };
-    const journal = await store.readJournal();
-    if (!journal) return report;
-    const head = await store.headOid();
-    const fixes: Array<[string, string | null]> = [];
-    for (const { path, after } of journal.files) {
-      const atHead = await store.blobOidAt(head, path);
-      const bytes = await readStateBytes(this.dir, path).catch(() => null);
-      const onDisk = bytes ? await store.hashBlob(bytes) : null;
-      if (onDisk !== atHead && onDisk === after) {
-        const { rm } = await import('node:fs/promises');
-        if (atHead) await store.atomic.writeFile(join(this.dir, path), await store.readBlob(atHead));
-        else await rm(join(this.dir, path), { force: true });
-        report.restored.push(path);
-      }
-      fixes.push([path, atHead]);
-      report.reindexed.push(path);
-    }
-    await store.updateIndex(fixes);
-    await store.atomic.sweep();
-    await store.clearJournal();
-    return report;
-  }
-
-  /**
-   * Changed paths whose bytes on disk differ from HEAD (edited by hand, never
-   * committed) and from the new content. Their disk content must pass the same
-   * checks as any write before it is kept.
-   */
-  private async handEdits(store: GitStore, head: string | null, changes: FileChange[], disk: Map<string, Uint8Array | null>): Promise<FileChange[]> {
-    const edited: FileChange[] = [];
-    const checks = await this.checks();
-    for (const change of changes) {
-      if (!disk.has(change.path)) continue;
-      const bytes = disk.get(change.path) ?? null;
-      const onDisk = bytes ? await store.hashBlob(bytes) : null;
-      if (onDisk === (await store.blobOidAt(head, change.path))) continue;
-      if (bytes && change.content && Buffer.compare(Buffer.from(bytes), Buffer.from(change.content)) === 0) continue;
-      if (bytes) {
-        try {
-          await this.checkContent(change.path, bytes, checks);
-        } catch (err) {
-          throw new OperationError(
-            `${change.path} has uncommitted changes on disk that fail validation (${(err as Error).message}); fix them, or discard them with "git -C ${this.dir} checkout -- ${change.path}"`,
-          );
-        }
-      }
-      edited.push({ path: change.path, content: bytes });
-    }
-    return edited;
-  }
-
   /** Check file bytes as a write would (parse, schema, secret guard); throws the same errors. */
   async checkFileContent(path: string, bytes: Uint8Array): Promise<void> {
     return this.checkContent(path, bytes, await this.checks());
+  }
+
+  private async submit(request: Omit<WriteRequest, 'author' | 'checkFile'>): Promise<WriteResult> {
+    const [writer, author, checks] = await Promise.all([this.writer(), this.author(), this.checks()]);
+    return writer.submit({ ...request, author, checkFile: (path, bytes) => this.checkContent(path, bytes, checks) });
+  }
+
+  private writer(): Promise<Writer> {
+    this.writerPromise ??= Promise.all([import('./writer.js'), this.store()]).then(([{ Writer }, store]) => new Writer(store, this.options));
+    return this.writerPromise;
   }
 
   /** Run the content checks on file bytes: parse and check state files, scan anything else for secrets. */

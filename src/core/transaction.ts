@@ -9,11 +9,10 @@ import { appendValue, deleteValue, getValue, mergeValue, setValue } from '../yam
 import { checkDepth, checkStrings, decodeText, MAX_FILE_BYTES, MAX_VALUE_BYTES, parseStateText, serialize, toPlain } from '../yaml/document.js';
 import { render } from '../yaml/preserve.js';
 import type { StateDoc } from '../yaml/document.js';
-import { formatKeyPath, parseKeyPath } from './keypath.js';
-import { isJsonPath, normalizeStatePath } from './paths.js';
-import { readStateBytes } from './files.js';
+import { formatKeyPath, parseKeyPath } from '../base/keypath.js';
+import { isJsonPath, normalizeStatePath } from '../base/paths.js';
 import type { OpName, OpRecord } from './message.js';
-import type { FileChange } from '../git/store.js';
+import type { FileChange } from './types.js';
 
 interface LoadedFile {
   path: string;
@@ -32,13 +31,23 @@ export class Transaction {
   readonly ops: OpRecord[] = [];
   private readonly files = new Map<string, LoadedFile>();
 
-  constructor(private readonly root: string) {}
+  /** `read`: a file's bytes as this transaction's write sees them (null: absent). */
+  constructor(private readonly read: (path: string) => Promise<Uint8Array | null>) {}
 
   /** Read a value as this transaction sees it (its own earlier operations included). */
   async get(file: string, key?: string): Promise<unknown> {
     const loaded = await this.load(file);
     if (loaded.deleted) throw new NotFoundError(`${loaded.path} does not exist`);
     return getValue(loaded.state, key ? parseKeyPath(key) : []);
+  }
+
+  /** A file's text as this transaction's write sees it (null: absent), without parsing it. */
+  async readText(file: string): Promise<string | null> {
+    const path = normalizeStatePath(file);
+    const loaded = this.files.get(path);
+    if (loaded) return loaded.deleted ? null : (loaded.text ?? (this.touched(loaded) ? render(loaded.state) : loaded.state.source));
+    const bytes = await this.read(path);
+    return bytes ? decodeText(bytes, path) : null;
   }
 
   async set(file: string, key: string, value: unknown): Promise<void> {
@@ -100,18 +109,13 @@ export class Transaction {
     // content on disk is still checked, and kept or refused, before anything is committed.)
     let loaded = this.files.get(path);
     if (!loaded) {
-      loaded = { path, disk: await readStateBytes(this.root, path), state, deleted: false };
+      loaded = { path, disk: await this.read(path), state, deleted: false };
       this.files.set(path, loaded);
     }
     loaded.state = state;
     loaded.text = text;
     loaded.deleted = false;
     this.record('write', loaded);
-  }
-
-  /** The paths this transaction changes, with the bytes they had on disk. */
-  touchedFiles(): Array<{ path: string; disk: Uint8Array | null }> {
-    return [...this.files.values()].filter((f) => this.touched(f)).map(({ path, disk }) => ({ path, disk }));
   }
 
   /**
@@ -163,7 +167,7 @@ export class Transaction {
     const path = normalizeStatePath(file);
     const hit = this.files.get(path);
     if (hit) return hit;
-    const disk = await readStateBytes(this.root, path);
+    const disk = await this.read(path);
     const state = parseStateText(disk ? decodeText(disk, path) : '', path);
     const loaded: LoadedFile = { path, disk, state, deleted: false };
     this.files.set(path, loaded);

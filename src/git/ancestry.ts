@@ -7,22 +7,20 @@
  * when it is installed, isomorphic-git otherwise.
  */
 import { execFile } from 'node:child_process';
-import { git } from './iso.js';
 import type { GitStore } from './store.js';
 
 export async function isAncestor(store: GitStore, ancestor: string, descendant: string): Promise<boolean> {
   if (ancestor === descendant) return true;
   const native = await nativeIsAncestor(store.gitdir, ancestor, descendant);
   if (native !== null) return native;
-  return git.isDescendent({ fs: store.fs, gitdir: store.gitdir, oid: descendant, ancestor, depth: -1, cache: store.cache });
+  return store.isDescendent(descendant, ancestor);
 }
 
 /** A best common ancestor of two commits (one, as `git merge-base` picks it), or null when the histories share none. */
 export async function mergeBase(store: GitStore, a: string, b: string): Promise<string | null> {
   const native = await mergeBaseOf(store.gitdir, [a, b]);
   if (native.answered) return native.stdout || null;
-  const [base] = await git.findMergeBase({ fs: store.fs, gitdir: store.gitdir, oids: [a, b], cache: store.cache });
-  return base ?? null;
+  return store.findMergeBase(a, b);
 }
 
 /** git's answer, or null when git is missing or cannot answer (then the caller walks itself). */

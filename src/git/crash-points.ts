@@ -2,8 +2,8 @@
  * Fault injection for the crash tests: with GITSTATE_CRASH_AT=<point> set, the
  * process kills itself with SIGKILL when a write reaches that point, so every
  * step of the write path can be crashed on purpose. Unset, this does nothing.
- * Points: staged, journaled, rename-N (after the Nth rename of a publish),
- * published, indexed.
+ * Points (git/stage.ts): locked, synced, rename-N (after the Nth rename of a
+ * publication), renamed, ref-moved, published.
  */
 const target = process.env.GITSTATE_CRASH_AT;
 

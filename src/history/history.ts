@@ -5,8 +5,8 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { ConflictError, NotFoundError, OperationError } from '../errors.js';
-import { parseKeyPath } from '../core/keypath.js';
-import { normalizeStatePath, STATE_EXTENSIONS } from '../core/paths.js';
+import { parseKeyPath } from '../base/keypath.js';
+import { normalizeStatePath, STATE_EXTENSIONS } from '../base/paths.js';
 import type { StateRepo, WriteResult } from '../core/repo.js';
 import type { GitStore } from '../git/store.js';
 import { getAt } from '../state/object-path.js';
@@ -103,8 +103,7 @@ export class History {
     const oid = await resolveRev(store, rev);
     await index.update(oid);
     const record = index.get(oid)!;
-    const { git } = await import('../git/iso.js');
-    const { commit } = await git.readCommit({ fs: store.fs, gitdir: store.gitdir, oid, cache: store.cache });
+    const commit = await store.readCommit(oid);
     const diffs = await this.diffCommits(store, record.p[0] ?? null, oid, Object.keys(record.f), options.structural ?? true);
     return { ...toEntry(record), message: commit.message, diffs };
   }

@@ -14,9 +14,7 @@
 import { execFile } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git } from '../git/iso.js';
-import type { TreeEntry } from 'isomorphic-git';
-import type { GitStore } from '../git/store.js';
+import type { GitStore, TreeEntry } from '../git/store.js';
 
 export interface CommitRecord {
   /** Commit id. */
@@ -77,8 +75,7 @@ export class HistoryIndex {
       if (seen.has(oid) || this.get(oid)) continue;
       seen.add(oid);
       missing.push(oid);
-      const { commit } = await git.readCommit({ fs: this.store.fs, gitdir: this.store.gitdir, oid, cache: this.store.cache });
-      stack.push(...commit.parent);
+      stack.push(...(await this.store.readCommit(oid)).parents);
     }
     if (missing.length === 0) return;
     const lines: string[] = [];
@@ -134,14 +131,14 @@ export class HistoryIndex {
   }
 
   private async indexCommit(oid: string): Promise<CommitRecord> {
-    const { commit } = await git.readCommit({ fs: this.store.fs, gitdir: this.store.gitdir, oid, cache: this.store.cache });
-    const parentTree = commit.parent[0] ? await this.store.treeOf(commit.parent[0]) : null;
+    const commit = await this.store.readCommit(oid);
+    const parentTree = commit.parents[0] ? await this.store.treeOf(commit.parents[0]) : null;
     const f: Record<string, string | null> = {};
     await this.diffTrees(parentTree, commit.tree, '', f);
     const trailers = parseTrailers(commit.message);
     const record: CommitRecord = {
       c: oid,
-      p: commit.parent,
+      p: commit.parents,
       t: commit.committer.timestamp,
       a: `${commit.author.name} <${commit.author.email}>`,
       s: commit.message.split('\n')[0] ?? '',

@@ -2,7 +2,6 @@
  * Revisions: a full or short commit id, HEAD, a branch or tag, each optionally
  * followed by `~N` or `^` (first parents).
  */
-import { git } from '../git/iso.js';
 import { NotFoundError } from '../errors.js';
 import type { GitStore } from '../git/store.js';
 
@@ -15,8 +14,7 @@ export async function resolveRev(store: GitStore, rev: string): Promise<string> 
   for (const step of (match?.[2] ?? '').match(/~\d*|\^/g) ?? []) {
     const count = step === '^' || step === '~' ? 1 : Number(step.slice(1));
     for (let i = 0; i < count; i++) {
-      const { commit } = await git.readCommit({ fs: store.fs, gitdir: store.gitdir, oid, cache: store.cache });
-      const parent = commit.parent[0];
+      const parent = (await store.readCommit(oid)).parents[0];
       if (!parent) throw new NotFoundError(`revision ${rev} goes back past the first commit`);
       oid = parent;
     }
@@ -31,20 +29,15 @@ async function resolveBase(store: GitStore, base: string, rev: string): Promise<
     return head;
   }
   for (const ref of [base, `refs/heads/${base}`, `refs/tags/${base}`, `refs/remotes/${base}`]) {
-    try {
-      return await git.resolveRef({ fs: store.fs, gitdir: store.gitdir, ref });
-    } catch {
-      // try the next form
-    }
+    const oid = await store.resolveRef(ref).catch(() => null);
+    if (oid) return oid;
   }
   if (SHORT_OID.test(base)) {
-    try {
-      const oid = await git.expandOid({ fs: store.fs, gitdir: store.gitdir, oid: base, cache: store.cache });
-      await git.readCommit({ fs: store.fs, gitdir: store.gitdir, oid, cache: store.cache }); // must be a commit
-      return oid;
-    } catch (err) {
-      if ((err as { code?: string }).code === 'AmbiguousError') throw new NotFoundError(`revision ${rev} is ambiguous; give more characters`);
-    }
+    const oid = await store.expandOid(base).catch((err: unknown) => {
+      if (/ambiguous/.test((err as Error).message)) throw new NotFoundError(`revision ${rev} is ambiguous; give more characters`);
+      return null;
+    });
+    if (oid && (await store.readCommit(oid).then(() => true, () => false))) return oid; // must be a commit
   }
   throw new NotFoundError(`unknown revision ${rev}`);
 }

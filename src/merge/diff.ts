@@ -3,7 +3,7 @@
  * changed, each at its key path. Records in a list are matched by identity
  * (`active_issues[key=AAP-1]`); plain lists are compared by position.
  */
-import { formatKeyPath, type Segment } from '../core/keypath.js';
+import { formatKeyPath, type Segment } from '../base/keypath.js';
 import { equal, identityField, idOf, isPlainObject, type IdentityOptions } from './structure.js';
 
 export interface Change {

@@ -8,7 +8,7 @@
  * deleted on the other — is a conflict: `resolve` picks a side, and the merge
  * reports it with both values so the losing one is never dropped silently.
  */
-import { formatKeyPath, type Segment } from '../core/keypath.js';
+import { formatKeyPath, type Segment } from '../base/keypath.js';
 import { equal, identityField, idOf, isPlainObject, type IdentityOptions } from './structure.js';
 
 /** A value absent on one side (a deleted key, a removed record). */

@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import { SchemaError } from '../errors.js';
-import { formatKeyPath, type Segment } from '../core/keypath.js';
+import { formatKeyPath, type Segment } from '../base/keypath.js';
 import { builtinSchemaFor } from './builtin.js';
 import type { UserSchema } from './user.js';
 

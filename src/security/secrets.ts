@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { SecretError } from '../errors.js';
-import { formatKeyPath, type Segment } from '../core/keypath.js';
+import { formatKeyPath, type Segment } from '../base/keypath.js';
 
 export const ALLOW_FILE = '.gitstate/secrets-allow.yaml';
 

@@ -12,7 +12,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, GitstateError, SchemaError } from '../errors.js';
-import { parseKeyPath, type Segment } from '../core/keypath.js';
+import { parseKeyPath, type Segment } from '../base/keypath.js';
 import { StateRepo, type RepoOptions, type WriteResult } from '../core/repo.js';
 import { deleteAt, getAt, setAt } from './object-path.js';
 import type { stateJson } from '../schema/builtin.js';
@@ -166,7 +166,7 @@ export class StateManager {
     const result = await this.repo.transaction(
       async (tx) => {
         // Re-read under the lock: other processes' flushes are kept, ours go on top key by key.
-        merged = (await readStateFile(this.repo.dir)) as StateData;
+        merged = parseStateData(await tx.readText(STATE_FILE));
         for (const change of batch) apply(merged, change);
         await tx.write(STATE_FILE, `${JSON.stringify(merged, null, 2)}\n`);
       },
@@ -268,6 +268,12 @@ export async function readStateFile(dir: string): Promise<StateData> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw err;
   }
+  return parseStateData(text);
+}
+
+/** state.json's text (null: absent) as data, refused when corrupt or off its schema. */
+export function parseStateData(text: string | null): StateData {
+  if (text === null) return {};
   let data: unknown;
   try {
     data = JSON.parse(text);

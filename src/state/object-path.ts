@@ -3,7 +3,7 @@
  * as a yaml Document): get, set (creating missing maps) and delete.
  */
 import { KeyPathError, NotFoundError, OperationError } from '../errors.js';
-import { formatKeyPath, type Segment } from '../core/keypath.js';
+import { formatKeyPath, type Segment } from '../base/keypath.js';
 
 type Container = Record<string, unknown> | unknown[];
 

@@ -10,7 +10,6 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git } from '../git/iso.js';
 import type { StateRepo } from '../core/repo.js';
 import { loadSyncSettings } from './merge.js';
 import { sync } from './sync.js';
@@ -26,7 +25,7 @@ export async function afterWrite(repo: StateRepo, cliPath: string): Promise<bool
   const settings = await loadSyncSettings(repo.dir);
   if (!settings.auto) return false;
   const store = await repo.store();
-  if (!(await git.getConfig({ fs: store.fs, gitdir: repo.gitdir, path: 'remote.origin.url' }))) return false;
+  if (!(await store.getConfig('remote.origin.url'))) return false;
   mkdirSync(join(repo.gitdir, 'gitstate'), { recursive: true });
   const now = new Date();
   try {

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ConflictError, UsageError } from '../errors.js';
-import { STATE_EXTENSIONS } from '../core/paths.js';
+import { STATE_EXTENSIONS } from '../base/paths.js';
 import type { StateRepo, WriteResult } from '../core/repo.js';
 import type { GitStore } from '../git/store.js';
 import { mergeBase } from '../git/ancestry.js';

@@ -4,7 +4,6 @@
 import { execFile } from 'node:child_process';
 import { appendFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { git } from '../git/iso.js';
 import { RepoError, UsageError } from '../errors.js';
 import { StateRepo, type RepoOptions } from '../core/repo.js';
 import { checkRemoteUrl, redact, transportOf, type TransferOptions } from './transport.js';
@@ -19,7 +18,7 @@ export interface Remote {
 
 export async function listRemotes(repo: StateRepo): Promise<Remote[]> {
   const store = await repo.store();
-  return (await git.listRemotes({ fs: store.fs, gitdir: repo.gitdir })).map(({ remote, url }) => ({ name: remote, url: redact(url) }));
+  return (await store.listRemotes()).map(({ remote, url }) => ({ name: remote, url: redact(url) }));
 }
 
 export async function addRemote(repo: StateRepo, name: string, url: string): Promise<void> {
@@ -27,7 +26,7 @@ export async function addRemote(repo: StateRepo, name: string, url: string): Pro
   checkRemoteUrl(url);
   const store = await repo.store();
   try {
-    await git.addRemote({ fs: store.fs, gitdir: repo.gitdir, remote: name, url });
+    await store.addRemote(name, url);
   } catch (err) {
     if ((err as { code?: string }).code === 'AlreadyExistsError') throw new UsageError(`a remote named "${name}" exists already`);
     throw err;
@@ -37,7 +36,7 @@ export async function addRemote(repo: StateRepo, name: string, url: string): Pro
 export async function removeRemote(repo: StateRepo, name: string): Promise<void> {
   const store = await repo.store();
   if (!(await listRemotes(repo)).some((r) => r.name === name)) throw new UsageError(`no remote named "${name}"`);
-  await git.deleteRemote({ fs: store.fs, gitdir: repo.gitdir, remote: name });
+  await store.deleteRemote(name);
 }
 
 /**
@@ -58,7 +57,7 @@ export async function cloneRepo(url: string, dir: string, options: RepoOptions &
     await appendFile(join(dir, '.git/info/exclude'), '/README.md\n');
   }
   const repo = await StateRepo.open(dir, options);
-  const { installHooks } = await import('../core/hooks.js');
+  const { installHooks } = await import('../hooks/install.js');
   await installHooks(repo.gitdir);
   await addRemote(repo, 'origin', url);
   const pulled = await sync(repo, { ...options, remote: 'origin', strategy: 'theirs' });
@@ -73,11 +72,9 @@ export async function cloneRepo(url: string, dir: string, options: RepoOptions &
 
 /** An empty repository with the pinned config and no commit: the clone's first pull fast-forwards into it. */
 async function gitInitOnly(dir: string): Promise<void> {
-  const { PINNED_CONFIG } = await import('../core/init.js');
-  const { AtomicFs } = await import('../git/atomic-fs.js');
-  const fs = new AtomicFs(`${dir}/.git`);
-  await git.init({ fs, dir, defaultBranch: 'main' });
-  for (const [key, value] of Object.entries(PINNED_CONFIG)) await git.setConfig({ fs, gitdir: `${dir}/.git`, path: key, value });
+  const { configureRepository } = await import('../core/init.js');
+  const { GitStore } = await import('../git/store.js');
+  await configureRepository(await GitStore.init(dir));
 }
 
 function requireGit(): Promise<void> {

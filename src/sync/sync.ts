@@ -7,8 +7,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { git } from '../git/iso.js';
-import { UsageError } from '../errors.js';
+import { BranchMovedError, UsageError } from '../errors.js';
 import type { StateRepo } from '../core/repo.js';
 import { isAncestor } from '../git/ancestry.js';
 import { HistoryIndex } from '../history/index-file.js';
@@ -41,7 +40,7 @@ export interface SyncStatus {
 
 export async function remoteUrl(repo: StateRepo, remote: string): Promise<string> {
   const store = await repo.store();
-  const url = (await git.getConfig({ fs: store.fs, gitdir: repo.gitdir, path: `remote.${remote}.url` })) as string | undefined;
+  const url = await store.getConfig(`remote.${remote}.url`);
   if (!url) throw new UsageError(`no remote named "${remote}"; add one with "gitstate remote add ${remote} URL"`);
   return url;
 }
@@ -83,7 +82,7 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
   });
 }
 
-async function pullOnce(repo: StateRepo, remote: string, options: SyncOptions): Promise<SyncResult> {
+async function pullOnce(repo: StateRepo, remote: string, options: SyncOptions, attempt = 0): Promise<SyncResult> {
   const url = await remoteUrl(repo, remote);
   const theirs = await fetchBranch(repo, remote, url, options);
   const store = await repo.store();
@@ -94,13 +93,16 @@ async function pullOnce(repo: StateRepo, remote: string, options: SyncOptions): 
   const [containsTheirs, fastForward] = ours ? await Promise.all([isAncestor(store, theirs, ours), isAncestor(store, ours, theirs)]) : [false, true];
   if (containsTheirs) return { remote, action: 'up-to-date', head: ours, pushed: false, conflicts: [] };
   if (fastForward || !ours) {
-    const head = await repo.locked(async ({ store: s, head: current, assertLockHeld }) => {
-      // keepUncommitted diffed this very pair already, unless the branch moved since
-      const changed =
-        seen && seen.ours === current ? seen.changed : await new HistoryIndex(s).changedPaths(current ? await s.treeOf(current) : null, await s.treeOf(theirs));
-      return s.advance(current, theirs, changed, assertLockHeld);
-    });
-    return { remote, action: 'fast-forward', head, pushed: false, conflicts: [] };
+    // keepUncommitted diffed this very pair already, unless it committed hand edits first
+    const changed = seen && seen.ours === ours ? seen.changed : await new HistoryIndex(store).changedPaths(ours ? await store.treeOf(ours) : null, await store.treeOf(theirs));
+    try {
+      await repo.advance(ours, theirs, changed);
+    } catch (err) {
+      // a write got in since we looked: look again (it is no longer a fast-forward)
+      if (err instanceof BranchMovedError && attempt < 3) return pullOnce(repo, remote, options, attempt + 1);
+      throw err;
+    }
+    return { remote, action: 'fast-forward', head: theirs, pushed: false, conflicts: [] };
   }
   const merged = await mergeBranch(repo, ours, theirs, options.strategy, remote);
   return { remote, action: 'merged', head: merged.commit, pushed: false, conflicts: merged.conflicts };
@@ -132,7 +134,7 @@ async function keepUncommitted(repo: StateRepo, theirs: string): Promise<{ ours:
 async function remoteTip(repo: StateRepo, remote: string): Promise<string | null> {
   const store = await repo.store();
   try {
-    return await git.resolveRef({ fs: store.fs, gitdir: repo.gitdir, ref: `refs/remotes/${remote}/main` });
+    return await store.resolveRef(`refs/remotes/${remote}/main`);
   } catch {
     return null;
   }
@@ -142,7 +144,7 @@ async function remoteTip(repo: StateRepo, remote: string): Promise<string | null
 export async function syncStatus(repo: StateRepo, remote = 'origin'): Promise<SyncStatus> {
   const store = await repo.store();
   const saved = await readSaved(repo);
-  const hasRemote = Boolean(await git.getConfig({ fs: store.fs, gitdir: repo.gitdir, path: `remote.${remote}.url` }));
+  const hasRemote = Boolean(await store.getConfig(`remote.${remote}.url`));
   const ours = await store.headOid();
   const theirs = await remoteTip(repo, remote);
   let ahead = 0;

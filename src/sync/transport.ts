@@ -6,14 +6,11 @@
  * helper, and are never printed, logged, or written to .git/config.
  */
 import { execFile } from 'node:child_process';
-import { git } from '../git/iso.js';
-import type { AuthCallback, GitProgressEvent, HttpClient } from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
+import { httpFetch, httpPush, type AuthCallback, type HttpTransfer, type ProgressEvent } from '../git/http.js';
 import { GitstateError, PushRejectedError, SyncError, UsageError } from '../errors.js';
 
 export { PushRejectedError, SyncError };
 import type { StateRepo } from '../core/repo.js';
-import type { GitStore } from '../git/store.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const BRANCH = 'main';
@@ -22,7 +19,7 @@ export type Transport = 'http' | 'native';
 
 export interface TransferOptions {
   timeoutMs?: number;
-  onProgress?: (event: GitProgressEvent) => void;
+  onProgress?: (event: ProgressEvent) => void;
 }
 
 /** http(s) URLs go through isomorphic-git; ssh and local paths through the system git. */
@@ -53,7 +50,7 @@ export async function fetchBranch(repo: StateRepo, remote: string, url: string, 
   } else {
     await withDeadline(timeoutMs, url, async (signal) => {
       try {
-        await git.fetch({ ...httpOptions(store, repo.gitdir, url, remote, signal, options), singleBranch: true, tags: false });
+        await httpFetch(store, transfer(url, remote, signal, options));
       } catch (err) {
         // A remote without the branch yet (a fresh bare repo, HEAD unset or dangling).
         const code = (err as { code?: string }).code;
@@ -62,11 +59,7 @@ export async function fetchBranch(repo: StateRepo, remote: string, url: string, 
       }
     });
   }
-  try {
-    return await git.resolveRef({ fs: store.fs, gitdir: repo.gitdir, ref: `refs/remotes/${remote}/${BRANCH}` });
-  } catch {
-    return null;
-  }
+  return store.resolveRef(`refs/remotes/${remote}/${BRANCH}`).catch(() => null);
 }
 
 /** Push our branch; never forced. A non-fast-forward is a PushRejectedError. */
@@ -84,7 +77,7 @@ export async function pushBranch(repo: StateRepo, remote: string, url: string, o
   }
   await withDeadline(timeoutMs, url, async (signal) => {
     try {
-      const result = await git.push({ ...httpOptions(store, repo.gitdir, url, remote, signal, options), force: false });
+      const result = await httpPush(store, transfer(url, remote, signal, options));
       if (!result.ok) throw new SyncError(`push to ${redact(url)} failed: ${result.error ?? 'refused'}`);
     } catch (err) {
       const e = err as { code?: string; data?: { result?: { refs?: Record<string, { error?: string }> } } };
@@ -120,24 +113,9 @@ async function withDeadline<T>(timeoutMs: number, url: string, fn: (signal: Abor
   }
 }
 
-/** What isomorphic-git's fetch and push share: the repo, the remote, a deadline-bound http client, credentials. */
-function httpOptions(store: GitStore, gitdir: string, url: string, remote: string, signal: AbortSignal, options: TransferOptions) {
-  return {
-    fs: store.fs,
-    http: timedHttp(signal),
-    gitdir,
-    url,
-    remote,
-    ref: BRANCH,
-    remoteRef: BRANCH,
-    onAuth: credentials(url),
-    onAuthFailure: () => ({ cancel: true }),
-    onProgress: options.onProgress,
-  };
-}
-
-function timedHttp(signal: AbortSignal): HttpClient {
-  return { request: (request) => http.request({ ...request, signal }) };
+/** What fetch and push share: the remote, the deadline, credentials. */
+function transfer(url: string, remote: string, signal: AbortSignal, options: TransferOptions): HttpTransfer {
+  return { url, remote, branch: BRANCH, signal, onAuth: credentials(url), onAuthFailure: () => ({ cancel: true }), onProgress: options.onProgress };
 }
 
 function describeNetworkError(err: unknown): string {

@@ -6,7 +6,7 @@
 import { Document, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { Node } from 'yaml';
 import { SizeError, YamlError } from '../errors.js';
-import { isJsonPath } from '../core/paths.js';
+import { isJsonPath } from '../base/paths.js';
 
 /** Largest state file we read or write. The yaml parser is quadratic in keys per map. */
 export const MAX_FILE_BYTES = 1024 * 1024;

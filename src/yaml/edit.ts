@@ -6,7 +6,7 @@
 import { Document, isAlias, isMap, isScalar, isSeq, Scalar, YAMLMap } from 'yaml';
 import type { Node } from 'yaml';
 import { KeyPathError, NotFoundError, OperationError } from '../errors.js';
-import { formatKeyPath, type Segment } from '../core/keypath.js';
+import { formatKeyPath, type Segment } from '../base/keypath.js';
 import { kindOf, toPlain, type StateDoc } from './document.js';
 
 type PathKey = string | number | boolean | null;

@@ -13,9 +13,10 @@ import { writer } from '../helpers/writer.js';
 
 afterAll(cleanupTempDirs);
 
-// Staged order: the two work-tree files, the objects (2 blobs, the root tree, the commit), the ref, then the index.
-const BEFORE_REF = ['staged', 'journaled', 'rename-1', 'rename-2', 'rename-5', 'rename-6'];
-const AFTER_REF = ['rename-7', 'rename-8', 'published', 'indexed'];
+// Publication order: git's locks taken; journal and everything else fsynced; renames (4 objects:
+// 2 blobs, the root tree, the commit; then the 2 work-tree files); the ref; the index.
+const BEFORE_REF = ['locked', 'synced', 'rename-1', 'rename-4', 'rename-5', 'rename-6', 'renamed'];
+const AFTER_REF = ['ref-moved', 'published'];
 
 describe('a crash at each step of a write', () => {
   for (const point of [...BEFORE_REF, ...AFTER_REF]) {
@@ -33,7 +34,8 @@ describe('a crash at each step of a write', () => {
       }
       git(repo.dir, 'fsck', '--strict', '--no-progress');
 
-      const next = await StateRepo.open(repo.dir, { staleMs: 2000 });
+      // the dead writer's lock is taken over at once (its pid is gone), with the git locks it held
+      const next = await StateRepo.open(repo.dir, { timeoutMs: 2000 });
       await next.set('notes/after', 'ok', true);
       assertRepoHealthy(repo.dir);
       const expected = AFTER_REF.includes(point) ? 'new' : 'old';

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { gc } from '../../src/git/gc.js';
+import { gc } from '../../src/gc/gc.js';
 import { History } from '../../src/history/history.js';
 import { assertRepoHealthy, cleanupTempDirs, cli, commitCount, git, tempRepo } from '../helpers/repo.js';
 

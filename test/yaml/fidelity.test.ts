@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseKeyPath } from '../../src/core/keypath.js';
+import { parseKeyPath } from '../../src/base/keypath.js';
 import { parseStateText, serialize } from '../../src/yaml/document.js';
 import { render } from '../../src/yaml/preserve.js';
 import { appendValue, deleteValue, getValue, mergeValue, setValue } from '../../src/yaml/edit.js';

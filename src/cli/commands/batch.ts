@@ -11,7 +11,7 @@ export function register(program: Command): void {
   ).action(async (opts: { atomic?: boolean; message?: string }, command: Command) => {
     const options = globals(command);
     // zod is loaded only by the commands that need it, to keep `gitstate get` fast.
-    const { parseBatch, runBatch } = await import('../../core/batch.js');
+    const { parseBatch, runBatch } = await import('../../batch/batch.js');
     const ops = parseBatch(await readStdin('batch'));
     const repo = await openRepo(options);
     const outcome = await runBatch(repo, ops, { atomic: Boolean(opts.atomic), message: opts.message });

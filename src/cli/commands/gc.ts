@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .option('--no-native', 'use isomorphic-git even where git is installed')
     .action(async (opts: { native: boolean }, command: Command) => {
       const options = globals(command);
-      const { gc } = await import('../../git/gc.js');
+      const { gc } = await import('../../gc/gc.js');
       const result = await gc(await openRepo(options), { native: opts.native });
       if (options.json) return printJson(result);
       const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;

@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .description('install the pre-commit hook: hand-made commits are checked like gitstate writes')
     .action(async (_opts, command: Command) => {
       const options = globals(command);
-      const { installHooks } = await import('../../core/hooks.js');
+      const { installHooks } = await import('../../hooks/install.js');
       const installed = await installHooks((await openRepo(options)).gitdir);
       if (options.json) return printJson({ installed });
       print(installed ? 'installed .git/hooks/pre-commit' : 'pre-commit hook already installed');

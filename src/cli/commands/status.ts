@@ -7,7 +7,7 @@ export function register(program: Command): void {
     .description('show the repository: branch, HEAD, files, uncommitted changes (and finish recovering an interrupted write)')
     .action(async (_opts, command: Command) => {
       const options = globals(command);
-      const { repoStatus } = await import('../../core/status.js');
+      const { repoStatus } = await import('../../status/status.js');
       const repo = await openRepo(options);
       const { syncStatus } = await import('../../sync/sync.js');
       const status = { ...(await repoStatus(repo)), sync: await syncStatus(repo) };

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { GitProgressEvent } from 'isomorphic-git';
+import type { ProgressEvent } from '../../git/http.js';
 import { UsageError } from '../../errors.js';
 import { examples, globals, openRepo, print, printJson, repoOptions, stateDir, type GlobalOptions } from '../run.js';
 
@@ -32,7 +32,7 @@ async function parseFlags(flags: SyncFlags, options: GlobalOptions) {
 }
 
 /** Phase and object counts on a terminal; nothing with --quiet or --json. */
-function progress(options: GlobalOptions): ((e: GitProgressEvent) => void) | undefined {
+function progress(options: GlobalOptions): ((e: ProgressEvent) => void) | undefined {
   if (options.quiet || options.json || !process.stderr.isTTY) return undefined;
   return (e) => process.stderr.write(`\r${e.phase}: ${e.loaded}${e.total ? `/${e.total}` : ''}   `);
 }

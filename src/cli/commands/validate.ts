@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .action(async (files: string[], opts: { staged?: boolean }, command: Command) => {
       const options = globals(command);
       const repo = await openRepo(options);
-      const results = opts.staged ? await (await import('../../core/staged.js')).validateStaged(repo) : await repo.validate(files);
+      const results = opts.staged ? await (await import('../../hooks/staged.js')).validateStaged(repo) : await repo.validate(files);
       if (options.json) printJson(results);
       else if (opts.staged) for (const r of results.filter((x) => !x.ok)) process.stderr.write(`gitstate: ${r.error}\n`);
       else for (const r of results) print(r.ok ? `ok       ${r.file}` : `invalid  ${r.error}`);

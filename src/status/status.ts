@@ -3,8 +3,7 @@
  * the work tree that differs from HEAD. Running it also finishes the recovery
  * of an interrupted write, exactly as the next write would.
  */
-import { git } from '../git/iso.js';
-import type { StateRepo, RecoveryReport } from './repo.js';
+import type { StateRepo, RecoveryReport } from '../core/repo.js';
 
 export interface RepoStatus {
   dir: string;
@@ -22,7 +21,7 @@ export interface RepoStatus {
 export async function repoStatus(repo: StateRepo): Promise<RepoStatus> {
   const recovered = await repo.recover();
   const store = await repo.store();
-  const matrix = await git.statusMatrix({ fs: store.fs, dir: repo.dir, gitdir: repo.gitdir, cache: store.cache });
+  const matrix = await store.statusMatrix();
   const changes: RepoStatus['changes'] = [];
   let files = 0;
   for (const [path, head, workdir, stage] of matrix) {

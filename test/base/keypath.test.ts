@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatKeyPath, parseKeyPath } from '../../src/core/keypath.js';
+import { formatKeyPath, parseKeyPath } from '../../src/base/keypath.js';
 import { KeyPathError } from '../../src/errors.js';
 
 describe('parseKeyPath', () => {

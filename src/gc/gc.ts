@@ -9,7 +9,6 @@
 import { execFile } from 'node:child_process';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { git } from './iso.js';
 import type { StateRepo } from '../core/repo.js';
 
 export interface GcResult {
@@ -32,8 +31,7 @@ export async function gc(repo: StateRepo, options: { native?: boolean } = {}): P
     else {
       const loose = await looseObjects(repo.gitdir);
       if (loose.length > 0) {
-        const { filename } = await git.packObjects({ fs: store.fs, gitdir: repo.gitdir, oids: loose, write: true });
-        await git.indexPack({ fs: store.fs, dir: repo.dir, gitdir: repo.gitdir, filepath: `.git/objects/pack/${filename}` });
+        await store.packObjects(loose);
         // Only once the pack and its index are in place do the loose copies go.
         await Promise.all(loose.map((oid) => rm(join(repo.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)), { force: true })));
       }

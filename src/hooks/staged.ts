@@ -5,8 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { STATE_EXTENSIONS } from './paths.js';
-import type { StateRepo, ValidationResult } from './repo.js';
+import { STATE_EXTENSIONS } from '../base/paths.js';
+import type { StateRepo, ValidationResult } from '../core/repo.js';
 
 const run = promisify(execFile);
 

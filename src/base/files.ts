@@ -1,5 +1,5 @@
 /** Reading state files from the work tree, safely. */
-import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { YamlError } from '../errors.js';
 import { assertNoSymlinks, symlinkError } from './paths.js';
@@ -26,4 +26,15 @@ export async function readStateBytes(root: string, path: string): Promise<Uint8A
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Write `line` and a newline over the start of an open file: how gitstate's own
+ * small records (the journal, the lock's note) are kept. The file never shrinks,
+ * so a rewrite frees no block; a reader takes the first line.
+ */
+export function writeLine(fd: number, line: string): void {
+  const bytes = Buffer.from(`${line}\n`);
+  let done = 0;
+  while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, done);
 }

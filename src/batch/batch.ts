@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { exitCodeOf, GitstateError, UsageError, type ExitCode } from '../errors.js';
-import type { StateRepo, TxOps, WriteResult } from './repo.js';
+import type { StateRepo, TxOps, WriteResult } from '../core/repo.js';
 
 const file = z.string().min(1);
 const key = z.string().min(1);

@@ -1,0 +1,426 @@
+/**
+ * A stage: the commits one publication adds, kept apart from everything else
+ * until `publish()`. `store.begin()` hands out a new one per write (or per
+ * group of writes); a fetch, a read or another stage never sees its files, and
+ * abandoning it removes only its own.
+ *
+ * Staging writes each new object, and at publish each work-tree file, to a
+ * fresh temp file in `.git/gitstate-tmp/` and starts its fsync at once.
+ * Publishing follows git's protocol:
+ *  1. take `index.lock`, then `refs/heads/main.lock` (O_CREAT|O_EXCL), as
+ *     native git does, so the two exclude each other;
+ *  2. check the branch still points where the stage began (else BranchMovedError:
+ *     nothing was renamed, the caller re-applies its writes on the new HEAD);
+ *  3. write the journal (in place: it is gitstate's own, never read by git), and
+ *     the new ref into its lock file; wait for every fsync;
+ *  4. rename the objects (never over an existing one) and the work-tree files
+ *     into place; fsync their folders; meanwhile build the new index from the
+ *     renamed files' stat data into `index.lock`, and fsync it;
+ *  5. rename the ref lock, then the index lock, into place; fsync their folders;
+ *  6. clear the journal.
+ * A crash after step 3 leaves the journal, from which the next writer puts the
+ * work tree and index back in line with HEAD (see core/recovery.ts).
+ */
+import { closeSync, existsSync, fsync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { BranchMovedError, PathError } from '../errors.js';
+import type { Clock } from '../base/clock.js';
+import type { FileChange, Person } from '../core/types.js';
+import { crashPoint } from './crash-points.js';
+import { GitLockFile } from './lockfile.js';
+import { commitContent, encodeObject, treeContent, type ObjectType, type Signature, type TreeEntry } from './objects.js';
+import type { GitStore, Journal } from './store.js';
+
+const fsyncAsync = promisify(fsync);
+
+export const TMP_DIR = 'gitstate-tmp';
+
+interface TempFile {
+  path: string;
+  fd: number;
+  synced: Promise<void>;
+  /** Renamed into place: no longer ours to remove. */
+  placed: boolean;
+}
+
+export interface StagedCommit {
+  changes: readonly FileChange[];
+  message: string;
+  author: Person;
+  /** Defaults to the author. */
+  committer?: Person;
+  /** Parents after the stage's current head: a merge commit. */
+  otherParents?: readonly string[];
+  /** Commit time in ms since the epoch (default: now). */
+  time?: number;
+}
+
+export interface PublishOptions {
+  /** How long to wait for a git lock another process holds. */
+  lockTimeoutMs: number;
+  clock?: Clock;
+  /** Called with the ref lock held, just before the ref moves: throws when gitstate's repository lock was lost. */
+  assertLockHeld?: () => void;
+  /** Called as each git lock file is created (so the next holder can remove it if this process dies). */
+  onGitLock?: (path: string, ino: number | null) => void;
+}
+
+let counter = 0;
+
+export interface StageMark {
+  tip: string | null;
+  objects: number;
+  files: Map<string, { content: Uint8Array | null; blob: string | null }>;
+}
+
+export class Stage {
+  private tip: string | null;
+  private readonly objects = new Map<string, TempFile>();
+  /** Each path this stage changes: its final content (null: removed) and blob. */
+  private files = new Map<string, { content: Uint8Array | null; blob: string | null }>();
+  private readonly trees = new Map<string, TreeEntry[]>();
+  private readonly commitTrees = new Map<string, string>();
+  private readonly temps: TempFile[] = [];
+  private finished = false;
+  private renames = 0;
+
+  constructor(
+    private readonly store: GitStore,
+    /** The commit the branch must still point at when this stage is published. */
+    readonly base: string | null,
+  ) {
+    this.tip = base;
+  }
+
+  /** The newest commit staged (the base when none is). */
+  get head(): string | null {
+    return this.tip;
+  }
+
+  /** What this stage has made `path`: its bytes, null when removed, undefined when untouched. */
+  fileContent(path: string): Uint8Array | null | undefined {
+    return this.files.get(path)?.content;
+  }
+
+  async treeOf(commit: string): Promise<string> {
+    return this.commitTrees.get(commit) ?? this.store.treeOf(commit);
+  }
+
+  async readTree(oid: string): Promise<TreeEntry[]> {
+    return this.trees.get(oid) ?? this.store.readTree(oid);
+  }
+
+  /** The blob of `path` at `commit` (a staged commit or any other), or null. */
+  async blobOidAt(commit: string | null, path: string): Promise<string | null> {
+    if (!commit) return null;
+    let tree = await this.treeOf(commit);
+    const parts = path.split('/');
+    for (let i = 0; i < parts.length; i++) {
+      const entry = (await this.readTree(tree)).find((e) => e.path === parts[i]);
+      if (!entry) return null;
+      if (i === parts.length - 1) return entry.type === 'blob' ? entry.oid : null;
+      if (entry.type !== 'tree') return null;
+      tree = entry.oid;
+    }
+    return null;
+  }
+
+  /** Stage a commit of `changes` on the current head; returns its id. */
+  async commit(request: StagedCommit): Promise<string> {
+    this.assertOpen();
+    for (const change of request.changes) {
+      // static configuration with credentials never enters the repository, whatever path led here
+      if (change.path.split('/').pop() === 'config.json') throw new PathError(`refusing to commit ${change.path}: config.json is never stored in the state repo`);
+    }
+    const parent = this.tip;
+    const blobs: Array<[string, string | null]> = request.changes.map((c) => [c.path, c.content ? this.putObject('blob', c.content) : null]);
+    const baseTree = parent ? await this.treeOf(parent) : null;
+    const tree = (await this.buildTree(baseTree, blobs)) ?? this.putTree([]);
+    const time = request.time ?? Date.now();
+    const oid = this.putObject(
+      'commit',
+      commitContent({
+        tree,
+        parents: parent ? [parent, ...(request.otherParents ?? [])] : [],
+        author: signature(request.author, time),
+        committer: signature(request.committer ?? request.author, time),
+        message: request.message,
+      }),
+    );
+    this.commitTrees.set(oid, tree);
+    request.changes.forEach((change, i) => this.files.set(change.path, { content: change.content, blob: blobs[i]![1] }));
+    this.tip = oid;
+    return oid;
+  }
+
+  /** Move the head to an existing commit (a fast-forward): `changed` (path -> blob, null: removed) goes into the work tree. */
+  async advance(target: string, changed: Record<string, string | null>): Promise<void> {
+    this.assertOpen();
+    for (const [path, blob] of Object.entries(changed)) this.files.set(path, { content: blob ? await this.store.readBlob(blob) : null, blob });
+    this.tip = target;
+  }
+
+  /** A point to return to when what is staged after it must be dropped (a write that failed part way). */
+  mark(): StageMark {
+    return { tip: this.tip, objects: this.objects.size, files: new Map(this.files) };
+  }
+
+  /** Drop every commit and object staged since `mark`. */
+  rollbackTo(mark: StageMark): void {
+    this.assertOpen();
+    for (const oid of [...this.objects.keys()].slice(mark.objects)) {
+      this.discard(this.objects.get(oid)!);
+      this.objects.delete(oid);
+    }
+    this.tip = mark.tip;
+    this.files = new Map(mark.files);
+  }
+
+  /** Make the staged commits the branch, durably. Abandons the stage on failure. */
+  async publish(options: PublishOptions): Promise<void> {
+    this.assertOpen();
+    if (this.tip === this.base) return this.abandon();
+    const { gitdir, dir } = this.store;
+    const work = new Map<string, TempFile | null>();
+    for (const [path, { content }] of this.files) work.set(path, content ? this.writeTemp(content) : null);
+    const lockOptions = { timeoutMs: options.lockTimeoutMs, clock: options.clock, onLock: options.onGitLock };
+    let indexLock: GitLockFile | null = null;
+    let refLock: GitLockFile | null = null;
+    try {
+      indexLock = await GitLockFile.acquire(join(gitdir, 'index'), lockOptions);
+      const ref = await this.store.branch();
+      refLock = await GitLockFile.acquire(join(gitdir, ref), lockOptions);
+      crashPoint('locked');
+      const current = await this.store.readBranchTip();
+      if (current !== this.base) throw new BranchMovedError(this.base, current);
+      const journal: Journal = { pid: process.pid, parent: this.base, target: this.tip, files: [] };
+      for (const [path, { blob }] of this.files) journal.files.push({ path, before: await this.blobOidAt(this.base, path), after: blob });
+      const journaled = this.store.writeJournal(journal);
+      refLock.write(Buffer.from(`${this.tip}\n`));
+      await Promise.all([...this.temps.map((t) => t.synced), refLock.sync(), journaled]);
+      crashPoint('synced');
+
+      const dirs = new Set<string>();
+      for (const [oid, temp] of this.objects) {
+        const target = join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
+        if (existsSync(target)) continue; // objects are immutable: never renamed over
+        this.place(temp, target, dirs);
+      }
+      for (const [path, temp] of work) {
+        const target = join(dir, path);
+        if (temp) this.place(temp, target, dirs);
+        else removeWorkFile(dir, path, dirs);
+      }
+      crashPoint('renamed');
+
+      const index = await this.store.indexWith([...this.files].map(([path, { blob }]) => ({ path, oid: blob })));
+      indexLock.write(index);
+      await Promise.all([...[...dirs].map(fsyncDir), indexLock.sync()]);
+      options.assertLockHeld?.();
+      refLock.commit();
+      crashPoint('ref-moved');
+      indexLock.commit();
+      await Promise.all([fsyncDir(dirname(join(gitdir, ref))), fsyncDir(gitdir)]);
+      this.store.clearJournal();
+      crashPoint('published');
+    } catch (err) {
+      refLock?.rollback();
+      indexLock?.rollback();
+      this.abandon();
+      throw err;
+    }
+    this.finished = true;
+    for (const temp of this.temps) closeSync(temp.fd);
+  }
+
+  /** Drop everything staged: its temp files are removed once their fsyncs settle. */
+  abandon(): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const temp of [...this.temps]) this.discard(temp);
+  }
+
+  private discard(temp: TempFile): void {
+    this.temps.splice(this.temps.indexOf(temp), 1);
+    // the fd may still be in an fsync on the thread pool: close it only after
+    void temp.synced
+      .catch(() => undefined)
+      .then(() => {
+        closeSync(temp.fd);
+        if (!temp.placed) rmSync(temp.path, { force: true });
+      });
+  }
+
+  private assertOpen(): void {
+    if (this.finished) throw new Error('this stage was already published or abandoned');
+  }
+
+  private putObject(type: ObjectType, content: Uint8Array): string {
+    const { oid, deflated } = encodeObject(type, content);
+    if (!this.objects.has(oid) && !existsSync(join(this.store.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))) {
+      this.objects.set(oid, this.writeTemp(deflated));
+    }
+    return oid;
+  }
+
+  private putTree(entries: TreeEntry[]): string {
+    const oid = this.putObject('tree', treeContent(entries));
+    this.trees.set(oid, entries);
+    return oid;
+  }
+
+  private writeTemp(bytes: Uint8Array): TempFile {
+    const folder = join(this.store.gitdir, TMP_DIR);
+    const path = join(folder, `${process.pid}-${++counter}`);
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(folder, { recursive: true });
+      fd = openSync(path, 'wx', 0o644);
+    }
+    let done = 0;
+    try {
+      while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
+    } catch (err) {
+      closeSync(fd);
+      rmSync(path, { force: true });
+      throw err;
+    }
+    const temp: TempFile = { path, fd, synced: fsyncAsync(fd), placed: false };
+    this.temps.push(temp);
+    return temp;
+  }
+
+  /** Rename a synced temp file to `target`, making missing folders; notes the folders whose entries changed. */
+  private place(temp: TempFile, target: string, dirs: Set<string>): void {
+    const folder = dirname(target);
+    for (const made of ensureDir(folder)) dirs.add(dirname(made));
+    renameSync(temp.path, target);
+    temp.placed = true;
+    dirs.add(folder);
+    crashPoint(`rename-${++this.renames}`);
+  }
+
+  /** Rewrite `base` with `changes` (path -> blob id or null) applied; null when the result is empty. */
+  private async buildTree(base: string | null, changes: Array<[string, string | null]>): Promise<string | null> {
+    const entries = base ? [...(await this.readTree(base))] : [];
+    const byDir = new Map<string, Array<[string, string | null]>>();
+    for (const [path, blob] of changes) {
+      const slash = path.indexOf('/');
+      if (slash < 0) {
+        const at = entries.findIndex((e) => e.path === path);
+        if (at >= 0 && entries[at]!.type === 'tree') throw new PathError(`cannot write file ${path}: a folder of that name exists`);
+        if (at >= 0) entries.splice(at, 1);
+        if (blob) entries.push({ mode: '100644', path, oid: blob, type: 'blob' });
+      } else {
+        const name = path.slice(0, slash);
+        const list = byDir.get(name) ?? [];
+        list.push([path.slice(slash + 1), blob]);
+        byDir.set(name, list);
+      }
+    }
+    for (const [name, sub] of byDir) {
+      const at = entries.findIndex((e) => e.path === name);
+      const existing = at >= 0 ? entries[at]! : undefined;
+      if (existing && existing.type !== 'tree') throw new PathError(`cannot write into folder ${name}: a file of that name exists`);
+      const tree = await this.buildTree(existing?.oid ?? null, sub);
+      if (at >= 0) entries.splice(at, 1);
+      if (tree) entries.push({ mode: '040000', path: name, oid: tree, type: 'tree' });
+    }
+    return entries.length > 0 ? this.putTree(entries) : null;
+  }
+}
+
+function signature(person: Person, time: number): Signature {
+  return { name: person.name, email: person.email, timestamp: Math.floor(time / 1000), timezoneOffset: new Date(time).getTimezoneOffset() };
+}
+
+/** Make `folder` and any missing parents; returns the folders made, outermost first. */
+function ensureDir(folder: string): string[] {
+  if (existsSync(folder)) return [];
+  const made = ensureDir(dirname(folder));
+  mkdirSync(folder);
+  return [...made, folder];
+}
+
+/** Remove a work-tree file and the folders it leaves empty, as git does. */
+function removeWorkFile(root: string, path: string, dirs: Set<string>): void {
+  const target = join(root, path);
+  try {
+    lstatSync(target);
+  } catch {
+    return;
+  }
+  unlinkSync(target);
+  let folder = dirname(target);
+  while (folder.length > root.length) {
+    try {
+      rmdirSync(folder);
+    } catch {
+      break; // not empty
+    }
+    dirs.delete(folder);
+    folder = dirname(folder);
+  }
+  // the folder whose entry went (the file's, or the outermost one removed)
+  dirs.add(folder);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Put work-tree files back to the given blobs (null: absent) and point their
+ * index entries there, under git's index lock: how an interrupted publication
+ * is undone or finished (core/recovery.ts). `rewrite` false: the file is
+ * right, only its index entry is brought in line.
+ */
+export async function resetWorkTree(
+  store: GitStore,
+  entries: ReadonlyArray<{ path: string; blob: string | null; rewrite: boolean; trustDisk?: boolean }>,
+  options: PublishOptions,
+): Promise<void> {
+  const indexLock = await GitLockFile.acquire(join(store.gitdir, 'index'), { timeoutMs: options.lockTimeoutMs, clock: options.clock, onLock: options.onGitLock });
+  try {
+    const dirs = new Set<string>();
+    for (const { path, blob, rewrite } of entries) {
+      if (!rewrite) continue;
+      const target = join(store.dir, path);
+      if (!blob) {
+        removeWorkFile(store.dir, path, dirs);
+        continue;
+      }
+      const temp = `${join(store.gitdir, TMP_DIR)}/${process.pid}-r${++counter}`;
+      mkdirSync(dirname(temp), { recursive: true });
+      const fd = openSync(temp, 'wx', 0o644);
+      try {
+        const bytes = await store.readBlob(blob);
+        let done = 0;
+        while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
+        await fsyncAsync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      for (const made of ensureDir(dirname(target))) dirs.add(dirname(made));
+      renameSync(temp, target);
+      dirs.add(dirname(target));
+    }
+    indexLock.write(await store.indexWith(entries.map((e) => ({ path: e.path, oid: e.blob, trustDisk: e.trustDisk }))));
+    await Promise.all([...[...dirs].map(fsyncDir), indexLock.sync()]);
+    indexLock.commit();
+    await fsyncDir(store.gitdir);
+  } catch (err) {
+    indexLock.rollback();
+    throw err;
+  }
+}
