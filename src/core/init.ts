@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GitStore } from '../git/store.js';
+import type { Disk } from '../git/disk.js';
 import { resolveAuthor } from './author.js';
 import type { LockOptions } from './lock.js';
 import { commitMessage } from './message.js';
@@ -46,8 +47,8 @@ export const SEED_FILES: Record<string, string> = {
 export const GITIGNORE = ['# Local-only files: never committed, never synced.', '/.gitstate/local/', '*.lock', ''].join('\n');
 
 /** Returns true when this call created the repository, false when one was already there. */
-export async function initRepository(dir: string, options: LockOptions & { author?: string }): Promise<boolean> {
-  const store = existsSync(join(dir, '.git', 'HEAD')) ? new GitStore(dir) : await GitStore.init(dir);
+export async function initRepository(dir: string, options: LockOptions & { author?: string; disk?: Disk }): Promise<boolean> {
+  const store = existsSync(join(dir, '.git', 'HEAD')) ? new GitStore(dir, options) : await GitStore.init(dir, options);
   if (await store.headOid()) return false;
   await configureRepository(store);
   // isIgnored below reads the rules from disk

@@ -17,6 +17,7 @@ import { normalizeStatePath, realDir, STATE_EXTENSIONS } from '../base/paths.js'
 import { readStateBytes } from '../base/files.js';
 import type { ContentCheck, Transaction } from './transaction.js';
 import type { GitStore } from '../git/store.js';
+import type { Disk } from '../git/disk.js';
 import type { HeldLock, LockOptions } from './lock.js';
 import type { MessageOptions, OpName } from './message.js';
 import type { RecoveryReport } from './recovery.js';
@@ -30,6 +31,8 @@ export type { RecoveryReport } from './recovery.js';
 export interface RepoOptions extends LockOptions {
   /** Commit author as "Name <email>"; default: see resolveAuthor. */
   author?: string;
+  /** How writes change the disk (default node:fs); tests stand in between. */
+  disk?: Disk;
 }
 
 export interface WriteOptions {
@@ -244,7 +247,7 @@ export class StateRepo {
 
   /** The git layer, for modules built on the core (history, sync, status). */
   store(): Promise<GitStore> {
-    this.storePromise ??= import('../git/store.js').then(({ GitStore }) => new GitStore(this.dir));
+    this.storePromise ??= import('../git/store.js').then(({ GitStore }) => new GitStore(this.dir, { disk: this.options.disk }));
     return this.storePromise;
   }
 

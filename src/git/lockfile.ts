@@ -5,12 +5,11 @@
  * ("Unable to create '…/index.lock': File exists"), and so does gitstate:
  * it waits, bounded, for a lock native git holds, then gives up naming it.
  */
-import { closeSync, constants, fstatSync, fsync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { constants, fstatSync, statSync } from 'node:fs';
 import { LockError } from '../errors.js';
 import { systemClock, type Clock } from '../base/clock.js';
+import { nodeDisk, writeAll, type Disk } from './disk.js';
 
-const fsyncAsync = promisify(fsync);
 const { O_CREAT, O_EXCL, O_WRONLY } = constants;
 
 export interface GitLockOptions {
@@ -22,6 +21,7 @@ export interface GitLockOptions {
    * inode), so whoever finds this process dead can remove it.
    */
   onLock?: (path: string, ino: number | null) => void;
+  disk?: Disk;
 }
 
 export class GitLockFile {
@@ -34,20 +34,22 @@ export class GitLockFile {
     readonly path: string,
     private readonly fd: number,
     readonly ino: number,
+    private readonly disk: Disk,
   ) {}
 
   static async acquire(target: string, options: GitLockOptions): Promise<GitLockFile> {
     const clock = options.clock ?? systemClock;
+    const disk = options.disk ?? nodeDisk;
     const path = `${target}.lock`;
     const deadline = clock.now() + options.timeoutMs;
     let wait = 1;
     options.onLock?.(path, null);
     for (;;) {
       try {
-        const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL, 0o666);
+        const fd = disk.openSync(path, O_WRONLY | O_CREAT | O_EXCL, 0o666);
         const { ino } = fstatSync(fd);
         options.onLock?.(path, ino);
-        return new GitLockFile(target, path, fd, ino);
+        return new GitLockFile(target, path, fd, ino, disk);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
@@ -64,18 +66,17 @@ export class GitLockFile {
 
   /** The lock file's whole content. */
   write(bytes: Uint8Array): void {
-    let done = 0;
-    while (done < bytes.byteLength) done += writeSync(this.fd, bytes, done, bytes.byteLength - done, done);
+    writeAll(this.disk, this.fd, bytes, 0);
   }
 
   sync(): Promise<void> {
-    return fsyncAsync(this.fd);
+    return this.disk.fsync(this.fd);
   }
 
   /** Rename the lock over its target: the new content is in place. */
   commit(): void {
     this.close();
-    renameSync(this.path, this.target);
+    this.disk.renameSync(this.path, this.target);
   }
 
   /** Give the lock up without changing the target. */
@@ -83,7 +84,7 @@ export class GitLockFile {
     if (!this.open) return;
     this.close();
     try {
-      if (statSync(this.path).ino === this.ino) unlinkSync(this.path);
+      if (statSync(this.path).ino === this.ino) this.disk.unlinkSync(this.path);
     } catch {
       // already gone
     }
@@ -92,6 +93,6 @@ export class GitLockFile {
   private close(): void {
     if (!this.open) return;
     this.open = false;
-    closeSync(this.fd);
+    this.disk.closeSync(this.fd);
   }
 }

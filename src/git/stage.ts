@@ -21,19 +21,16 @@
  * A crash after step 3 leaves the journal, from which the next writer puts the
  * work tree and index back in line with HEAD (see core/recovery.ts).
  */
-import { closeSync, existsSync, fsync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { existsSync, lstatSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { BranchMovedError, PathError } from '../errors.js';
 import type { Clock } from '../base/clock.js';
 import type { FileChange, Person } from '../core/types.js';
 import { crashPoint } from './crash-points.js';
 import { GitLockFile } from './lockfile.js';
+import { writeAll, type Disk } from './disk.js';
 import { commitContent, encodeObject, treeContent, type ObjectType, type Signature, type TreeEntry } from './objects.js';
 import type { GitStore, Journal } from './store.js';
-
-const fsyncAsync = promisify(fsync);
 
 export const TMP_DIR = 'gitstate-tmp';
 
@@ -185,7 +182,8 @@ export class Stage {
     const { gitdir, dir } = this.store;
     const work = new Map<string, TempFile | null>();
     for (const [path, { content }] of this.files) work.set(path, content ? this.writeTemp(content) : null);
-    const lockOptions = { timeoutMs: options.lockTimeoutMs, clock: options.clock, onLock: options.onGitLock };
+    const disk = this.store.disk;
+    const lockOptions = { timeoutMs: options.lockTimeoutMs, clock: options.clock, onLock: options.onGitLock, disk };
     let indexLock: GitLockFile | null = null;
     let refLock: GitLockFile | null = null;
     try {
@@ -198,8 +196,9 @@ export class Stage {
       const journal: Journal = { pid: process.pid, parent: this.base, target: this.tip, files: [] };
       for (const [path, { blob }] of this.files) journal.files.push({ path, before: await this.blobOidAt(this.base, path), after: blob });
       const journaled = this.store.writeJournal(journal);
+      journaled.catch(() => undefined); // awaited below, unless the ref write fails first
       refLock.write(Buffer.from(`${this.tip}\n`));
-      await Promise.all([...this.temps.map((t) => t.synced), refLock.sync(), journaled]);
+      await settleAll([...this.temps.map((t) => t.synced), refLock.sync(), journaled]);
       crashPoint('synced');
 
       const dirs = new Set<string>();
@@ -211,20 +210,18 @@ export class Stage {
       for (const [path, temp] of work) {
         const target = join(dir, path);
         if (temp) this.place(temp, target, dirs);
-        else removeWorkFile(dir, path, dirs);
+        else removeWorkFile(disk, dir, path, dirs);
       }
       crashPoint('renamed');
 
       const index = await this.store.indexWith([...this.files].map(([path, { blob }]) => ({ path, oid: blob })));
       indexLock.write(index);
-      await Promise.all([...[...dirs].map(fsyncDir), indexLock.sync()]);
+      await settleAll([...[...dirs].map((d) => disk.syncDir(d)), indexLock.sync()]);
       options.assertLockHeld?.();
       refLock.commit();
       crashPoint('ref-moved');
       indexLock.commit();
-      await Promise.all([fsyncDir(dirname(join(gitdir, ref))), fsyncDir(gitdir)]);
-      this.store.clearJournal();
-      crashPoint('published');
+      await settleAll([disk.syncDir(dirname(join(gitdir, ref))), disk.syncDir(gitdir)]);
     } catch (err) {
       refLock?.rollback();
       indexLock?.rollback();
@@ -232,7 +229,14 @@ export class Stage {
       throw err;
     }
     this.finished = true;
-    for (const temp of this.temps) closeSync(temp.fd);
+    for (const temp of this.temps) disk.closeSync(temp.fd);
+    // The commit is durable from here: failing to clear the journal only makes the next writer look.
+    try {
+      this.store.clearJournal();
+    } catch {
+      // left for the next writer
+    }
+    crashPoint('published');
   }
 
   /** Drop everything staged: its temp files are removed once their fsyncs settle. */
@@ -248,8 +252,8 @@ export class Stage {
     void temp.synced
       .catch(() => undefined)
       .then(() => {
-        closeSync(temp.fd);
-        if (!temp.placed) rmSync(temp.path, { force: true });
+        this.store.disk.closeSync(temp.fd);
+        if (!temp.placed) this.store.disk.removeSync(temp.path);
       });
   }
 
@@ -272,25 +276,20 @@ export class Stage {
   }
 
   private writeTemp(bytes: Uint8Array): TempFile {
-    const folder = join(this.store.gitdir, TMP_DIR);
-    const path = join(folder, `${process.pid}-${++counter}`);
-    let fd: number;
+    const disk = this.store.disk;
+    const path = newTempPath(this.store, disk);
+    const fd = disk.openSync(path, 'wx', 0o644);
     try {
-      fd = openSync(path, 'wx', 0o644);
+      writeAll(disk, fd, bytes);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      mkdirSync(folder, { recursive: true });
-      fd = openSync(path, 'wx', 0o644);
-    }
-    let done = 0;
-    try {
-      while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
-    } catch (err) {
-      closeSync(fd);
-      rmSync(path, { force: true });
+      disk.closeSync(fd);
+      disk.removeSync(path);
       throw err;
     }
-    const temp: TempFile = { path, fd, synced: fsyncAsync(fd), placed: false };
+    const synced = disk.fsync(fd);
+    // awaited at publish; a stage abandoned before then must not leave it unhandled
+    synced.catch(() => undefined);
+    const temp: TempFile = { path, fd, synced, placed: false };
     this.temps.push(temp);
     return temp;
   }
@@ -298,8 +297,8 @@ export class Stage {
   /** Rename a synced temp file to `target`, making missing folders; notes the folders whose entries changed. */
   private place(temp: TempFile, target: string, dirs: Set<string>): void {
     const folder = dirname(target);
-    for (const made of ensureDir(folder)) dirs.add(dirname(made));
-    renameSync(temp.path, target);
+    for (const made of ensureDir(this.store.disk, folder)) dirs.add(dirname(made));
+    this.store.disk.renameSync(temp.path, target);
     temp.placed = true;
     dirs.add(folder);
     crashPoint(`rename-${++this.renames}`);
@@ -339,27 +338,41 @@ function signature(person: Person, time: number): Signature {
   return { name: person.name, email: person.email, timestamp: Math.floor(time / 1000), timezoneOffset: new Date(time).getTimezoneOffset() };
 }
 
+/** Wait for every promise to settle (none left running or unhandled), then throw the first failure. */
+async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
+/** A fresh temp file name in the stage folder (made if missing). */
+function newTempPath(store: GitStore, disk: Disk): string {
+  const folder = join(store.gitdir, TMP_DIR);
+  ensureDir(disk, folder);
+  return join(folder, `${process.pid}-${++counter}`);
+}
+
 /** Make `folder` and any missing parents; returns the folders made, outermost first. */
-function ensureDir(folder: string): string[] {
+function ensureDir(disk: Disk, folder: string): string[] {
   if (existsSync(folder)) return [];
-  const made = ensureDir(dirname(folder));
-  mkdirSync(folder);
+  const made = ensureDir(disk, dirname(folder));
+  disk.mkdirSync(folder);
   return [...made, folder];
 }
 
 /** Remove a work-tree file and the folders it leaves empty, as git does. */
-function removeWorkFile(root: string, path: string, dirs: Set<string>): void {
+function removeWorkFile(disk: Disk, root: string, path: string, dirs: Set<string>): void {
   const target = join(root, path);
   try {
     lstatSync(target);
   } catch {
     return;
   }
-  unlinkSync(target);
+  disk.unlinkSync(target);
   let folder = dirname(target);
   while (folder.length > root.length) {
     try {
-      rmdirSync(folder);
+      disk.rmdirSync(folder);
     } catch {
       break; // not empty
     }
@@ -370,14 +383,6 @@ function removeWorkFile(root: string, path: string, dirs: Set<string>): void {
   dirs.add(folder);
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /**
  * Put work-tree files back to the given blobs (null: absent) and point their
@@ -390,35 +395,33 @@ export async function resetWorkTree(
   entries: ReadonlyArray<{ path: string; blob: string | null; rewrite: boolean; trustDisk?: boolean }>,
   options: PublishOptions,
 ): Promise<void> {
-  const indexLock = await GitLockFile.acquire(join(store.gitdir, 'index'), { timeoutMs: options.lockTimeoutMs, clock: options.clock, onLock: options.onGitLock });
+  const disk = store.disk;
+  const indexLock = await GitLockFile.acquire(join(store.gitdir, 'index'), { timeoutMs: options.lockTimeoutMs, clock: options.clock, onLock: options.onGitLock, disk });
   try {
     const dirs = new Set<string>();
     for (const { path, blob, rewrite } of entries) {
       if (!rewrite) continue;
       const target = join(store.dir, path);
       if (!blob) {
-        removeWorkFile(store.dir, path, dirs);
+        removeWorkFile(disk, store.dir, path, dirs);
         continue;
       }
-      const temp = `${join(store.gitdir, TMP_DIR)}/${process.pid}-r${++counter}`;
-      mkdirSync(dirname(temp), { recursive: true });
-      const fd = openSync(temp, 'wx', 0o644);
+      const temp = newTempPath(store, disk);
+      const fd = disk.openSync(temp, 'wx', 0o644);
       try {
-        const bytes = await store.readBlob(blob);
-        let done = 0;
-        while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
-        await fsyncAsync(fd);
+        writeAll(disk, fd, await store.readBlob(blob));
+        await disk.fsync(fd);
       } finally {
-        closeSync(fd);
+        disk.closeSync(fd);
       }
-      for (const made of ensureDir(dirname(target))) dirs.add(dirname(made));
-      renameSync(temp, target);
+      for (const made of ensureDir(disk, dirname(target))) dirs.add(dirname(made));
+      disk.renameSync(temp, target);
       dirs.add(dirname(target));
     }
     indexLock.write(await store.indexWith(entries.map((e) => ({ path: e.path, oid: e.blob, trustDisk: e.trustDisk }))));
-    await Promise.all([...[...dirs].map(fsyncDir), indexLock.sync()]);
+    await settleAll([...[...dirs].map((d) => disk.syncDir(d)), indexLock.sync()]);
     indexLock.commit();
-    await fsyncDir(store.gitdir);
+    await disk.syncDir(store.gitdir);
   } catch (err) {
     indexLock.rollback();
     throw err;

@@ -9,9 +9,8 @@
  * git's lock protocol (stage.ts).
  */
 import * as nodeFs from 'node:fs';
-import { closeSync, constants, fsync, lstatSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { writeLine } from '../base/files.js';
+import { constants, lstatSync, readFileSync } from 'node:fs';
+import { nodeDisk, writeAll, type Disk } from './disk.js';
 import { join } from 'node:path';
 import { NotFoundError, RepoError } from '../errors.js';
 import { FileSystem, git, indexManager } from './iso.js';
@@ -47,7 +46,6 @@ export type StatusRow = [string, number, number, number];
 /** The journal of the publication in flight; empty when none is. */
 const JOURNAL = 'gitstate-pending.json';
 const OID = /^[0-9a-f]{40}$/;
-const fsyncAsync = promisify(fsync);
 const CACHE_LIMIT = 4096;
 
 export class GitStore {
@@ -59,16 +57,22 @@ export class GitStore {
   private readonly commitTrees = new Map<string, string>();
   private branchRef: string | null = null;
 
+  readonly gitdir: string;
+  /** How the write path changes the disk (a test can stand in between). */
+  readonly disk: Disk;
+
   constructor(
     readonly dir: string,
-    readonly gitdir: string = join(dir, '.git'),
+    options: { disk?: Disk } = {},
   ) {
+    this.gitdir = join(dir, '.git');
+    this.disk = options.disk ?? nodeDisk;
     this.fs = new FileSystem(nodeFs as never);
   }
 
   /** A new empty repository whose branch is main. */
-  static async init(dir: string): Promise<GitStore> {
-    const store = new GitStore(dir);
+  static async init(dir: string, options: { disk?: Disk } = {}): Promise<GitStore> {
+    const store = new GitStore(dir, options);
     await git.init({ fs: store.fs as never, dir, defaultBranch: 'main' });
     return store;
   }
@@ -304,14 +308,14 @@ export class GitStore {
    * write frees no block and makes no inode).
    */
   writeJournal(journal: Journal): Promise<void> {
-    const fd = openSync(join(this.gitdir, JOURNAL), constants.O_RDWR | constants.O_CREAT, 0o644);
+    const fd = this.disk.openSync(join(this.gitdir, JOURNAL), constants.O_RDWR | constants.O_CREAT, 0o644);
     try {
-      writeLine(fd, JSON.stringify(journal));
+      writeAll(this.disk, fd, Buffer.from(`${JSON.stringify(journal)}\n`), 0);
     } catch (err) {
-      closeSync(fd);
+      this.disk.closeSync(fd);
       throw err;
     }
-    return fsyncAsync(fd).finally(() => closeSync(fd));
+    return this.disk.fsync(fd).finally(() => this.disk.closeSync(fd));
   }
 
   /** The journal an interrupted publication left, or null. A torn one still says a write was interrupted. */
@@ -336,20 +340,20 @@ export class GitStore {
   clearJournal(): void {
     let fd: number;
     try {
-      fd = openSync(join(this.gitdir, JOURNAL), constants.O_WRONLY);
+      fd = this.disk.openSync(join(this.gitdir, JOURNAL), constants.O_WRONLY);
     } catch {
       return; // never written
     }
     try {
-      writeLine(fd, 'null');
+      writeAll(this.disk, fd, Buffer.from('null\n'), 0);
     } finally {
-      closeSync(fd);
+      this.disk.closeSync(fd);
     }
   }
 
   /** Remove what stages of a process that died left in the temp folder (only while holding the repository lock). */
   sweepTemps(): void {
-    rmSync(join(this.gitdir, TMP_DIR), { recursive: true, force: true });
+    this.disk.removeSync(join(this.gitdir, TMP_DIR));
   }
 }
 

@@ -1,0 +1,52 @@
+/**
+ * The calls by which the write path changes the disk, passed in (GitStore's
+ * `disk` option) so a test can stand between them and the file system: the
+ * power-loss test records what was made durable and when. Reads go to
+ * node:fs directly.
+ */
+import * as fs from 'node:fs';
+import { promisify } from 'node:util';
+
+export interface Disk {
+  openSync(path: string, flags: string | number, mode?: number): number;
+  writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position?: number | null): number;
+  closeSync(fd: number): void;
+  /** Make a file's data durable. */
+  fsync(fd: number): Promise<void>;
+  /** Make a folder's entries durable (files made, renamed into or removed from it). */
+  syncDir(path: string): Promise<void>;
+  renameSync(from: string, to: string): void;
+  unlinkSync(path: string): void;
+  mkdirSync(path: string): void;
+  rmdirSync(path: string): void;
+  /** Remove a file or a folder tree; nothing when absent. */
+  removeSync(path: string): void;
+}
+
+const fsyncAsync = promisify(fs.fsync);
+
+export const nodeDisk: Disk = {
+  openSync: (path, flags, mode) => fs.openSync(path, flags, mode),
+  writeSync: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
+  closeSync: (fd) => fs.closeSync(fd),
+  fsync: (fd) => fsyncAsync(fd),
+  syncDir: async (path) => {
+    const handle = await fs.promises.open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+  renameSync: (from, to) => fs.renameSync(from, to),
+  unlinkSync: (path) => fs.unlinkSync(path),
+  mkdirSync: (path) => fs.mkdirSync(path),
+  rmdirSync: (path) => fs.rmdirSync(path),
+  removeSync: (path) => fs.rmSync(path, { recursive: true, force: true }),
+};
+
+/** Write all of `bytes` at `position` (the file's offset when omitted). */
+export function writeAll(disk: Disk, fd: number, bytes: Uint8Array, position?: number): void {
+  let done = 0;
+  while (done < bytes.byteLength) done += disk.writeSync(fd, bytes, done, bytes.byteLength - done, position === undefined ? null : position + done);
+}
