@@ -6,38 +6,20 @@
 import { Command, CommanderError } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { ExitCode, exitCodeOf, GitstateError, messageOf } from '../errors.js';
-import { openRepo, pendingAutoSync, type GlobalOptions } from './run.js';
-import { register as registerInit } from './commands/init.js';
-import { register as registerGet } from './commands/get.js';
-import { register as registerSet } from './commands/set.js';
-import { register as registerAppend } from './commands/append.js';
-import { register as registerDelete } from './commands/delete.js';
-import { register as registerMerge } from './commands/merge.js';
-import { register as registerWrite } from './commands/write.js';
-import { register as registerLs } from './commands/ls.js';
-import { register as registerValidate } from './commands/validate.js';
-import { register as registerBatch } from './commands/batch.js';
-import { register as registerStatus } from './commands/status.js';
-import { register as registerState } from './commands/state.js';
-import { register as registerFlush } from './commands/flush.js';
-import { register as registerLog } from './commands/log.js';
-import { register as registerShow } from './commands/show.js';
-import { register as registerDiff } from './commands/diff.js';
-import { register as registerBlame } from './commands/blame.js';
-import { register as registerRollback } from './commands/rollback.js';
-import { register as registerRevert } from './commands/revert.js';
-import { register as registerRemote } from './commands/remote.js';
-import { register as registerSync } from './commands/sync.js';
-import { register as registerContext } from './commands/context.js';
-import { register as registerMcp } from './commands/mcp.js';
-import { register as registerHooks } from './commands/hooks.js';
-import { register as registerGc } from './commands/gc.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StateRepo } from '../core/repo.js';
+import { repoWrittenTo, type GlobalOptions } from './run.js';
+
+/** Where sync settings live (sync/merge.ts's SYNC_SETTINGS; not imported, so a write does not load sync). */
+const SYNC_SETTINGS = '.gitstate/sync.yaml';
+import { registerCommands } from './commands/index.js';
 
 // A write fsyncs its file, its objects and the ref in parallel: five or more at once,
 // beyond libuv's default four threads. Must be set before the thread pool first starts.
 process.env.UV_THREADPOOL_SIZE ??= '8';
 
-export function buildProgram(): Command {
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('gitstate')
     .description('A Git-backed, versioned state repository for tools and AI assistants')
     .version('0.1.0')
@@ -58,45 +40,18 @@ Examples:
   $ gitstate set current_work "active_issues[key=AAP-1].status" Done
   $ gitstate get current_work active_issues --json`,
     );
-  for (const register of [
-    registerInit,
-    registerGet,
-    registerSet,
-    registerAppend,
-    registerDelete,
-    registerMerge,
-    registerWrite,
-    registerLs,
-    registerValidate,
-    registerBatch,
-    registerStatus,
-    registerState,
-    registerFlush,
-    registerLog,
-    registerShow,
-    registerDiff,
-    registerBlame,
-    registerRollback,
-    registerRevert,
-    registerRemote,
-    registerSync,
-    registerContext,
-    registerMcp,
-    registerHooks,
-    registerGc,
-  ]) {
-    register(program);
-  }
+  await registerCommands(program, argv);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   const json = argv.includes('--json');
   try {
     await program.parseAsync(argv, { from: 'user' });
-    if (pendingAutoSync) await startAutoSync(program);
+    const written = await repoWrittenTo(program.opts<GlobalOptions>()).catch(() => null);
+    if (written) await startAutoSync(written);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -109,10 +64,12 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** After a write: a background sync, when auto-sync is on (it never delays or fails the write). */
-async function startAutoSync(program: Command): Promise<void> {
+async function startAutoSync(repo: StateRepo): Promise<void> {
+  // Only a repo with sync settings can have auto-sync on: the others load nothing more.
+  if (!existsSync(join(repo.dir, SYNC_SETTINGS))) return;
   try {
     const { afterWrite } = await import('../sync/auto.js');
-    await afterWrite(await openRepo(program.opts<GlobalOptions>()), fileURLToPath(import.meta.url));
+    await afterWrite(repo, fileURLToPath(import.meta.url));
   } catch {
     // auto-sync is best effort; status shows sync errors
   }

@@ -28,9 +28,12 @@ export function repoOptions(options: GlobalOptions): RepoOptions {
   return options.author ? { author: options.author } : {};
 }
 
+/** Open the state repository once for this command (a second call returns the same handle). */
 export function openRepo(options: GlobalOptions): Promise<StateRepo> {
-  return StateRepo.open(stateDir(options), repoOptions(options));
+  opened ??= StateRepo.open(stateDir(options), repoOptions(options));
+  return opened;
 }
+let opened: Promise<StateRepo> | null = null;
 
 /** A VALUE argument: YAML (`42` is a number, `{a: 1}` a map) unless --string. */
 export function parseCliValue(text: string, asString: boolean | undefined): unknown {
@@ -63,14 +66,19 @@ export function printValue(value: unknown, options: GlobalOptions): void {
 
 /** The result of a mutation: the commit id (the whole result with --json). */
 export function printWrite(result: WriteResult, options: GlobalOptions): void {
-  if (result.changed) pendingAutoSync = true;
+  if (result.changed) wrote = true;
   if (options.json) return printJson(result);
   if (!result.changed && !options.quiet) process.stderr.write('nothing changed; no commit made\n');
   print(result.commit);
 }
 
-/** Set when this process committed something: the CLI then starts a background auto-sync, if enabled. */
-export let pendingAutoSync = false;
+/** Set when this command committed something: the CLI then starts a background auto-sync, if enabled. */
+let wrote = false;
+
+/** The repository this command committed to (opened once), or null when it committed nothing. */
+export async function repoWrittenTo(options: GlobalOptions): Promise<StateRepo | null> {
+  return wrote ? openRepo(options) : null;
+}
 
 function jsonReplacer(_key: string, value: unknown): unknown {
   return value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value;

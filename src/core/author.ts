@@ -27,8 +27,9 @@ export function parseAuthor(text: string): Person {
 /** Resolve the author once per repository handle. */
 export async function resolveAuthor(store: GitStore, explicit?: string): Promise<Person> {
   if (explicit) return parseAuthor(explicit);
-  const name = process.env.GITSTATE_AUTHOR_NAME || (await store.getConfig('user.name'));
-  const email = process.env.GITSTATE_AUTHOR_EMAIL || (await store.getConfig('user.email'));
+  const config = store.identity();
+  const name = process.env.GITSTATE_AUTHOR_NAME || config.name;
+  const email = process.env.GITSTATE_AUTHOR_EMAIL || config.email;
   const host = hostName();
   return { name: name || `gitstate on ${host}`, email: email || `gitstate@${host}` };
 }

@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { AuthCallback, AuthFailureCallback, AuthSuccessCallback, HttpClient } from 'isomorphic-git';
-import { git } from './iso.js';
+import { iso } from './iso.js';
 import type { GitStore } from './store.js';
 
 const require = createRequire(import.meta.url);
@@ -38,12 +38,12 @@ export interface PushOutcome {
 
 /** Fetch the remote's branch into refs/remotes/<remote>/<branch>. */
 export async function httpFetch(store: GitStore, transfer: HttpTransfer): Promise<void> {
-  await git.fetch({ ...options(store, transfer), singleBranch: true, tags: false });
+  await iso().fetch({ ...options(store, transfer), singleBranch: true, tags: false });
 }
 
 /** Push the branch; never forced. */
 export async function httpPush(store: GitStore, transfer: HttpTransfer): Promise<PushOutcome> {
-  const result = await git.push({ ...options(store, transfer), force: false });
+  const result = await iso().push({ ...options(store, transfer), force: false });
   return { ok: result.ok, error: result.error, refs: result.refs as PushOutcome['refs'] };
 }
 

@@ -13,7 +13,9 @@ import { constants, lstatSync, readFileSync } from 'node:fs';
 import { nodeDisk, writeAll, type Disk } from './disk.js';
 import { join } from 'node:path';
 import { NotFoundError, RepoError } from '../errors.js';
-import { FileSystem, git, indexManager } from './iso.js';
+import { indexManager, iso, isoModels } from './iso.js';
+import { commitTree, parseTree, readLoose } from './loose.js';
+import { readIdentity, type Identity } from './config.js';
 import { blobOid, type TreeEntry } from './objects.js';
 import { patchIndex } from './index-patch.js';
 import { Stage, TMP_DIR } from './stage.js';
@@ -50,7 +52,7 @@ const CACHE_LIMIT = 4096;
 
 export class GitStore {
   /** Node's fs, wrapped once in isomorphic-git's FileSystem (it would re-wrap on every call). */
-  private readonly fs: unknown;
+  private wrappedFs: unknown = null;
   /** isomorphic-git's cache (parsed packfile indexes), kept for the life of the store. */
   private readonly cache: object = {};
   private readonly trees = new Map<string, TreeEntry[]>();
@@ -67,13 +69,17 @@ export class GitStore {
   ) {
     this.gitdir = join(dir, '.git');
     this.disk = options.disk ?? nodeDisk;
-    this.fs = new FileSystem(nodeFs as never);
+  }
+
+  private get fs(): unknown {
+    this.wrappedFs ??= new (isoModels().FileSystem)(nodeFs as never);
+    return this.wrappedFs;
   }
 
   /** A new empty repository whose branch is main. */
   static async init(dir: string, options: { disk?: Disk } = {}): Promise<GitStore> {
     const store = new GitStore(dir, options);
-    await git.init({ fs: store.fs as never, dir, defaultBranch: 'main' });
+    await iso().init({ fs: store.fs as never, dir, defaultBranch: 'main' });
     return store;
   }
 
@@ -112,7 +118,7 @@ export class GitStore {
   /** A ref's commit, or null when it does not exist. */
   async resolveRef(ref: string): Promise<string | null> {
     try {
-      return await git.resolveRef({ fs: this.fs as never, gitdir: this.gitdir, ref });
+      return await iso().resolveRef({ fs: this.fs as never, gitdir: this.gitdir, ref });
     } catch (err) {
       if ((err as { code?: string }).code === 'NotFoundError') return null;
       throw err;
@@ -122,7 +128,7 @@ export class GitStore {
   /** The full id of an abbreviated one (NotFoundError when none or several match). */
   async expandOid(short: string): Promise<string> {
     try {
-      return await git.expandOid({ ...this.args, oid: short });
+      return await iso().expandOid({ ...this.args, oid: short });
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'AmbiguousError') throw new NotFoundError(`revision ${short} is ambiguous; give more characters`);
@@ -133,13 +139,19 @@ export class GitStore {
   // ---- objects ---------------------------------------------------------------
 
   async readCommit(oid: string): Promise<CommitInfo> {
-    const { commit } = await git.readCommit({ ...this.args, oid });
+    const { commit } = await iso().readCommit({ ...this.args, oid });
     this.rememberTree(oid, commit.tree);
     return { oid, tree: commit.tree, parents: commit.parent, author: commit.author, committer: commit.committer, message: commit.message };
   }
 
   async treeOf(commit: string): Promise<string> {
-    return this.commitTrees.get(commit) ?? (await this.readCommit(commit)).tree;
+    const hit = this.commitTrees.get(commit);
+    if (hit) return hit;
+    const loose = readLoose(this.gitdir, commit);
+    if (loose?.type !== 'commit') return (await this.readCommit(commit)).tree;
+    const tree = commitTree(loose.content);
+    this.rememberTree(commit, tree);
+    return tree;
   }
 
   private rememberTree(commit: string, tree: string): void {
@@ -151,9 +163,9 @@ export class GitStore {
   async readTree(oid: string): Promise<TreeEntry[]> {
     const hit = this.trees.get(oid);
     if (hit) return hit;
-    const { tree } = await git.readTree({ ...this.args, oid });
+    const loose = readLoose(this.gitdir, oid);
+    const entries = loose?.type === 'tree' ? parseTree(loose.content) : ((await iso().readTree({ ...this.args, oid })).tree as TreeEntry[]);
     if (this.trees.size >= CACHE_LIMIT) this.trees.clear();
-    const entries = tree as TreeEntry[];
     this.trees.set(oid, entries);
     return entries;
   }
@@ -174,8 +186,15 @@ export class GitStore {
   }
 
   async readBlob(oid: string): Promise<Uint8Array> {
-    const { blob } = await git.readBlob({ ...this.args, oid });
+    const loose = readLoose(this.gitdir, oid);
+    if (loose?.type === 'blob') return loose.content;
+    const { blob } = await iso().readBlob({ ...this.args, oid });
     return blob;
+  }
+
+  /** user.name / user.email from the repository's own config (no isomorphic-git, no child process). */
+  identity(): Identity {
+    return readIdentity(this.gitdir);
   }
 
   /** The id `content` has as a blob. */
@@ -185,11 +204,11 @@ export class GitStore {
 
   /** Is `ancestor` reachable from `descendant`? (isomorphic-git's walk; see ancestry.ts for the fast path.) */
   isDescendent(descendant: string, ancestor: string): Promise<boolean> {
-    return git.isDescendent({ ...this.args, oid: descendant, ancestor, depth: -1 });
+    return iso().isDescendent({ ...this.args, oid: descendant, ancestor, depth: -1 });
   }
 
   async findMergeBase(a: string, b: string): Promise<string | null> {
-    const [base] = await git.findMergeBase({ ...this.args, oids: [a, b] });
+    const [base] = await iso().findMergeBase({ ...this.args, oids: [a, b] });
     return base ?? null;
   }
 
@@ -197,39 +216,39 @@ export class GitStore {
 
   /** A value from the repository's own config (.git/config), or undefined. */
   async getConfig(path: string): Promise<string | undefined> {
-    const value: unknown = await git.getConfig({ fs: this.fs as never, gitdir: this.gitdir, path });
+    const value: unknown = await iso().getConfig({ fs: this.fs as never, gitdir: this.gitdir, path });
     return value === undefined || value === null ? undefined : String(value);
   }
 
   async setConfig(path: string, value: string | undefined): Promise<void> {
-    await git.setConfig({ fs: this.fs as never, gitdir: this.gitdir, path, value });
+    await iso().setConfig({ fs: this.fs as never, gitdir: this.gitdir, path, value });
   }
 
   async listRemotes(): Promise<Array<{ remote: string; url: string }>> {
-    return git.listRemotes({ fs: this.fs as never, gitdir: this.gitdir });
+    return iso().listRemotes({ fs: this.fs as never, gitdir: this.gitdir });
   }
 
   async addRemote(remote: string, url: string): Promise<void> {
-    await git.addRemote({ fs: this.fs as never, gitdir: this.gitdir, remote, url });
+    await iso().addRemote({ fs: this.fs as never, gitdir: this.gitdir, remote, url });
   }
 
   async deleteRemote(remote: string): Promise<void> {
-    await git.deleteRemote({ fs: this.fs as never, gitdir: this.gitdir, remote });
+    await iso().deleteRemote({ fs: this.fs as never, gitdir: this.gitdir, remote });
   }
 
   /** isomorphic-git's status matrix of the whole work tree. */
   async statusMatrix(): Promise<StatusRow[]> {
-    return (await git.statusMatrix(this.args)) as StatusRow[];
+    return (await iso().statusMatrix(this.args)) as StatusRow[];
   }
 
   async isIgnored(path: string): Promise<boolean> {
-    return git.isIgnored({ fs: this.fs as never, dir: this.dir, gitdir: this.gitdir, filepath: path });
+    return iso().isIgnored({ fs: this.fs as never, dir: this.dir, gitdir: this.gitdir, filepath: path });
   }
 
   /** Pack the given loose objects into one pack with its index (gc where native git is missing). */
   async packObjects(oids: string[]): Promise<void> {
-    const { filename } = await git.packObjects({ ...this.args, oids, write: true });
-    await git.indexPack({ ...this.args, filepath: `.git/objects/pack/${filename}` });
+    const { filename } = await iso().packObjects({ ...this.args, oids, write: true });
+    await iso().indexPack({ ...this.args, filepath: `.git/objects/pack/${filename}` });
   }
 
   /** For the http transport (git/http.ts): the same fs and cache as every other call. */
@@ -289,7 +308,7 @@ export class GitStore {
         }) as typeof nodeFs.promises.writeFile,
       },
     };
-    await indexManager().acquire({ fs: new FileSystem(capture as never), gitdir: this.gitdir, cache: {} }, async (index) => {
+    await indexManager().acquire({ fs: new (isoModels().FileSystem)(capture as never), gitdir: this.gitdir, cache: {} }, async (index) => {
       for (const { path: p, oid } of updates) {
         const s = oid ? stats(p) : null;
         if (oid && s) index.insert({ filepath: p, oid, stats: indexStats(s) });

@@ -3,11 +3,23 @@
  * state repository, with the path of this gitstate baked in, so hand-made
  * commits are checked even where `gitstate` is not on PATH.
  */
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** This package's folder: the nearest one above this module holding hooks/pre-commit (the module may be in dist/, src/ or a bundle chunk). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'hooks', 'pre-commit')) || !existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find gitstate\'s hooks/pre-commit above its modules');
+    dir = parent;
+  }
+  return dir;
+}
+
+const PACKAGE_ROOT = packageRoot();
 export const CLI_PATH = join(PACKAGE_ROOT, 'dist/cli/main.js');
 const MARK = '# installed by gitstate';
 

@@ -6,7 +6,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { StateRepo } from '../core/repo.js';
 import { messageOf } from '../errors.js';
 import { History } from '../history/history.js';

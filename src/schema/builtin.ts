@@ -3,7 +3,7 @@
  * more fields than these name (unknown keys are kept, never stripped), and
  * timestamps come both as ISO strings and as bare YAML timestamps.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 // ISO 8601 / YAML timestamp: 2026-01-21, 2026-01-21T15:54:19Z, 2026-01-21 15:54:19.5 +01:00
 const TIMESTAMP = /^\d{4}-\d{1,2}-\d{1,2}(?:(?:[Tt]|[ \t]+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[ \t]*(?:Z|[+-]\d{1,2}(?::?\d{2})?))?)?$/;

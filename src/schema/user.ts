@@ -6,7 +6,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SchemaError } from '../errors.js';
 
 export const USER_SCHEMA_DIR = '.gitstate/schemas';

@@ -2,7 +2,7 @@
  * Validation of a state file's content: its built-in schema, any user schema
  * that names it, and nothing more for other files (being valid YAML is enough).
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { SchemaError } from '../errors.js';
 import { formatKeyPath, type Segment } from '../base/keypath.js';
 import { builtinSchemaFor } from './builtin.js';

@@ -17,7 +17,7 @@ import { StateRepo, type RepoOptions, type WriteResult } from '../core/repo.js';
 import { deleteAt, getAt, setAt } from './object-path.js';
 import type { stateJson } from '../schema/builtin.js';
 import { validateContent } from '../schema/validate.js';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { registerForExit, unregisterForExit } from './exit-flush.js';
 
 export const STATE_FILE = 'state.json';
