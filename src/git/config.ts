@@ -3,7 +3,7 @@
  * `user.email` in .git/config), read without loading isomorphic-git or
  * spawning git: it is needed on every CLI write. git's syntax for these keys:
  * section and key names are case-insensitive, values may be quoted, carry
- * `\\" \\\\ \\n \\t` escapes and end in a `#`/`;` comment; the last value wins.
+ * escapes (\" \\ \n \t) and end in a `#`/`;` comment; the last value wins.
  * Other sections, subsections (`[user "x"]`) and includes are not followed.
  */
 import { readFileSync } from 'node:fs';
@@ -46,29 +46,28 @@ function assign(identity: Identity, line: string): void {
   identity[key] = parseValue(match[2] ?? '');
 }
 
-/** A config value: quotes removed, escapes applied, a trailing comment outside quotes dropped. */
+/** A config value: quotes removed, escapes applied, a trailing comment outside quotes dropped, unquoted ends trimmed. */
 function parseValue(raw: string): string {
   let out = '';
   let quoted = false;
-  // as git does: whitespace outside quotes is dropped at the ends and runs of it become one space
-  let spaces = 0;
-  const add = (text: string) => {
-    if (spaces > 0 && out.length > 0) out += ' ';
-    spaces = 0;
-    out += text;
-  };
+  /** Length of `out` up to its last character that is not unquoted trailing whitespace. */
+  let kept = 0;
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i]!;
-    if (!quoted && (c === ' ' || c === '\t')) spaces++;
-    else if (c === '\\') {
+    if (c === '\\') {
       const next = raw[++i];
-      add(next === 'n' ? '\n' : next === 't' ? '\t' : next === 'b' ? '\b' : (next ?? ''));
+      out += next === 'n' ? '\n' : next === 't' ? '\t' : next === 'b' ? '\b' : (next ?? '');
+      kept = out.length;
     } else if (c === '"') {
-      if (spaces > 0 && out.length > 0) out += ' ';
-      spaces = 0;
       quoted = !quoted;
+      kept = out.length;
     } else if (!quoted && (c === '#' || c === ';')) break;
-    else add(c);
+    else if (!quoted && (c === ' ' || c === '\t')) {
+      if (out.length > 0) out += c; // leading whitespace is dropped
+    } else {
+      out += c;
+      kept = out.length;
+    }
   }
-  return out;
+  return out.slice(0, kept);
 }

@@ -5,12 +5,13 @@
  * that changed a byte fails here.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blobOid, commitContent, encodeObject, treeContent, type TreeEntry } from '../../src/git/objects.js';
 import { GitStore } from '../../src/git/store.js';
+import { commitTree, parseTree, readLoose } from '../../src/git/loose.js';
 import { cleanupTempDirs, git, tempDir } from '../helpers/repo.js';
 
 afterAll(cleanupTempDirs);
@@ -77,5 +78,36 @@ describe('loose objects', () => {
     expect(git(dir, 'cat-file', '-p', `${oid}:notes/a.yaml`)).toBe('x: 1\n');
     git(dir, 'fsck', '--strict', '--no-progress');
     expect(git(dir, 'status', '--porcelain')).toBe('');
+  });
+});
+
+describe('reading loose objects without isomorphic-git', () => {
+  it('gives the same trees, commit trees and blobs as isomorphic-git and native git', async () => {
+    const dir = await tempDir();
+    git(dir, 'init', '-q', '-b', 'main');
+    writeFileSync(join(dir, 'a.yaml'), 'a: 1\n');
+    mkdirSync(join(dir, 'sub dir'));
+    writeFileSync(join(dir, 'sub dir', 'ü.yaml'), 'u: 2\n');
+    writeFileSync(join(dir, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+    git(dir, 'add', '.');
+    git(dir, 'commit', '-qm', 'native');
+    const head = git(dir, 'rev-parse', 'HEAD').trim();
+    const tree = git(dir, 'rev-parse', 'HEAD^{tree}').trim();
+    const loose = readLoose(join(dir, '.git'), head)!;
+    expect(loose.type).toBe('commit');
+    expect(commitTree(loose.content)).toBe(tree);
+    const entries = parseTree(readLoose(join(dir, '.git'), tree)!.content);
+    const native = git(dir, 'ls-tree', '-z', 'HEAD').split('\0').filter(Boolean).map((line) => {
+      const [meta, path] = line.split('\t');
+      const [mode, type, oid] = meta!.split(' ');
+      return { mode: mode!.padStart(6, '0'), path: path!, oid: oid!, type: type! };
+    });
+    expect(entries).toEqual(native);
+    // once packed, the same answers come from isomorphic-git
+    git(dir, 'gc', '-q');
+    expect(readLoose(join(dir, '.git'), tree)).toBeNull();
+    const store = new GitStore(dir);
+    expect(await store.treeOf(head)).toBe(tree);
+    expect(await store.readTree(tree)).toEqual(entries);
   });
 });
