@@ -277,8 +277,17 @@ export class Stage {
 
   private writeTemp(bytes: Uint8Array): TempFile {
     const disk = this.store.disk;
-    const path = newTempPath(this.store, disk);
-    const fd = disk.openSync(path, 'wx', 0o644);
+    let path = newTempPath(this.store, disk);
+    let fd: number;
+    try {
+      fd = disk.openSync(path, 'wx', 0o644);
+    } catch (err) {
+      // the folder went (someone cleaned .git up): make it again
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.store.tempFolderMade = false;
+      path = newTempPath(this.store, disk);
+      fd = disk.openSync(path, 'wx', 0o644);
+    }
     try {
       writeAll(disk, fd, bytes);
     } catch (err) {
@@ -348,7 +357,10 @@ async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
 /** A fresh temp file name in the stage folder (made if missing). */
 function newTempPath(store: GitStore, disk: Disk): string {
   const folder = join(store.gitdir, TMP_DIR);
-  ensureDir(disk, folder);
+  if (!store.tempFolderMade) {
+    ensureDir(disk, folder);
+    store.tempFolderMade = true;
+  }
   return join(folder, `${process.pid}-${++counter}`);
 }
 

@@ -62,6 +62,8 @@ export class GitStore {
   readonly gitdir: string;
   /** How the write path changes the disk (a test can stand in between). */
   readonly disk: Disk;
+  /** The stage folder (.git/gitstate-tmp) is known to exist; cleared when swept. */
+  tempFolderMade = false;
 
   constructor(
     readonly dir: string,
@@ -373,6 +375,7 @@ export class GitStore {
   /** Remove what stages of a process that died left in the temp folder (only while holding the repository lock). */
   sweepTemps(): void {
     this.disk.removeSync(join(this.gitdir, TMP_DIR));
+    this.tempFolderMade = false;
   }
 }
 
