@@ -13,6 +13,7 @@ export const FULL_SUITES = [
   'test/state/manager.test.ts',
   'test/load/load.test.ts',
   'test/concurrency/native-git.test.ts',
+  'test/concurrency/writers.test.ts',
 ];
 
 export default defineConfig({

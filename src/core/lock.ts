@@ -15,10 +15,10 @@
  * from when it was first seen for a lock whose mtime lies in the future. Taking
  * over removes the git lock files the dead holder recorded.
  *
- * Waiters wake when the folder goes (a watch on `.git`), with short capped
- * backoff as a fallback, and bump `gitstate-lock-wanted` so a holder with more
- * queued work lets them in first. Within a process the lock is a promise
- * chain, since proper-lockfile is not re-entrant.
+ * Waiters queue first come, first served (lock-queue.ts) and wake when the
+ * folder goes (a watch on `.git`), with short capped backoff as a fallback.
+ * Within a process the lock is a promise chain, since proper-lockfile is not
+ * re-entrant.
  */
 import * as fs from 'node:fs';
 import { hostname } from 'node:os';
@@ -27,6 +27,7 @@ import lockfile from 'proper-lockfile';
 import { LockError, RepoError } from '../errors.js';
 import { systemClock, type Clock } from '../base/clock.js';
 import { writeLine } from '../base/files.js';
+import { LockQueue, waiterHere, type Waiter } from './lock-queue.js';
 
 export interface LockOptions {
   /** How long to wait for the lock before giving up with exit 5. */
@@ -40,10 +41,6 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 15_000;
 export const DEFAULT_STALE_MS = 5_000;
 export const LOCK_DIR = 'gitstate.lock';
 const OWNER = 'gitstate-lock-owner.json';
-/** A file whose mtime each waiter bumps on every try (not the lock's own mtime, which tells live from stale). */
-const WANTED_FILE = 'gitstate-lock-wanted';
-/** How long a waiter's last try counts as "someone is waiting". */
-const WANTED_MS = 50;
 const MAX_BACKOFF_MS = 16;
 
 export interface HeldLock {
@@ -54,8 +51,6 @@ export interface HeldLock {
    * so whoever takes over after a crash removes it.
    */
   noteGitLock(path: string, ino: number | null): void;
-  /** Whether another process asked for the lock while we held it. */
-  contended(): boolean;
   /** The lock was taken over from a holder that died or went stale: its leftovers need sweeping. */
   readonly tookOver: boolean;
 }
@@ -89,7 +84,8 @@ export async function withRepoLock<T>(gitdir: string, options: LockOptions, fn: 
 async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
   const clock = options.clock ?? systemClock;
   let compromised: Error | null = null;
-  const { release, tookOver } = await acquire(gitdir, options, clock, (err) => {
+  const queue = new LockQueue(gitdir, holderIsGone, 2 * (options.timeoutMs ?? envNumber('GITSTATE_LOCK_TIMEOUT_MS') ?? DEFAULT_LOCK_TIMEOUT_MS));
+  const { release, tookOver } = await acquire(gitdir, queue, options, clock, (err) => {
     compromised = err;
   });
   const since = clock.now();
@@ -106,7 +102,6 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
       else owner.gitLocks.push({ path, since: Date.now(), ino });
       writeNote(gitdir, JSON.stringify(owner));
     },
-    contended: () => wantedSince(gitdir, Math.max(since, clock.now() - WANTED_MS)),
     tookOver,
   };
   try {
@@ -123,6 +118,7 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
 /** Try the lock until the deadline; take over a dead or stale holder's. */
 async function acquire(
   gitdir: string,
+  queue: LockQueue,
   options: LockOptions,
   clock: Clock,
   onCompromised: (err: Error) => void,
@@ -135,8 +131,13 @@ async function acquire(
   const firstSeen = new Map<string, number>();
   let wait = 1;
   let tookOver = false;
+  let ticket: string | null = null;
+  try {
   for (;;) {
-    try {
+    // Only the first in the queue tries; with nobody queued, anyone may.
+    const mayTry = ticket ? queue.isFirst(ticket, clock.now()) : !queue.anyWaiting();
+    if (!mayTry) ticket ??= queue.join(clock.now(), waiterHere(bootId()));
+    else try {
       const release = await lockfile.lock(gitdir, {
         lockfilePath: lockPath,
         realpath: false,
@@ -150,16 +151,19 @@ async function acquire(
       return { release, tookOver };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+      const outcome = takeOverIfGone(lockPath, staleMs, clock, firstSeen);
+      if (outcome === 'taken-over') tookOver = true;
+      if (outcome !== 'held') continue;
+      ticket ??= queue.join(clock.now(), waiterHere(bootId()));
     }
-    const outcome = takeOverIfGone(lockPath, staleMs, clock, firstSeen);
-    if (outcome === 'taken-over') tookOver = true;
-    if (outcome !== 'held') continue;
-    markWanted(gitdir);
     if (clock.now() >= deadline) {
       throw new LockError(`could not take the repository lock within ${timeoutMs} ms (${lockPath} is held by ${describeOwner(lockPath)})`, { lock: lockPath });
     }
     await waitForRelease(gitdir, Math.min(wait * (0.5 + Math.random()), deadline - clock.now()), clock);
     wait = Math.min(wait * 2, MAX_BACKOFF_MS);
+  }
+  } finally {
+    if (ticket) queue.leave(ticket);
   }
 }
 
@@ -211,7 +215,7 @@ function removeIfTheirs(lock: Owner['gitLocks'][number]): void {
   }
 }
 
-function holderIsGone(owner: Owner): boolean {
+function holderIsGone(owner: Waiter): boolean {
   if (owner.host !== hostname()) return false;
   if (owner.boot && owner.boot !== bootId()) return true; // the machine restarted since
   try {
@@ -293,25 +297,6 @@ async function waitForRelease(gitdir: string, ms: number, clock: Clock): Promise
   } finally {
     watcher?.close();
   }
-}
-
-function markWanted(gitdir: string): void {
-  const path = join(gitdir, WANTED_FILE);
-  const now = new Date();
-  try {
-    fs.utimesSync(path, now, now);
-  } catch {
-    try {
-      fs.closeSync(fs.openSync(path, 'a'));
-    } catch {
-      // only a hint
-    }
-  }
-}
-
-function wantedSince(gitdir: string, since: number): boolean {
-  const stats = fs.statSync(join(gitdir, WANTED_FILE), { throwIfNoEntry: false });
-  return stats !== undefined && stats.mtimeMs >= since;
 }
 
 let boot: string | undefined;

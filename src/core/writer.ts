@@ -116,17 +116,11 @@ export class Writer {
     try {
       while (this.queue.length > 0) {
         const group = this.takeGroup();
-        let contended = false;
         try {
-          await this.locked(async (lock) => {
-            await this.runGroup(group, lock);
-            contended = lock.contended();
-          });
+          await this.locked((lock) => this.runGroup(group, lock));
         } catch (err) {
           for (const item of group) item.reject(err);
         }
-        // Others asked for the lock while we held it: let one of them in before our next group.
-        if (contended && this.queue.length > 0) await this.clock.sleep(1 + Math.random() * 3);
       }
     } finally {
       this.draining = false;

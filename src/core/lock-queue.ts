@@ -1,0 +1,83 @@
+/**
+ * First come, first served among processes waiting for the repository lock.
+ * A waiter leaves a ticket in `.git/gitstate-lock-queue/` (named by the time it
+ * started waiting) and tries the lock only when its ticket is the oldest; a
+ * process that finds tickets waiting queues behind them rather than trying
+ * first. Without it, the process that just released the lock, or whichever
+ * waiter happened to wake first, could take it again and again. Tickets of
+ * processes that are gone are removed by whoever finds them.
+ */
+import * as fs from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+const QUEUE_DIR = 'gitstate-lock-queue';
+
+export interface Waiter {
+  pid: number;
+  host: string;
+  boot: string;
+}
+
+export class LockQueue {
+  readonly dir: string;
+
+  constructor(
+    gitdir: string,
+    private readonly isGone: (waiter: Waiter) => boolean,
+    /** A ticket older than this is dropped whoever left it (another host's process that vanished). */
+    private readonly maxAgeMs: number,
+  ) {
+    this.dir = join(gitdir, QUEUE_DIR);
+  }
+
+  /** Whether anyone is waiting (the cheap check an uncontended write makes). */
+  anyWaiting(): boolean {
+    try {
+      return fs.readdirSync(this.dir).length > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Join the queue; returns the ticket's name. */
+  join(now: number, waiter: Waiter): string {
+    const name = `${String(now).padStart(15, '0')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    fs.mkdirSync(this.dir, { recursive: true });
+    fs.writeFileSync(join(this.dir, name), JSON.stringify(waiter));
+    return name;
+  }
+
+  /** Whether `ticket` is the oldest live one (tickets of the gone are removed on the way). */
+  isFirst(ticket: string, now: number): boolean {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir).sort();
+    } catch {
+      return true;
+    }
+    for (const name of names) {
+      if (name === ticket) return true;
+      if (!this.isDead(name, now)) return false;
+      fs.rmSync(join(this.dir, name), { force: true });
+    }
+    return true; // ours went missing (someone cleaned up): we are not behind anyone
+  }
+
+  leave(ticket: string): void {
+    fs.rmSync(join(this.dir, ticket), { force: true });
+  }
+
+  private isDead(name: string, now: number): boolean {
+    if (now - Number(name.slice(0, 15)) > this.maxAgeMs) return true;
+    try {
+      return this.isGone(JSON.parse(fs.readFileSync(join(this.dir, name), 'utf8')) as Waiter);
+    } catch {
+      return false; // being written, or just removed
+    }
+  }
+}
+
+export function waiterHere(boot: string): Waiter {
+  return { pid: process.pid, host: hostname(), boot };
+}
