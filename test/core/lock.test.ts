@@ -4,7 +4,7 @@
  * how loaded the machine is.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -139,6 +139,21 @@ describe('repository lock', () => {
     expect(err).toBeInstanceOf(LockError);
     expect((err as Error).message).toContain(join(repo.gitdir, 'index.lock'));
     expect(clock.elapsedSince(start)).toBeGreaterThanOrEqual(2_000);
+  });
+
+  it('first come, first served: a free lock is not taken past an older live waiter; a dead waiter\'s ticket is passed over', async () => {
+    const repo = await tempRepo();
+    const queue = join(repo.gitdir, 'gitstate-lock-queue');
+    mkdirSync(queue);
+    const older = `${String(Date.now() - 100).padStart(15, '0')}-1-a`;
+    writeFileSync(join(queue, older), JSON.stringify({ pid: process.pid, host: hostname(), boot }));
+    const clock = new FakeClock();
+    const err = await withRepoLock(repo.gitdir, { timeoutMs: 500, clock }, async () => 'taken').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockError); // the lock was free all along: the older waiter comes first
+    expect(readdirSync(queue)).toEqual([older]); // and our own ticket went with us
+    writeFileSync(join(queue, older), JSON.stringify({ pid: deadPid(), host: hostname(), boot }));
+    expect(await withRepoLock(repo.gitdir, { timeoutMs: 500, clock }, async () => 'taken')).toBe('taken');
+    expect(readdirSync(queue)).toEqual([]);
   });
 
   it('excludes within a process: operations on one repository run one at a time, in order', async () => {
