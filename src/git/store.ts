@@ -174,17 +174,7 @@ export class GitStore {
 
   /** The blob id of `path` in `commit`, or null when the path is not there. */
   async blobOidAt(commit: string | null, path: string): Promise<string | null> {
-    if (!commit) return null;
-    let tree = await this.treeOf(commit);
-    const parts = path.split('/');
-    for (let i = 0; i < parts.length; i++) {
-      const entry = (await this.readTree(tree)).find((e) => e.path === parts[i]);
-      if (!entry) return null;
-      if (i === parts.length - 1) return entry.type === 'blob' ? entry.oid : null;
-      if (entry.type !== 'tree') return null;
-      tree = entry.oid;
-    }
-    return null;
+    return commit ? blobInTree(await this.treeOf(commit), path, (oid) => this.readTree(oid)) : null;
   }
 
   async readBlob(oid: string): Promise<Uint8Array> {
@@ -377,6 +367,19 @@ export class GitStore {
     this.disk.removeSync(join(this.gitdir, TMP_DIR));
     this.tempFolderMade = false;
   }
+}
+
+/** The blob id of `path` under `tree`, read through `readTree`; null when the path is not a file there. */
+export async function blobInTree(tree: string, path: string, readTree: (oid: string) => Promise<TreeEntry[]>): Promise<string | null> {
+  const parts = path.split('/');
+  for (let i = 0; i < parts.length; i++) {
+    const entry = (await readTree(tree)).find((e) => e.path === parts[i]);
+    if (!entry) return null;
+    if (i === parts.length - 1) return entry.type === 'blob' ? entry.oid : null;
+    if (entry.type !== 'tree') return null;
+    tree = entry.oid;
+  }
+  return null;
 }
 
 /** Stat data no file has: git then compares the file's content instead of trusting its entry. */
