@@ -30,7 +30,7 @@ import { crashPoint } from './crash-points.js';
 import { GitLockFile } from './lockfile.js';
 import { writeAll, type Disk } from './disk.js';
 import { commitContent, encodeObject, treeContent, type ObjectType, type Signature, type TreeEntry } from './objects.js';
-import type { GitStore, Journal } from './store.js';
+import { blobInTree, type GitStore, type Journal } from './store.js';
 
 export const TMP_DIR = 'gitstate-tmp';
 
@@ -111,17 +111,7 @@ export class Stage {
 
   /** The blob of `path` at `commit` (a staged commit or any other), or null. */
   async blobOidAt(commit: string | null, path: string): Promise<string | null> {
-    if (!commit) return null;
-    let tree = await this.treeOf(commit);
-    const parts = path.split('/');
-    for (let i = 0; i < parts.length; i++) {
-      const entry = (await this.readTree(tree)).find((e) => e.path === parts[i]);
-      if (!entry) return null;
-      if (i === parts.length - 1) return entry.type === 'blob' ? entry.oid : null;
-      if (entry.type !== 'tree') return null;
-      tree = entry.oid;
-    }
-    return null;
+    return commit ? blobInTree(await this.treeOf(commit), path, (oid) => this.readTree(oid)) : null;
   }
 
   /** Stage a commit of `changes` on the current head; returns its id. */
