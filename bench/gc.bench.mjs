@@ -3,7 +3,7 @@
 // write speed at 100, 10,000 and 50,000 commits.
 import { join } from 'node:path';
 import { StateRepo } from '../dist/index.js';
-import { gc, objectStats } from '../dist/git/gc.js';
+import { gc, objectStats } from '../dist/gc/gc.js';
 import { History } from '../dist/history/history.js';
 import { copyRepo, generateRepo, git, measure, ms, percentile, settleDisk, table, tempDir } from './lib/util.mjs';
 
