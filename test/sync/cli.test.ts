@@ -88,7 +88,7 @@ describe('sync CLI', () => {
     await cli(['remote', 'add', 'origin', 'http://127.0.0.1:9/nothing.git'], { dir });
     const r = await cli(['sync', '--timeout', '2000'], { dir });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^gitstate: talking to http:\/\/127\.0\.0\.1:9\/nothing\.git failed: connection refused|did not answer/);
+    expect(r.stderr).toMatch(/^gitstate: fetch from origin \(http:\/\/127\.0\.0\.1:9\/nothing\.git\) failed: fatal: unable to access .*Failed to connect|did not answer/);
     const status = JSON.parse((await cli(['status', '--json'], { dir })).stdout);
     expect(status.sync.lastError).toMatch(/127\.0\.0\.1:9/);
   });
