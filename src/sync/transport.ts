@@ -122,7 +122,7 @@ export async function pushBranch(repo: StateRepo, target: RemoteTarget, options:
  */
 export function rejection(target: RemoteTarget, reason: string, server: string): PushRejectedError | PushRefusedError {
   const said = server ? `; the server said: ${server}` : '';
-  if (!/declined|protected|denied|not allowed/i.test(reason + server) && /non-fast-forward|fetch first|failed to update ref|failed to lock|cannot lock ref|stale info|incorrect old value|but expected/i.test(reason + server)) {
+  if (!/declined|protected|denied|not allowed/i.test(reason + server) && /no[nt]-fast-forward|fetch first|failed to update ref|failed to lock|cannot lock ref|stale info|incorrect old value|but expected/i.test(reason + server)) {
     return new PushRejectedError(`push to ${target.remote} (${redact(target.url)}) rejected: its ${target.branch} moved (${reason.trim()}); fetch and merge again${said}`, { reason });
   }
   return new PushRefusedError(`push to ${target.remote} (${redact(target.url)}) refused: ${reason.trim()}${said}`, { reason });
