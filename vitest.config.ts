@@ -13,6 +13,8 @@ export const FULL_SUITES = [
   'test/state/manager.test.ts',
   'test/load/load.test.ts',
   'test/concurrency/native-git.test.ts',
+  'test/sync/http-server.test.ts',
+  'test/sync/ssh-server.test.ts',
 ];
 
 export default defineConfig({
