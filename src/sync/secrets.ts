@@ -83,7 +83,7 @@ export async function arrivedSecrets(
   before: string | null,
   tip: string,
   changed: Record<string, string | null>,
-  history: (path: string) => Iterable<string>,
+  history: (path: string) => Promise<Iterable<string>>,
 ): Promise<ArrivedSecret[]> {
   const out: ArrivedSecret[] = [];
   for (const [path, blob] of Object.entries(changed)) {
@@ -95,7 +95,7 @@ export async function arrivedSecrets(
     const had = new Set(old.map((f) => `${f.key}\0${f.rule}`));
     for (const finding of now.filter((f) => !had.has(`${f.key}\0${f.rule}`))) {
       let commit = tip;
-      for (const c of history(path)) {
+      for (const c of await history(path)) {
         const b = await store.blobOidAt(c, path);
         const still = b ? (await findSecretsInFile(dir, path, await store.readBlob(b))).some((f) => f.key === finding.key && f.rule === finding.rule) : false;
         if (!still) break;

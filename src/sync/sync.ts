@@ -147,20 +147,25 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
 /** Secrets the files a pull changed hold now and did not before, with the incoming commit that added each. */
 async function reportSecrets(repo: StateRepo, before: string | null, theirs: string, changed: Record<string, string | null>): Promise<ArrivedSecret[]> {
   const store = await repo.store();
-  const index = new HistoryIndex(store);
-  const stop = new Set<string>();
-  const history = function* (path: string): Generator<string> {
-    // theirs' commits that changed the file, newest first, down to what we had
-    if (before && stop.size === 0) for (const r of index.walk(before)) stop.add(r.c);
-    for (const r of index.walk(theirs)) {
-      if (stop.has(r.c)) return;
-      if (path in r.f) yield r.c;
-    }
-  };
   const candidates = Object.fromEntries(Object.entries(changed).filter(([, blob]) => blob));
   if (Object.keys(candidates).length === 0) return [];
-  await index.update(theirs);
-  if (before) await index.update(before);
+  // The history is read only when a secret is found: to name the commit that added it.
+  const history = async (path: string): Promise<string[]> => {
+    const index = new HistoryIndex(store);
+    await index.update(theirs);
+    const stop = new Set<string>();
+    if (before) {
+      await index.update(before);
+      for (const r of index.walk(before)) stop.add(r.c);
+    }
+    const commits: string[] = [];
+    // theirs' commits that changed the file, newest first, down to what we had
+    for (const r of index.walk(theirs)) {
+      if (stop.has(r.c)) break;
+      if (path in r.f) commits.push(r.c);
+    }
+    return commits;
+  };
   return arrivedSecrets(repo.dir, store, before, theirs, candidates, history);
 }
 
