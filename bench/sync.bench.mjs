@@ -37,15 +37,18 @@ async function measure(label, server, rounds, commits) {
   git(nativeWriter, 'remote', 'set-url', 'origin', theirs);
   await native(nativeWriter, 'push', '-q', 'origin', 'main');
   const consumer = (await cloneRepo(ours, join(tempDir(), 'state'))).dir;
-  const merger = (await cloneRepo(ours, join(tempDir(), 'state'))).dir;
   const nativeConsumer = join(tempDir(), 'native-consumer');
-  const nativeMerger = join(tempDir(), 'native-merger');
   await run$('git', ['clone', '-q', theirs, nativeConsumer]);
-  await run$('git', ['clone', '-q', theirs, nativeMerger]);
-  for (const dir of [nativeMerger]) for (const [k, v] of [['user.name', 'bench'], ['user.email', 'b@example.com']]) git(dir, 'config', k, v);
 
   const times = { push: [[], []], pull: [[], []], merge: [[], []] };
   for (let round = 0; round < rounds; round++) {
+    // Merge-sync runs on a pair of server repos of its own, so its merges never reach the writer.
+    const [oursMerge, theirsMerge] = [server.createRepo(`${label}-gitstate-merge-${round}.git`), server.createRepo(`${label}-native-merge-${round}.git`)];
+    await native(writer.dir, 'push', '-q', oursMerge, 'main');
+    await native(writer.dir, 'push', '-q', theirsMerge, 'main');
+    const merger = (await cloneRepo(oursMerge, join(tempDir(), 'state'))).dir;
+    const nativeMerger = join(tempDir(), 'native-merger');
+    await run$('git', ['clone', '-q', theirsMerge, nativeMerger]);
     for (let i = 0; i < commits; i++) await writer.set(`projects/p${i % 20}/current_work`, 'test_status', `run ${label} ${round}.${i}`);
     const nativeCopy = copyRepo(writer.dir, join(tempDir(), 'native-copy'));
     git(nativeCopy, 'remote', 'set-url', 'origin', theirs);
@@ -54,6 +57,8 @@ async function measure(label, server, rounds, commits) {
     writeFileSync(join(nativeMerger, 'knowledge.yaml'), `merger_${round}: 1\n`, { flag: 'a' });
     await native(nativeMerger, 'commit', '-qam', `merger ${round}`);
 
+    await native(writer.dir, 'push', '-q', oursMerge, 'main');
+    await native(writer.dir, 'push', '-q', theirsMerge, 'main');
     times.push[0].push(await time(() => gitstate(writer.dir, 'push')));
     times.push[1].push(await time(() => native(nativeCopy, 'push', '-q', 'origin', 'main')));
     times.pull[0].push(await time(() => gitstate(consumer, 'pull')));

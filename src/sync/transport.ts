@@ -12,7 +12,7 @@
  * remote, its URL and the operation, and keeps what the server said.
  */
 import { execFile } from 'node:child_process';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { StateRepo } from '../core/repo.js';
 import type { ProgressEvent } from '../git/http.js';
@@ -86,7 +86,7 @@ export async function fetchBranch(repo: StateRepo, target: RemoteTarget, options
     const refspec = `+refs/heads/${target.branch}:${trackingRef(target)}`;
     const run = await native(repo, target, 'fetch', ['fetch', '--no-tags', '--no-write-fetch-head', '--progress', target.remote, refspec], options);
     if (run.code !== 0) {
-      if (!/couldn't find remote ref/i.test(run.stderr)) throw await failure(repo, target, 'fetch from', run, options);
+      if (!/couldn't find remote ref/i.test(run.stderr)) throw await failure(repo, target, 'fetch from', run);
       const branches = await nativeBranches(repo, target, options);
       if (branches.length > 0) throw missingBranch(target, branches);
       return null;
@@ -112,7 +112,7 @@ export async function pushBranch(repo: StateRepo, target: RemoteTarget, options:
   const line = run.stdout.split('\n').map((l) => l.split('\t')).find((f) => f.length >= 3 && f[1]!.endsWith(`:${to}`));
   if (run.code === 0) return { pushed: line?.[0] !== '=' };
   if (line?.[0] === '!') throw rejection(target, line[2]!, serverLines(run.stderr));
-  throw await failure(repo, target, 'push to', run, options);
+  throw await failure(repo, target, 'push to', run);
 }
 
 /**
@@ -184,7 +184,7 @@ async function nativeEnv(repo: StateRepo, target: RemoteTarget, timeoutMs: numbe
 
 async function nativeBranches(repo: StateRepo, target: RemoteTarget, options: TransferOptions): Promise<string[]> {
   const run = await native(repo, target, 'list the branches of', ['ls-remote', '--heads', target.remote], options);
-  if (run.code !== 0) throw await failure(repo, target, 'list the branches of', run, options);
+  if (run.code !== 0) throw await failure(repo, target, 'list the branches of', run);
   return run.stdout
     .split('\n')
     .map((l) => l.split('\t')[1] ?? '')
@@ -194,7 +194,7 @@ async function nativeBranches(repo: StateRepo, target: RemoteTarget, options: Tr
 
 const AUTH_FAILED = /Authentication failed for|could not read (?:Username|Password)|HTTP Basic: Access denied|returned error: 40[13]\b/i;
 
-async function failure(repo: StateRepo, target: RemoteTarget, what: string, run: GitRun, _options: TransferOptions): Promise<Error> {
+async function failure(repo: StateRepo, target: RemoteTarget, what: string, run: GitRun): Promise<Error> {
   if (urlKind(target.url) === 'http' && AUTH_FAILED.test(run.stderr)) {
     const given = !/could not read (?:Username|Password)/i.test(run.stderr);
     return authError(target, what, await credentialSource(repo.dir, target.url), given);
@@ -261,9 +261,4 @@ export function redact(url: string): string {
 /** Text with any credentials inside URLs in it removed (`https://user:pass@host` -> `https://host`). */
 export function redactText(text: string): string {
   return text.replace(/\b(https?:\/\/)[^\s/@]+@/gi, '$1');
-}
-
-/** A local path remote, as git resolves it from the state directory. */
-export function localPath(dir: string, url: string): string {
-  return url.startsWith('file://') ? new URL(url).pathname : resolve(dir, url);
 }
