@@ -14,6 +14,8 @@ export const FULL_SUITES = [
   'test/load/load.test.ts',
   'test/concurrency/native-git.test.ts',
   'test/concurrency/writers.test.ts',
+  'test/sync/http-server.test.ts',
+  'test/sync/ssh-server.test.ts',
 ];
 
 export default defineConfig({

@@ -1,19 +1,22 @@
-// Sync over loopback HTTP (git http-backend on 127.0.0.1): push and pull of 1,000 new
-// commits, gitstate beside native git doing the same over the same server; and the fetch
-// alone, the part of a pull that is isomorphic-git's own (receiving and indexing the pack).
+// Sync against the real servers the tests use (nginx + fcgiwrap + git http-backend over
+// https with Basic auth; OpenSSH's sshd), CLI included, gitstate beside native git in one run:
+// push, pull (fast-forward) and merge-sync (a local commit, then 1,000 incoming ones:
+// fetch, merge, push) of 1,000 new commits, median of interleaved rounds.
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { StateRepo } from '../dist/index.js';
 import { addRemote, cloneRepo } from '../dist/sync/remote.js';
-import { pull, push, sync } from '../dist/sync/sync.js';
-import { fetchBranch } from '../dist/sync/transport.js';
-import { startGitServer } from '../test/helpers/git-server.mjs';
-import { copyRepo, git, ms, percentile, table, tempDir } from './lib/util.mjs';
+import { sync } from '../dist/sync/sync.js';
+import { startHttpServer, startSshServer } from '../test/helpers/real-servers.mjs';
+import { CLI, copyRepo, git, ms, percentile, table, tempDir } from './lib/util.mjs';
 
 export const name = 'sync';
 const run$ = promisify(execFile);
 const QUICK = process.env.BENCH_QUICK === '1';
+const USER = 'bench';
+const PASSWORD = 'bench-password';
 
 async function time(fn) {
   const t = performance.now();
@@ -21,60 +24,87 @@ async function time(fn) {
   return performance.now() - t;
 }
 
+const gitstate = (dir, ...args) => run$(process.execPath, [CLI, '--dir', dir, '--quiet', ...args]);
+const native = (dir, ...args) => run$('git', args, { cwd: dir });
+
+async function measure(label, server, rounds, commits) {
+  const ours = server.createRepo(`${label}-gitstate.git`);
+  const theirs = server.createRepo(`${label}-native.git`);
+  const writer = await StateRepo.init(join(tempDir(), 'state'));
+  await addRemote(writer, 'origin', ours);
+  await sync(writer);
+  const nativeWriter = copyRepo(writer.dir, join(tempDir(), 'native'));
+  git(nativeWriter, 'remote', 'set-url', 'origin', theirs);
+  await native(nativeWriter, 'push', '-q', 'origin', 'main');
+  const consumer = (await cloneRepo(ours, join(tempDir(), 'state'))).dir;
+  const nativeConsumer = join(tempDir(), 'native-consumer');
+  await run$('git', ['clone', '-q', theirs, nativeConsumer]);
+
+  const times = { push: [[], []], pull: [[], []], merge: [[], []] };
+  for (let round = 0; round < rounds; round++) {
+    // Merge-sync runs on a pair of server repos of its own, so its merges never reach the writer.
+    const [oursMerge, theirsMerge] = [server.createRepo(`${label}-gitstate-merge-${round}.git`), server.createRepo(`${label}-native-merge-${round}.git`)];
+    await native(writer.dir, 'push', '-q', oursMerge, 'main');
+    await native(writer.dir, 'push', '-q', theirsMerge, 'main');
+    const merger = (await cloneRepo(oursMerge, join(tempDir(), 'state'))).dir;
+    const nativeMerger = join(tempDir(), 'native-merger');
+    await run$('git', ['clone', '-q', theirsMerge, nativeMerger]);
+    for (let i = 0; i < commits; i++) await writer.set(`projects/p${i % 20}/current_work`, 'test_status', `run ${label} ${round}.${i}`);
+    const nativeCopy = copyRepo(writer.dir, join(tempDir(), 'native-copy'));
+    git(nativeCopy, 'remote', 'set-url', 'origin', theirs);
+    // One local commit on each merging side, so the sync is a true merge.
+    await gitstate(merger, 'set', 'knowledge', `merger_${round}`, '1');
+    writeFileSync(join(nativeMerger, 'knowledge.yaml'), `merger_${round}: 1\n`, { flag: 'a' });
+    await native(nativeMerger, 'commit', '-qam', `merger ${round}`);
+
+    await native(writer.dir, 'push', '-q', oursMerge, 'main');
+    await native(writer.dir, 'push', '-q', theirsMerge, 'main');
+    times.push[0].push(await time(() => gitstate(writer.dir, 'push')));
+    times.push[1].push(await time(() => native(nativeCopy, 'push', '-q', 'origin', 'main')));
+    times.pull[0].push(await time(() => gitstate(consumer, 'pull')));
+    times.pull[1].push(await time(() => native(nativeConsumer, 'pull', '-q', '--ff-only', 'origin', 'main')));
+    times.merge[0].push(await time(() => gitstate(merger, 'sync')));
+    times.merge[1].push(await time(async () => {
+      await native(nativeMerger, 'pull', '-q', '--no-rebase', '--no-edit', 'origin', 'main');
+      await native(nativeMerger, 'push', '-q', 'origin', 'main');
+    }));
+    if (git(consumer, 'rev-parse', 'HEAD^{tree}') !== git(nativeConsumer, 'rev-parse', 'HEAD^{tree}')) throw new Error('pull results differ');
+  }
+  const median = (list) => percentile([...list].sort((a, b) => a - b), 0.5);
+  const row = (what, [a, b]) => {
+    const [x, y] = [median(a), median(b)];
+    return [`${label} ${what}`, ms(x), ms(y), `${(x / y).toFixed(2)}×`, x <= 1.5 * y ? 'PASS' : 'MISS'];
+  };
+  return [row('push', times.push), row('pull (fast-forward)', times.pull), row('merge-sync', times.merge)];
+}
+
 export async function run() {
   const commits = QUICK ? 100 : 1000;
-  const server = await startGitServer();
+  const rounds = QUICK ? 1 : 3;
+  const saved = { ...process.env };
+  const http = await startHttpServer({ https: true, auth: { username: USER, password: PASSWORD } });
+  const ssh = await startSshServer();
   try {
-    const ours = server.createRepo('gitstate.git');
-    const theirs = server.createRepo('native.git');
-    const writer = await StateRepo.init(join(tempDir(), 'state'));
-    await addRemote(writer, 'origin', ours);
-    await sync(writer);
-    const consumer = await cloneRepo(ours, join(tempDir(), 'state'));
-    // Native git gets the same starting point on its own server repo.
-    const nativeWriter = copyRepo(writer.dir, join(tempDir(), 'native'));
-    git(nativeWriter, 'remote', 'set-url', 'origin', theirs);
-    // Async: the server runs in this process, so a blocking git call would wait for it forever.
-    await run$('git', ['push', '-q', 'origin', 'main'], { cwd: nativeWriter });
-    const nativeConsumer = join(tempDir(), 'native-consumer');
-    await run$('git', ['clone', '-q', theirs, nativeConsumer]);
-
-    const rounds = QUICK ? 1 : 3;
-    const times = { push: [[], []], pull: [[], []], fetch: [[], []] };
-    for (let round = 0; round < rounds; round++) {
-      // Fetch-only consumers: each side's repo as it stands before this round's commits.
-      const fetcher = await cloneRepo(ours, join(tempDir(), 'state'));
-      const nativeFetcher = join(tempDir(), 'native-fetcher');
-      await run$('git', ['clone', '-q', theirs, nativeFetcher]);
-
-      for (let i = 0; i < commits; i++) await writer.set(`projects/p${i % 20}/current_work`, 'test_status', `run ${round}.${i}`);
-      // The same commits for native git: a copy of the writer, pointed at its own server repo.
-      const nativeCopy = copyRepo(writer.dir, join(tempDir(), 'native-copy'));
-      git(nativeCopy, 'remote', 'set-url', 'origin', theirs);
-
-      times.push[0].push(await time(() => push(writer)));
-      times.push[1].push(await time(() => run$('git', ['push', '-q', 'origin', 'main'], { cwd: nativeCopy })));
-      times.pull[0].push(await time(() => pull(consumer)));
-      times.pull[1].push(await time(() => run$('git', ['pull', '-q', '--ff-only', 'origin', 'main'], { cwd: nativeConsumer })));
-      times.fetch[0].push(await time(() => fetchBranch(fetcher, 'origin', ours, {})));
-      times.fetch[1].push(await time(() => run$('git', ['fetch', '-q', 'origin'], { cwd: nativeFetcher })));
-      if (git(consumer.dir, 'rev-parse', 'HEAD') !== git(nativeConsumer, 'rev-parse', 'HEAD')) throw new Error('pull results differ');
-    }
-    const median = (list) => percentile([...list].sort((a, b) => a - b), 0.5);
-    const row = (label, [a, b], target = true) => {
-      const [x, y] = [median(a), median(b)];
-      return [label, ms(x), ms(y), `${(x / y).toFixed(2)}×`, target ? (x <= 2 * y ? 'PASS' : 'MISS') : ''];
-    };
+    // Both contenders see the same user config: the test CA, the ssh command, and credentials
+    // (gitstate from GITSTATE_TOKEN, native git from a credential store).
+    const home = tempDir();
+    const creds = join(home, 'credentials');
+    writeFileSync(creds, `https://${USER}:${PASSWORD}@127.0.0.1%3a${http.port}\n`);
+    const config = join(home, 'gitconfig');
+    writeFileSync(config, `[http]\n\tsslCAInfo = ${http.caFile}\n[core]\n\tsshCommand = ${ssh.sshCommand}\n[credential]\n\thelper = store --file ${creds}\n[user]\n\tname = bench\n\temail = b@example.com\n`);
+    delete process.env.GIT_SSL_CAINFO;
+    process.env.GIT_CONFIG_GLOBAL = config;
+    process.env.GITSTATE_TOKEN = PASSWORD;
+    process.env.GITSTATE_USERNAME = USER;
+    const rows = [...(await measure('https', http, rounds, commits)), ...(await measure('ssh', ssh, rounds, commits))];
     return [
-      `### Sync over loopback HTTP (${commits.toLocaleString('en-US')} new commits, median of ${rounds} round${rounds > 1 ? 's' : ''})`,
+      `### Sync against nginx + git http-backend (https, Basic auth) and OpenSSH (${commits.toLocaleString('en-US')} new commits, CLI included, median of ${rounds} interleaved round${rounds > 1 ? 's' : ''})`,
       '',
-      table(['operation', 'gitstate ms', 'native git ms', 'ratio', 'target ≤ 2×'], [
-        row('push', times.push),
-        row('pull (fast-forward)', times.pull),
-        row('fetch only (isomorphic-git `fetch` vs `git fetch`)', times.fetch, false),
-      ]),
+      table(['operation', 'gitstate ms', 'native git ms', 'ratio', 'target ≤ 1.5×'], rows),
     ].join('\n');
   } finally {
-    await server.close();
+    process.env = saved;
+    await http.close();
+    await ssh.close();
   }
 }

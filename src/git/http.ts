@@ -1,8 +1,12 @@
 /**
- * Fetch and push over smart HTTP(S), through isomorphic-git. sync/transport.ts
- * decides what to do with the outcome; this module only carries the call.
- * isomorphic-git's errors pass through with their `code` and `data`.
+ * Fetch and push over smart HTTP(S) through isomorphic-git: the transport when
+ * the system git is not installed (git/native.ts carries the transfer when it
+ * is). sync/transport.ts decides what to do with the outcome; this module only
+ * carries the call. isomorphic-git's errors pass through with their `code`
+ * and `data`.
  */
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { createRequire } from 'node:module';
 import type { AuthCallback, AuthFailureCallback, AuthSuccessCallback, HttpClient } from 'isomorphic-git';
 import { iso } from './iso.js';
@@ -19,13 +23,19 @@ export interface ProgressEvent {
 export interface HttpTransfer {
   url: string;
   remote: string;
-  /** Local and remote branch name. */
+  /** The local branch. */
   branch: string;
+  /** The remote's branch it tracks. */
+  remoteBranch: string;
   signal: AbortSignal;
   onAuth: AuthCallback;
   onAuthFailure?: AuthFailureCallback;
   onAuthSuccess?: AuthSuccessCallback;
   onProgress?: (event: ProgressEvent) => void;
+  /** The server's own text (sideband `remote:` lines). */
+  onMessage?: (message: string) => void;
+  /** A CA bundle to trust (git's http.sslCAInfo), as a path. */
+  caFile?: string;
 }
 
 export type { AuthCallback, AuthFailureCallback, AuthSuccessCallback };
@@ -36,35 +46,42 @@ export interface PushOutcome {
   refs: Record<string, { ok: boolean; error?: string }>;
 }
 
-/** Fetch the remote's branch into refs/remotes/<remote>/<branch>. */
+/** Fetch the remote's branch into refs/remotes/<remote>/<remoteBranch>. */
 export async function httpFetch(store: GitStore, transfer: HttpTransfer): Promise<void> {
-  await iso().fetch({ ...options(store, transfer), singleBranch: true, tags: false });
+  await iso().fetch({ ...options(store, transfer), ref: transfer.remoteBranch, remoteRef: transfer.remoteBranch, singleBranch: true, tags: false });
 }
 
-/** Push the branch; never forced. */
+/** Push the local branch to the remote's; never forced. */
 export async function httpPush(store: GitStore, transfer: HttpTransfer): Promise<PushOutcome> {
-  const result = await iso().push({ ...options(store, transfer), force: false });
+  const result = await iso().push({ ...options(store, transfer), ref: transfer.branch, remoteRef: transfer.remoteBranch, force: false });
   return { ok: result.ok, error: result.error, refs: result.refs as PushOutcome['refs'] };
+}
+
+/** The remote's branch names (`refs/heads/...`, without the prefix). */
+export async function httpListBranches(transfer: HttpTransfer): Promise<string[]> {
+  const refs = await iso().listServerRefs({ http: timedHttp(transfer), url: transfer.url, prefix: 'refs/heads/', onAuth: transfer.onAuth, onAuthFailure: transfer.onAuthFailure });
+  return refs.map((r) => r.ref.replace(/^refs\/heads\//, ''));
 }
 
 function options(store: GitStore, t: HttpTransfer) {
   return {
     ...store.transportArgs(),
-    http: timedHttp(t.signal),
+    http: timedHttp(t),
     url: t.url,
     remote: t.remote,
-    ref: t.branch,
-    remoteRef: t.branch,
     onAuth: t.onAuth,
     onAuthFailure: t.onAuthFailure,
     onAuthSuccess: t.onAuthSuccess,
     onProgress: t.onProgress,
+    onMessage: t.onMessage,
   };
 }
 
 let client: { request: HttpClient['request'] } | null = null;
-function timedHttp(signal: AbortSignal): HttpClient {
+/** isomorphic-git's Node client, with the deadline's signal and, when one is configured, the CA bundle to trust. */
+function timedHttp(t: HttpTransfer): HttpClient {
   client ??= (require('isomorphic-git/http/node') as { default: HttpClient }).default;
   const base = client;
-  return { request: (request) => base.request({ ...request, signal } as never) };
+  const agent = t.caFile && /^https:/i.test(t.url) ? new Agent({ ca: readFileSync(t.caFile) }) : undefined;
+  return { request: (request) => base.request({ ...request, signal: t.signal, ...(agent ? { agent } : {}) } as never) };
 }

@@ -13,6 +13,10 @@ import { STATE_EXTENSIONS } from '../base/paths.js';
 import type { StateRepo, WriteResult } from '../core/repo.js';
 import type { GitStore } from '../git/store.js';
 import { mergeBase } from '../git/ancestry.js';
+import { writeMergeCommit } from '../git/merge-commit.js';
+import type { Segment } from '../base/keypath.js';
+import { newer, WriteFinder, type Write } from './newest.js';
+import { findSecrets, findSecretsInFile, redactedValue, secretRuleAt } from './secrets.js';
 import { HistoryIndex } from '../history/index-file.js';
 import { applyValue } from '../merge/apply.js';
 import { merge3, MISSING, type Side } from '../merge/merge3.js';
@@ -69,8 +73,19 @@ export async function loadSyncSettings(dir: string): Promise<SyncSettings> {
 /**
  * Merge `theirs` into HEAD as a merge commit. With the manual strategy, any
  * conflict leaves the repository as it was and throws a ConflictError (exit 4).
+ * The merge is written as objects and the branch advanced onto it under the
+ * lock (BranchMovedError when a write got in meanwhile: merge again). Its
+ * content is checked here: a secret one of the parents already holds passes
+ * (someone else's secret never blocks a sync), anything new is refused.
  */
-export async function mergeBranch(repo: StateRepo, ours: string, theirs: string, strategy: Strategy | undefined, remote: string): Promise<WriteResult & { conflicts: ConflictRecord[] }> {
+export async function mergeBranch(
+  repo: StateRepo,
+  ours: string,
+  theirs: string,
+  strategy: Strategy | undefined,
+  remote: string,
+  label = `${remote}/main`,
+): Promise<WriteResult & { conflicts: ConflictRecord[] }> {
   const store = await repo.store();
   const settings = await loadSyncSettings(repo.dir);
   const base = await mergeBase(store, ours, theirs);
@@ -81,7 +96,8 @@ export async function mergeBranch(repo: StateRepo, ours: string, theirs: string,
   const oursChanged = await index.changedPaths(baseTree, await store.treeOf(ours));
   const theirsChanged = await index.changedPaths(baseTree, await store.treeOf(theirs));
   const checks = await repo.checks();
-  const now = new Date().toISOString();
+  const now = new Date();
+  const nowSeconds = Math.floor(now.getTime() / 1000);
   const files: Array<{ path: string; content: Uint8Array | null }> = [];
   const conflicts: ConflictRecord[] = [];
   const manual: string[] = [];
@@ -94,56 +110,85 @@ export async function mergeBranch(repo: StateRepo, ours: string, theirs: string,
     }
     if (oursChanged[path] === theirBlob) continue;
     const fileStrategy = settings.rules?.[path] ?? strategy ?? settings.strategy ?? 'newest';
-    const sides = await sideInfo(index, path, base ?? null, ours, theirs);
-    const pick = (): 'ours' | 'theirs' => (fileStrategy === 'theirs' || (fileStrategy === 'newest' && sides.theirs.time > sides.ours.time) ? 'theirs' : 'ours');
+    const writes = new WriteFinder(store, index, path);
+    const sidesAt = async (segments: readonly Segment[] | null) => ({ ours: await writes.introduced(ours, segments), theirs: await writes.introduced(theirs, segments) });
+    const decide = async (sides: { ours: Write; theirs: Write }): Promise<'ours' | 'theirs'> =>
+      fileStrategy === 'theirs' ? 'theirs' : fileStrategy === 'newest' ? newer(store, sides.ours, sides.theirs, nowSeconds) : 'ours';
     const text = async (blob: string | null | undefined) => (blob ? decodeText(await store.readBlob(blob), path) : null);
     const [baseText, ourText, theirText] = [await text(base ? await store.blobOidAt(base, path) : null), await text(oursChanged[path]), await text(theirBlob)];
-    const record = (key: string, o: Side, t: Side, kept: 'ours' | 'theirs') =>
-      conflicts.push({
-        time: now,
-        file: path,
-        key,
-        strategy: fileStrategy,
-        kept,
-        ours: { value: o === MISSING ? null : o, commit: sides.ours.commit, host: sides.ours.host, time: sides.ours.time },
-        theirs: { value: t === MISSING ? null : t, commit: sides.theirs.commit, host: sides.theirs.host, time: sides.theirs.time },
+    const record = async (key: string, segments: readonly Segment[] | null, o: Side, t: Side, kept: 'ours' | 'theirs', sides: { ours: Write; theirs: Write }) => {
+      const info = async (value: Side, write: Write): Promise<SideInfo> => ({
+        value: value === MISSING ? null : await storable(repo.dir, path, segments, value, write.commit),
+        commit: write.commit,
+        host: write.host,
+        time: new Date(write.time * 1000).toISOString(),
       });
+      conflicts.push({ time: now.toISOString(), file: path, key, strategy: fileStrategy, kept, ours: await info(o, sides.ours), theirs: await info(t, sides.theirs) });
+    };
+    const wholeFile = async () => {
+      const sides = await sidesAt(null);
+      const kept = await decide(sides);
+      await record('(whole file)', null, ourText ?? MISSING, theirText ?? MISSING, kept, sides);
+      return kept;
+    };
 
     let merged: string | null;
     if (STATE_EXTENSIONS.some((ext) => path.endsWith(ext))) {
       const value = (t: string | null): Side => (t === null ? MISSING : getValue(parseStateText(t, path), []));
-      const result = merge3(value(baseText), value(ourText), value(theirText), { identity: settings.identity?.[path], resolve: pick });
-      for (const c of result.conflicts) record(c.path, c.ours, c.theirs, c.resolution);
+      const [b, o, t] = [value(baseText), value(ourText), value(theirText)];
+      const identity = settings.identity?.[path];
+      // First pass finds the conflicts; each is decided (newest looks up both writes), then the merge is made with those decisions.
+      const found = merge3(b, o, t, { identity }).conflicts;
+      const decided = new Map<string, { kept: 'ours' | 'theirs'; sides: { ours: Write; theirs: Write } }>();
+      for (const c of found) {
+        const sides = await sidesAt(c.segments);
+        decided.set(c.path, { kept: await decide(sides), sides });
+      }
+      const result = merge3(b, o, t, { identity, resolve: (c) => decided.get(c.path)?.kept ?? 'ours' });
+      for (const c of result.conflicts) await record(c.path, c.segments, c.ours, c.theirs, c.resolution, decided.get(c.path)?.sides ?? (await sidesAt(c.segments)));
       if (result.conflicts.length > 0 && fileStrategy === 'manual') manual.push(...result.conflicts.map((c) => `${path}: ${c.path}`));
       merged = result.value === MISSING ? null : renderOnto(path, ourText ?? theirText, result.value);
       // A merged file that breaks its schema or the secret guard is a conflict too: the winning side's file is kept whole.
-      if (merged !== null) {
-        const problem = await firstFailure(path, merged, checks);
+      if (merged !== null && merged !== ourText && merged !== theirText) {
+        const problem = await firstFailure(repo.dir, path, merged, [ourText, theirText], checks);
         if (problem) {
-          const kept = pick();
-          record('(whole file)', ourText ?? MISSING, theirText ?? MISSING, kept);
+          const kept = await wholeFile();
           if (fileStrategy === 'manual') manual.push(`${path}: ${problem}`);
           merged = kept === 'ours' ? ourText : theirText;
         }
       }
     } else {
-      const kept = pick();
-      record('(whole file)', ourText ?? MISSING, theirText ?? MISSING, kept);
+      const kept = await wholeFile();
       if (fileStrategy === 'manual') manual.push(path);
       merged = kept === 'ours' ? ourText : theirText;
     }
     files.push({ path, content: merged === null ? null : Buffer.from(merged) });
   }
-  if (manual.length > 0) throw new ConflictError(`merge of ${remote} left for you: ${manual.join(', ')} (nothing written; choose --strategy ours|theirs|newest)`, { conflicts: manual });
+  if (manual.length > 0) throw new ConflictError(`merge of ${label} left for you: ${manual.join(', ')} (nothing written; choose --strategy ours|theirs|newest)`, { conflicts: manual });
 
   const recorded = await conflictsFile(store, ours, theirs, base ?? null, conflicts);
   if (recorded) files.push(recorded);
-  const result = await repo.commitFiles(
-    files,
-    { op: 'sync-merge', subject: `merge ${remote}/main${conflicts.length ? `: ${conflicts.length} conflict(s) resolved, losing values kept in ${CONFLICTS_FILE}` : ''}` },
-    { otherParents: [theirs] },
+  const changes: typeof files = [];
+  for (const file of files) {
+    if ((file.content ? store.hashBlob(file.content) : null) !== (await store.blobOidAt(ours, file.path))) changes.push(file);
+  }
+  const { commitMessage } = await import('../core/message.js');
+  const subject = `merge ${label}${conflicts.length ? `: ${conflicts.length} conflict(s) resolved, losing values kept in ${CONFLICTS_FILE}` : ''}`;
+  const message = commitMessage(
+    changes.map((c) => ({ op: 'sync-merge' as const, file: c.path })),
+    { op: 'sync-merge', subject },
   );
+  const person = await repo.author();
+  const author = { name: person.name, email: person.email, timestamp: nowSeconds, timezoneOffset: now.getTimezoneOffset() };
+  const { commit, changed } = await writeMergeCommit(store, { parents: [ours, theirs], changes, author, message });
+  const result = await repo.advance(ours, commit, changed);
   return { ...result, conflicts };
+}
+
+/** A conflict record's value, or a redacted marker with the commit that holds it when the value fails the secret guard. */
+async function storable(dir: string, file: string, segments: readonly Segment[] | null, value: unknown, commit: string): Promise<unknown> {
+  const rule = segments === null ? ((await findSecretsInFile(dir, file, Buffer.from(String(value))))[0]?.rule ?? null) : await secretRuleAt(dir, file, segments, value);
+  return rule ? redactedValue(rule, commit) : value;
 }
 
 /** The conflict records of both sides, plus this merge's. */
@@ -163,20 +208,6 @@ async function conflictsFile(store: GitStore, ours: string, theirs: string, base
   return { path: CONFLICTS_FILE, content: Buffer.from(header + stringify({ conflicts: all }, { lineWidth: 0 })) };
 }
 
-/** The newest commit on each side (since the merge base) that changed `path`: its time and host. */
-async function sideInfo(index: HistoryIndex, path: string, base: string | null, ours: string, theirs: string) {
-  const stop = new Set<string>();
-  if (base) for (const r of index.walk(base)) stop.add(r.c);
-  const find = (tip: string): SideInfo => {
-    for (const r of index.walk(tip)) {
-      if (stop.has(r.c)) break;
-      if (path in r.f) return { value: undefined, commit: r.c, host: r.host, time: new Date(r.t * 1000).toISOString() };
-    }
-    return { value: undefined, commit: tip, time: new Date(0).toISOString() };
-  };
-  return { ours: find(ours), theirs: find(theirs) };
-}
-
 function renderOnto(path: string, text: string | null, value: unknown): string {
   const state = parseStateText(text ?? (path.endsWith('.json') ? '{}' : ''), path);
   state.rendered = serialize(state);
@@ -184,12 +215,22 @@ function renderOnto(path: string, text: string | null, value: unknown): string {
   return render(state);
 }
 
-async function firstFailure(path: string, text: string, checks: ReadonlyArray<(p: string, v: unknown) => void | Promise<void>>): Promise<string | null> {
+/**
+ * Why merged content may not be committed, or null. Secrets that either side's
+ * version already holds (same key path, same rule) do not count: they are
+ * someone else's, already in the history, and reported by the sync instead.
+ */
+async function firstFailure(dir: string, path: string, text: string, sides: Array<string | null>, checks: ReadonlyArray<(p: string, v: unknown) => void | Promise<void>>): Promise<string | null> {
+  let value: unknown;
   try {
-    const value = getValue(parseStateText(text, path), []);
+    value = getValue(parseStateText(text, path), []);
     for (const check of checks) await check(path, value);
     return null;
   } catch (err) {
-    return (err as Error).message;
+    if ((err as { code?: string }).code !== 'SECRET') return (err as Error).message;
   }
+  const held = new Set<string>();
+  for (const side of sides) if (side !== null) for (const f of await findSecretsInFile(dir, path, Buffer.from(side))) held.add(`${f.key}\0${f.rule}`);
+  const fresh = (await findSecrets(dir, path, value)).filter((f) => !held.has(`${f.key}\0${f.rule}`));
+  return fresh.length > 0 ? `${path}: ${fresh[0]!.key}: looks like a secret (rule ${fresh[0]!.rule})` : null;
 }

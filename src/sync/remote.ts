@@ -2,12 +2,12 @@
  * Remotes (kept in .git/config, URLs only — never credentials) and clone.
  */
 import { execFile } from 'node:child_process';
-import { appendFile, mkdir, readdir } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RepoError, UsageError } from '../errors.js';
 import { StateRepo, type RepoOptions } from '../core/repo.js';
-import { checkRemoteUrl, redact, transportOf, type TransferOptions } from './transport.js';
-import { sync } from './sync.js';
+import { checkRemoteUrl, redact, urlKind, type TransferOptions } from './transport.js';
+import { branchKey, sync, type SyncOptions } from './sync.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -21,9 +21,18 @@ export async function listRemotes(repo: StateRepo): Promise<Remote[]> {
   return (await store.listRemotes()).map(({ remote, url }) => ({ name: remote, url: redact(url) }));
 }
 
-export async function addRemote(repo: StateRepo, name: string, url: string): Promise<void> {
+/** Git's own rules for a branch name, the ones that matter here. */
+const BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[^\s~^:?*[\\\x00-\x1f\x7f]+(?<!\.lock)(?<![./])$/;
+
+/**
+ * Add a remote. `branch` names the remote's branch to track (default main);
+ * the local branch is always main.
+ */
+export async function addRemote(repo: StateRepo, name: string, url: string, options: { branch?: string } = {}): Promise<void> {
   if (!NAME.test(name)) throw new UsageError(`invalid remote name "${name}"`);
   checkRemoteUrl(url);
+  const branch = options.branch;
+  if (branch !== undefined && !BRANCH_NAME.test(branch)) throw new UsageError(`invalid branch name "${branch}"`);
   const store = await repo.store();
   try {
     await store.addRemote(name, url);
@@ -31,43 +40,57 @@ export async function addRemote(repo: StateRepo, name: string, url: string): Pro
     if ((err as { code?: string }).code === 'AlreadyExistsError') throw new UsageError(`a remote named "${name}" exists already`);
     throw err;
   }
+  if (branch && branch !== 'main') {
+    await store.setConfig(`remote.${name}.fetch`, `+refs/heads/${branch}:refs/remotes/${name}/${branch}`);
+    await store.setConfig(branchKey(name), branch);
+  }
 }
 
 export async function removeRemote(repo: StateRepo, name: string): Promise<void> {
   const store = await repo.store();
   if (!(await listRemotes(repo)).some((r) => r.name === name)) throw new UsageError(`no remote named "${name}"`);
   await store.deleteRemote(name);
+  await store.setConfig(branchKey(name), undefined).catch(() => undefined);
 }
 
 /**
  * Clone a remote state repo into `dir` (which must be empty or absent): a new
  * state repository whose `origin` is the remote, then a pull. Works when the
- * remote is empty or its HEAD is unset or dangling: the branch is always main.
+ * remote is empty or its HEAD is unset or dangling: the local branch is always
+ * main, tracking the remote's `branch` (default main). A clone that fails
+ * removes what it made, so it can simply be tried again.
  */
-export async function cloneRepo(url: string, dir: string, options: RepoOptions & TransferOptions = {}): Promise<StateRepo> {
+export async function cloneRepo(url: string, dir: string, options: RepoOptions & TransferOptions & Pick<SyncOptions, 'strategy'> & { branch?: string } = {}): Promise<StateRepo> {
   checkRemoteUrl(url);
-  await mkdir(dir, { recursive: true });
+  const existed = await readdir(dir).catch(() => null);
   // The embedded default ./state holds only its README: cloning there is fine (the README stays local).
-  const existing = await readdir(dir);
-  if (existing.some((name) => name !== 'README.md')) throw new RepoError(`cannot clone into ${dir}: it is not empty`);
-  if (transportOf(url) === 'native') await requireGit();
-  await gitInitOnly(dir);
-  if (existing.includes('README.md')) {
-    await mkdir(join(dir, '.git/info'), { recursive: true });
-    await appendFile(join(dir, '.git/info/exclude'), '/README.md\n');
+  if (existed?.some((name) => name !== 'README.md')) throw new RepoError(`cannot clone into ${dir}: it is not empty`);
+  if (urlKind(url) !== 'http') await requireGit();
+  await mkdir(dir, { recursive: true });
+  try {
+    await gitInitOnly(dir);
+    if (existed?.includes('README.md')) {
+      await mkdir(join(dir, '.git/info'), { recursive: true });
+      await appendFile(join(dir, '.git/info/exclude'), '/README.md\n');
+    }
+    const repo = await StateRepo.open(dir, options);
+    const { installHooks } = await import('../hooks/install.js');
+    await installHooks(repo.gitdir);
+    await addRemote(repo, 'origin', url, { branch: options.branch });
+    const pulled = await sync(repo, { ...options, remote: 'origin', strategy: 'theirs' });
+    if (pulled.head === null) {
+      // An empty remote: start it with the seed layout.
+      const { initRepository } = await import('../core/init.js');
+      await initRepository(repo.dir, options);
+      await sync(repo, { ...options, remote: 'origin' });
+    }
+    return repo;
+  } catch (err) {
+    // Leave the directory as it was found: gone if we made it, else only what was there.
+    if (existed === null) await rm(dir, { recursive: true, force: true });
+    else for (const name of await readdir(dir)) if (!existed.includes(name)) await rm(join(dir, name), { recursive: true, force: true });
+    throw err;
   }
-  const repo = await StateRepo.open(dir, options);
-  const { installHooks } = await import('../hooks/install.js');
-  await installHooks(repo.gitdir);
-  await addRemote(repo, 'origin', url);
-  const pulled = await sync(repo, { ...options, remote: 'origin', strategy: 'theirs' });
-  if (pulled.head === null) {
-    // An empty remote: start it with the seed layout.
-    const { initRepository } = await import('../core/init.js');
-    await initRepository(repo.dir, options);
-    await sync(repo, { ...options, remote: 'origin' });
-  }
-  return repo;
 }
 
 /** An empty repository with the pinned config and no commit: the clone's first pull fast-forwards into it. */

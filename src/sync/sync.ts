@@ -2,23 +2,28 @@
  * pull, push and sync. sync = fetch, then fast-forward or merge, then push; a
  * push rejected because the remote moved meanwhile is answered by fetching and
  * merging again, a bounded number of times. Never a force push, never a
- * rewrite of published history. The outcome of the last sync (and its error)
- * is kept in `.git/gitstate/sync.json` for `status`: local, never synced.
+ * rewrite of published history, never a merge of an unrelated history unless
+ * asked. The outcome of the last sync (and its error) is kept in
+ * `.git/gitstate/sync.json` for `status`: local, never synced.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BranchMovedError, UsageError } from '../errors.js';
 import type { StateRepo } from '../core/repo.js';
-import { isAncestor } from '../git/ancestry.js';
+import { isAncestor, mergeBase } from '../git/ancestry.js';
 import { HistoryIndex } from '../history/index-file.js';
+import { UnrelatedHistoryError } from './errors.js';
 import { mergeBranch, type ConflictRecord, type Strategy } from './merge.js';
-import { fetchBranch, pushBranch, PushRejectedError, redact, type TransferOptions } from './transport.js';
+import { arrivedSecrets, type ArrivedSecret } from './secrets.js';
+import { BRANCH, fetchBranch, pushBranch, PushRejectedError, redact, redactText, trackingRef, type RemoteTarget, type TransferOptions } from './transport.js';
 
 export interface SyncOptions extends TransferOptions {
   remote?: string;
   strategy?: Strategy;
   /** Fetch-and-merge rounds after a rejected push (default 3). */
   retries?: number;
+  /** Merge a remote whose history shares no commit with ours (refused otherwise, exit 4). */
+  allowUnrelated?: boolean;
 }
 
 export interface SyncResult {
@@ -26,8 +31,13 @@ export interface SyncResult {
   /** What happened to our branch. */
   action: 'up-to-date' | 'fast-forward' | 'merged' | 'pushed-only';
   head: string | null;
+  /** Whether the remote's branch moved (a push that found it up to date did not). */
   pushed: boolean;
+  /** The remote had no commits before this operation. */
+  remoteWasEmpty: boolean;
   conflicts: ConflictRecord[];
+  /** Secrets that came in with the remote's commits: reported, never the value. */
+  secrets: ArrivedSecret[];
 }
 
 export interface SyncStatus {
@@ -38,43 +48,58 @@ export interface SyncStatus {
   lastError: string | null;
 }
 
-export async function remoteUrl(repo: StateRepo, remote: string): Promise<string> {
+/** The config key naming the remote branch a remote's main tracks (default main). */
+export function branchKey(remote: string): string {
+  return `gitstate.${remote}.branch`;
+}
+
+export async function remoteTarget(repo: StateRepo, remote: string): Promise<RemoteTarget> {
   const store = await repo.store();
   const url = await store.getConfig(`remote.${remote}.url`);
   if (!url) throw new UsageError(`no remote named "${remote}"; add one with "gitstate remote add ${remote} URL"`);
-  return url;
+  return { remote, url, branch: (await store.getConfig(branchKey(remote))) || BRANCH };
+}
+
+export async function remoteUrl(repo: StateRepo, remote: string): Promise<string> {
+  return (await remoteTarget(repo, remote)).url;
 }
 
 /** Fetch and merge (or fast-forward); nothing is pushed. */
 export async function pull(repo: StateRepo, options: SyncOptions = {}): Promise<SyncResult> {
-  return record(repo, () => pullOnce(repo, options.remote ?? 'origin', options));
+  return record(repo, async () => pullOnce(repo, await remoteTarget(repo, options.remote ?? 'origin'), options));
 }
 
 /** Push our branch. Rejected when the remote has commits we don't: run sync. */
 export async function push(repo: StateRepo, options: SyncOptions = {}): Promise<SyncResult> {
-  const remote = options.remote ?? 'origin';
   return record(repo, async () => {
-    await pushBranch(repo, remote, await remoteUrl(repo, remote), options);
-    return { remote, action: 'pushed-only', head: await (await repo.store()).headOid(), pushed: true, conflicts: [] };
+    const target = await remoteTarget(repo, options.remote ?? 'origin');
+    const store = await repo.store();
+    const before = await store.resolveRef(trackingRef(target));
+    const { pushed } = await pushBranch(repo, target, options);
+    return { remote: target.remote, action: 'pushed-only', head: await store.headOid(), pushed, remoteWasEmpty: before === null && pushed, conflicts: [], secrets: [] };
   });
 }
 
 export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<SyncResult> {
-  const remote = options.remote ?? 'origin';
   const retries = options.retries ?? 3;
   return record(repo, async () => {
-    const url = await remoteUrl(repo, remote);
+    const target = await remoteTarget(repo, options.remote ?? 'origin');
     const conflicts: ConflictRecord[] = [];
+    const secrets: ArrivedSecret[] = [];
+    let remoteWasEmpty: boolean | null = null;
     for (let attempt = 0; ; attempt++) {
-      const pulled = await pullOnce(repo, remote, options);
+      const pulled = await pullOnce(repo, target, options);
+      remoteWasEmpty ??= pulled.remoteWasEmpty;
       conflicts.push(...pulled.conflicts);
+      secrets.push(...pulled.secrets);
       const store = await repo.store();
       const head = await store.headOid();
-      const theirs = await remoteTip(repo, remote);
-      if (head === null || head === theirs) return { ...pulled, conflicts, pushed: false };
+      const theirs = await store.resolveRef(trackingRef(target));
+      const done = { ...pulled, conflicts, secrets, remoteWasEmpty };
+      if (head === null || head === theirs) return { ...done, pushed: false };
       try {
-        await pushBranch(repo, remote, url, options);
-        return { ...pulled, conflicts, head, pushed: true };
+        const { pushed } = await pushBranch(repo, target, options);
+        return { ...done, head, pushed };
       } catch (err) {
         if (!(err instanceof PushRejectedError) || attempt >= retries) throw err;
       }
@@ -82,30 +107,66 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
   });
 }
 
-async function pullOnce(repo: StateRepo, remote: string, options: SyncOptions, attempt = 0): Promise<SyncResult> {
-  const url = await remoteUrl(repo, remote);
-  const theirs = await fetchBranch(repo, remote, url, options);
+async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOptions, attempt = 0): Promise<SyncResult> {
+  const { remote } = target;
+  const theirs = await fetchBranch(repo, target, options);
   const store = await repo.store();
-  if (!theirs || theirs === (await store.headOid())) return { remote, action: 'up-to-date', head: await store.headOid(), pushed: false, conflicts: [] };
+  const label = `${remote}/${target.branch}`;
+  const nothing = { remote, pushed: false, remoteWasEmpty: theirs === null, conflicts: [], secrets: [] };
+  if (!theirs || theirs === (await store.headOid())) return { ...nothing, action: 'up-to-date', head: await store.headOid() };
+  const current = await store.headOid();
+  // Refused before anything is written (hand edits included): git refuses this too.
+  if (current && !options.allowUnrelated && (await mergeBase(store, current, theirs)) === null) {
+    throw new UnrelatedHistoryError(
+      `${label} (${redact(target.url)}) has a history unrelated to this repository's (no commit in common); nothing was merged. Merge them anyway with --allow-unrelated, or clone the remote into an empty state dir`,
+    );
+  }
   const seen = await keepUncommitted(repo, theirs);
   const ours = await store.headOid();
   // Both questions at once: each is a git process (or a walk) of its own.
   const [containsTheirs, fastForward] = ours ? await Promise.all([isAncestor(store, theirs, ours), isAncestor(store, ours, theirs)]) : [false, true];
-  if (containsTheirs) return { remote, action: 'up-to-date', head: ours, pushed: false, conflicts: [] };
-  if (fastForward || !ours) {
-    // keepUncommitted diffed this very pair already, unless it committed hand edits first
-    const changed = seen && seen.ours === ours ? seen.changed : await new HistoryIndex(store).changedPaths(ours ? await store.treeOf(ours) : null, await store.treeOf(theirs));
-    try {
+  if (containsTheirs) return { ...nothing, action: 'up-to-date', head: ours };
+  try {
+    if (fastForward || !ours) {
+      // keepUncommitted diffed this very pair already, unless it committed hand edits first
+      const changed = seen && seen.ours === ours ? seen.changed : await new HistoryIndex(store).changedPaths(ours ? await store.treeOf(ours) : null, await store.treeOf(theirs));
       await repo.advance(ours, theirs, changed);
-    } catch (err) {
-      // a write got in since we looked: look again (it is no longer a fast-forward)
-      if (err instanceof BranchMovedError && attempt < 3) return pullOnce(repo, remote, options, attempt + 1);
-      throw err;
+      return { ...nothing, action: 'fast-forward', head: theirs, secrets: await reportSecrets(repo, ours, theirs, changed) };
     }
-    return { remote, action: 'fast-forward', head: theirs, pushed: false, conflicts: [] };
+    const merged = await mergeBranch(repo, ours, theirs, options.strategy, remote, label);
+    const index = new HistoryIndex(store);
+    const changed = await index.changedPaths(await store.treeOf(ours), await store.treeOf(merged.commit));
+    return { ...nothing, action: 'merged', head: merged.commit, conflicts: merged.conflicts, secrets: await reportSecrets(repo, ours, theirs, changed) };
+  } catch (err) {
+    // a write got in since we looked: look again
+    if (err instanceof BranchMovedError && attempt < 3) return pullOnce(repo, target, options, attempt + 1);
+    throw err;
   }
-  const merged = await mergeBranch(repo, ours, theirs, options.strategy, remote);
-  return { remote, action: 'merged', head: merged.commit, pushed: false, conflicts: merged.conflicts };
+}
+
+/** Secrets the files a pull changed hold now and did not before, with the incoming commit that added each. */
+async function reportSecrets(repo: StateRepo, before: string | null, theirs: string, changed: Record<string, string | null>): Promise<ArrivedSecret[]> {
+  const store = await repo.store();
+  const candidates = Object.fromEntries(Object.entries(changed).filter(([, blob]) => blob));
+  if (Object.keys(candidates).length === 0) return [];
+  // The history is read only when a secret is found: to name the commit that added it.
+  const history = async (path: string): Promise<string[]> => {
+    const index = new HistoryIndex(store);
+    await index.update(theirs);
+    const stop = new Set<string>();
+    if (before) {
+      await index.update(before);
+      for (const r of index.walk(before)) stop.add(r.c);
+    }
+    const commits: string[] = [];
+    // theirs' commits that changed the file, newest first, down to what we had
+    for (const r of index.walk(theirs)) {
+      if (stop.has(r.c)) break;
+      if (path in r.f) commits.push(r.c);
+    }
+    return commits;
+  };
+  return arrivedSecrets(repo.dir, store, before, theirs, candidates, history);
 }
 
 /**
@@ -131,22 +192,14 @@ async function keepUncommitted(repo: StateRepo, theirs: string): Promise<{ ours:
   return { ours, changed };
 }
 
-async function remoteTip(repo: StateRepo, remote: string): Promise<string | null> {
-  const store = await repo.store();
-  try {
-    return await store.resolveRef(`refs/remotes/${remote}/main`);
-  } catch {
-    return null;
-  }
-}
-
 /** Ahead/behind against the last fetched state of the remote, and the last sync's outcome. */
 export async function syncStatus(repo: StateRepo, remote = 'origin'): Promise<SyncStatus> {
   const store = await repo.store();
   const saved = await readSaved(repo);
   const hasRemote = Boolean(await store.getConfig(`remote.${remote}.url`));
+  const branch = (await store.getConfig(branchKey(remote))) || BRANCH;
   const ours = await store.headOid();
-  const theirs = await remoteTip(repo, remote);
+  const theirs = await store.resolveRef(trackingRef({ remote, branch })).catch(() => null);
   let ahead = 0;
   let behind = 0;
   if (ours && theirs && ours !== theirs) {
@@ -188,7 +241,7 @@ async function record(repo: StateRepo, fn: () => Promise<SyncResult>): Promise<S
     await save({ lastSync: new Date().toISOString(), lastError: null });
     return result;
   } catch (err) {
-    await save({ lastError: `${new Date().toISOString()} ${redact((err as Error).message)}` });
+    await save({ lastError: `${new Date().toISOString()} ${redactText((err as Error).message)}` });
     throw err;
   }
 }

@@ -82,13 +82,32 @@ describe('sync CLI', () => {
     }
   });
 
+  it('says truthfully what happened: a first sync fills an empty remote, a push with nothing new says so; errors in status are plain text', async () => {
+    const url = gitServer().createRepo('truthful.git');
+    const dir = join(await tempDir(), 'state');
+    await cli(['init'], { dir });
+    await cli(['remote', 'add', 'origin', url], { dir });
+    expect((await cli(['sync'], { dir })).stdout.trim()).toMatch(/^pushed to origin \(it was empty\) at [0-9a-f]{12}$/);
+    expect((await cli(['push'], { dir })).stdout.trim()).toMatch(/^nothing to push: origin is at [0-9a-f]{12} already$/);
+    expect((await cli(['sync'], { dir })).stdout.trim()).toMatch(/^up to date with origin at [0-9a-f]{12}$/);
+    gitServer().fault = 'hang';
+    try {
+      expect((await cli(['sync', '--timeout', '500'], { dir })).code).toBe(1);
+    } finally {
+      gitServer().fault = 'none';
+    }
+    const status = JSON.parse((await cli(['status', '--json'], { dir })).stdout);
+    expect(status.sync.lastError).toMatch(/did not answer within 500 ms$/);
+    expect(status.sync.lastError).not.toMatch(/%20/);
+  });
+
   it('a dead remote fails with exit 1 within the timeout, and status shows the error', async () => {
     const dir = join(await tempDir(), 'state');
     await cli(['init'], { dir });
     await cli(['remote', 'add', 'origin', 'http://127.0.0.1:9/nothing.git'], { dir });
     const r = await cli(['sync', '--timeout', '2000'], { dir });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^gitstate: talking to http:\/\/127\.0\.0\.1:9\/nothing\.git failed: connection refused|did not answer/);
+    expect(r.stderr).toMatch(/^gitstate: fetch from origin \(http:\/\/127\.0\.0\.1:9\/nothing\.git\) failed: fatal: unable to access .*Failed to connect|did not answer/);
     const status = JSON.parse((await cli(['status', '--json'], { dir })).stdout);
     expect(status.sync.lastError).toMatch(/127\.0\.0\.1:9/);
   });

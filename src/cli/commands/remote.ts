@@ -8,13 +8,14 @@ export function register(program: Command): void {
     .description('add a remote: https://..., ssh://... or user@host:path, or a local path')
     .argument('<name>', 'remote name, e.g. origin')
     .argument('<url>', 'remote URL, without credentials')
-    .action(async (name: string, url: string, _opts, command: Command) => {
+    .option('--branch <name>', "the remote's branch to track (default main; the local branch is always main)")
+    .action(async (name: string, url: string, opts: { branch?: string }, command: Command) => {
       const options = globals(command);
       const { addRemote } = await import('../../sync/remote.js');
-      await addRemote(await openRepo(options), name, url);
-      if (options.json) printJson({ name, added: true });
+      await addRemote(await openRepo(options), name, url, { branch: opts.branch });
+      if (options.json) printJson({ name, added: true, ...(opts.branch ? { branch: opts.branch } : {}) });
     });
-  examples(add, ['gitstate remote add origin https://github.com/me/state.git', 'gitstate remote add origin git@github.com:me/state.git']);
+  examples(add, ['gitstate remote add origin https://github.com/me/state.git', 'gitstate remote add origin git@github.com:me/state.git', 'gitstate remote add origin myserver:/srv/state.git --branch master']);
   const remove = remote
     .command('remove')
     .description('remove a remote')

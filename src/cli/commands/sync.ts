@@ -7,6 +7,8 @@ interface SyncFlags {
   remote?: string;
   strategy?: string;
   timeout?: string;
+  allowUnrelated?: boolean;
+  branch?: string;
 }
 
 /** Options shared by clone, pull, push and sync. */
@@ -27,33 +29,71 @@ async function parseFlags(flags: SyncFlags, options: GlobalOptions) {
     remote: flags.remote,
     strategy: flags.strategy as import('../../sync/merge.js').Strategy | undefined,
     timeoutMs: timeout,
+    allowUnrelated: flags.allowUnrelated,
     onProgress: progress(options),
   };
 }
 
-/** Phase and object counts on a terminal; nothing with --quiet or --json. */
+/** Whether a progress line is open on stderr (the next output starts a new line first). */
+let progressOpen = false;
+
+/** Phase and object counts on a terminal, on one line rewritten in place; nothing with --quiet or --json. */
 function progress(options: GlobalOptions): ((e: ProgressEvent) => void) | undefined {
   if (options.quiet || options.json || !process.stderr.isTTY) return undefined;
-  return (e) => process.stderr.write(`\r${e.phase}: ${e.loaded}${e.total ? `/${e.total}` : ''}   `);
+  return (e) => {
+    process.stderr.write(`\r${e.phase}: ${e.loaded}${e.total ? `/${e.total}` : ''}   `);
+    progressOpen = true;
+  };
 }
 
-function report(result: import('../../sync/sync.js').SyncResult, options: GlobalOptions): void {
-  if (process.stderr.isTTY && !options.quiet && !options.json) process.stderr.write('\n');
-  if (options.json) return printJson(result);
-  const lines = [`${result.action}${result.pushed ? ', pushed' : ''} (${result.remote}) at ${result.head?.slice(0, 12) ?? '(no commits)'}`];
+function endProgress(): void {
+  if (progressOpen) process.stderr.write('\n');
+  progressOpen = false;
+}
+
+/** One line saying what happened to this repository and to the remote, then conflicts and arrived secrets. */
+export function describe(result: import('../../sync/sync.js').SyncResult, command: 'pull' | 'push' | 'sync'): string[] {
+  const at = result.head?.slice(0, 12) ?? '(no commits)';
+  const r = result.remote;
+  let line: string;
+  if (command === 'push') line = result.pushed ? `pushed to ${r}${result.remoteWasEmpty ? ' (it was empty)' : ''} at ${at}` : `nothing to push: ${r} is at ${at} already`;
+  else if (result.action === 'merged') line = `merged ${r} at ${at}${result.pushed ? ', pushed' : command === 'pull' ? ' (not pushed: run sync)' : ''}`;
+  else if (result.action === 'fast-forward') line = `fast-forwarded to ${r} at ${at}`;
+  else if (result.pushed) line = `pushed to ${r}${result.remoteWasEmpty ? ' (it was empty)' : ''} at ${at}`;
+  else if (result.remoteWasEmpty) line = `${r} is empty; nothing to pull${command === 'pull' ? ' (run sync or push to fill it)' : ''}`;
+  else line = `up to date with ${r} at ${at}`;
+  const lines = [line];
   for (const c of result.conflicts) lines.push(`conflict ${c.file} ${c.key}: kept ${c.kept} (${c.strategy}); the other value is in .gitstate/conflicts.yaml`);
+  for (const s of result.secrets) lines.push(`warning: commit ${s.commit.slice(0, 12)} from ${r} put what looks like a secret in ${s.file} at ${s.key} (rule ${s.rule}); it was synced, not committed by this machine: remove it and rotate the credential`);
+  return lines;
+}
+
+function report(result: import('../../sync/sync.js').SyncResult, command: 'pull' | 'push' | 'sync', options: GlobalOptions): void {
+  endProgress();
+  if (options.json) return printJson(result);
+  const lines = describe(result, command);
   if (!options.quiet) print(lines.join('\n'));
+  else for (const line of lines.filter((l) => l.startsWith('warning:'))) process.stderr.write(`${line}\n`);
 }
 
 export function register(program: Command): void {
   const clone = transferOptions(
-    program.command('clone').description('clone a remote state repo into the state dir (an empty remote is seeded)').argument('<url>', 'remote URL'),
+    program
+      .command('clone')
+      .description('clone a remote state repo into the state dir (an empty remote is seeded); a failed clone leaves nothing behind')
+      .argument('<url>', 'remote URL')
+      .option('--branch <name>', "the remote's branch to track (default main; the local branch is always main)"),
   ).action(async (url: string, flags: SyncFlags, command: Command) => {
     const options = globals(command);
     const { cloneRepo } = await import('../../sync/remote.js');
-    const repo = await cloneRepo(url, stateDir(options), { ...repoOptions(options), ...(await parseFlags(flags, options)) });
-    if (options.json) return printJson({ dir: repo.dir, head: await (await repo.store()).headOid() });
-    if (!options.quiet) print(`cloned into ${repo.dir}`);
+    try {
+      const repo = await cloneRepo(url, stateDir(options), { ...repoOptions(options), ...(await parseFlags(flags, options)), branch: flags.branch });
+      endProgress();
+      if (options.json) return printJson({ dir: repo.dir, head: await (await repo.store()).headOid() });
+      if (!options.quiet) print(`cloned into ${repo.dir}`);
+    } finally {
+      endProgress();
+    }
   });
   examples(clone, ['GITSTATE_TOKEN=... gitstate clone https://github.com/me/state.git', 'gitstate --dir ~/state clone git@github.com:me/state.git']);
 
@@ -64,6 +104,7 @@ export function register(program: Command): void {
   ] as const) {
     let cmd = transferOptions(program.command(name).description(description));
     if (name !== 'push') cmd = cmd.option('--strategy <strategy>', 'how conflicts resolve: newest (default), ours, theirs, manual (exit 4, nothing written)');
+    if (name !== 'push') cmd = cmd.option('--allow-unrelated', "merge a remote whose history shares no commit with this repository's (refused otherwise, exit 4)");
     if (name === 'sync') cmd = cmd.option('--auto', 'the background auto-sync: wait for writes to be quiet, then sync (started by writes)');
     cmd.action(async (flags: SyncFlags & { auto?: boolean }, command: Command) => {
       const options = globals(command);
@@ -72,7 +113,11 @@ export function register(program: Command): void {
         return runAutoSync(await openRepo(options));
       }
       const sync = await import('../../sync/sync.js');
-      report(await sync[name](await openRepo(options), await parseFlags(flags, options)), options);
+      try {
+        report(await sync[name](await openRepo(options), await parseFlags(flags, options)), name, options);
+      } finally {
+        endProgress();
+      }
     });
     examples(cmd, [`gitstate ${name}`, `gitstate ${name} --remote backup --json`]);
   }

@@ -1,0 +1,139 @@
+/**
+ * The system git, for the transfers it does best: negotiation, pack building
+ * and pack indexing (fetch and push over ssh, local paths, and http(s) when it
+ * is installed). Its whole output is kept: the exit status, stdout (push
+ * --porcelain's per-ref lines) and stderr, from which `gitMessage` takes the
+ * lines that say what went wrong.
+ */
+import { execFile, spawn } from 'node:child_process';
+
+export interface GitRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Killed because it said nothing for `idleTimeoutMs`. */
+  timedOut: boolean;
+}
+
+export interface GitProgress {
+  phase: string;
+  loaded: number;
+  total?: number;
+}
+
+export interface RunOptions {
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+  /** Kill git when it has been silent (no output at all) this long. */
+  idleTimeoutMs?: number;
+  input?: string;
+  /** git's progress lines (`--progress`), parsed. */
+  onProgress?: (event: GitProgress) => void;
+}
+
+export class GitMissingError extends Error {
+  constructor() {
+    super('the system git is not installed');
+  }
+}
+
+/** Run git; resolves with its outcome whatever the exit status (GitMissingError when git is not installed). */
+export function runGit(args: string[], options: RunOptions): Promise<GitRun> {
+  return new Promise((resolve, reject) => {
+    // Its own process group: a deadline kills git and its helpers (git-remote-http, ssh) together.
+    const child = spawn('git', args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const alive = () => {
+      if (!options.idleTimeoutMs) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      }, options.idleTimeoutMs);
+    };
+    alive();
+    let partial = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out.push(chunk);
+      alive();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err.push(chunk);
+      alive();
+      if (!options.onProgress) return;
+      const lines = (partial + chunk.toString('utf8')).split(/[\r\n]/);
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const event = parseProgress(line);
+        if (event) options.onProgress(event);
+      }
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(e.code === 'ENOENT' ? new GitMissingError() : e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut });
+    });
+    child.stdin.on('error', () => undefined); // git may exit before reading its input
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** `Receiving objects:  45% (450/1000)` (also behind `remote: `) as an event. */
+export function parseProgress(line: string): GitProgress | null {
+  const m = /^(?:remote: )?([A-Z][A-Za-z ]+):\s+(?:\d+% \()?(\d+)(?:\/(\d+))?/.exec(line.trim());
+  if (!m) return null;
+  return { phase: m[1]!, loaded: Number(m[2]), ...(m[3] ? { total: Number(m[3]) } : {}) };
+}
+
+/** Lines git and ssh print that say nothing about what went wrong. */
+const NOISE = [
+  /^hint:/,
+  /^To /,
+  /^From /,
+  /^Done$/,
+  /^Please make sure you have the correct access rights$/,
+  /^and the repository exists\.$/,
+  /^error: failed to push some refs to /,
+  /^(?:remote: )?(?:Enumerating|Counting|Compressing|Writing|Receiving|Resolving|Total|Unpacking) /,
+  /^remote:\s*$/,
+];
+
+/**
+ * What went wrong, from git's stderr: the meaningful lines in order (ssh's own
+ * complaint, `remote:` lines with the server's text, `fatal:`/`error:`),
+ * hints, progress and boilerplate dropped; at most `max` lines, joined.
+ */
+export function gitMessage(stderr: string, max = 6): string {
+  const lines: string[] = [];
+  for (const raw of stderr.split(/\r?\n|\r/)) {
+    const line = raw.trim();
+    if (!line || NOISE.some((p) => p.test(line))) continue;
+    if (parseProgress(line) && !/^(?:fatal|error|warning):/.test(line)) continue;
+    if (!lines.includes(line)) lines.push(line);
+  }
+  return lines.slice(0, max).join('; ');
+}
+
+let installed: Promise<boolean> | null = null;
+/** Is the system git installed? Asked once per process. */
+export function hasNativeGit(): Promise<boolean> {
+  installed ??= new Promise((resolve) => execFile('git', ['--version'], (err) => resolve(!err)));
+  return installed;
+}
+
+/** One config value as git sees it from `cwd` (repository, global and system files, environment), or null. */
+export async function gitConfig(cwd: string, key: string, urlMatch?: string): Promise<string | null> {
+  const args = urlMatch ? ['config', '--get-urlmatch', key, urlMatch] : ['config', '--get', key];
+  const run = await runGit(args, { cwd }).catch(() => null);
+  return run && run.code === 0 ? run.stdout.trim() || null : null;
+}
