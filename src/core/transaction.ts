@@ -12,6 +12,7 @@ import type { StateDoc } from '../yaml/document.js';
 import { formatKeyPath, parseKeyPath } from '../base/keypath.js';
 import { isJsonPath, normalizeStatePath } from '../base/paths.js';
 import type { OpName, OpRecord } from './message.js';
+import { checkFiniteNumbers, checkJsonNumbers, jsonErrorReason } from '../security/values.js';
 import type { FileChange } from './types.js';
 
 interface LoadedFile {
@@ -102,8 +103,9 @@ export class Transaction {
       try {
         JSON.parse(text);
       } catch (err) {
-        throw new YamlError(`invalid JSON in ${path}: ${(err as Error).message}`);
+        throw new YamlError(`invalid JSON in ${path}: ${jsonErrorReason(err, text)}`);
       }
+      checkJsonNumbers(text, path);
     }
     // The old content is replaced, not read: a malformed file can be fixed by a write. (Uncommitted
     // content on disk is still checked, and kept or refused, before anything is committed.)
@@ -181,4 +183,5 @@ function checkValue(value: unknown, where: string): void {
   if (size > MAX_VALUE_BYTES) throw new SizeError(`value for ${where} is ${size} bytes; the limit is ${MAX_VALUE_BYTES} bytes`);
   checkDepth(value, `value for ${where}`);
   checkStrings(value, `value for ${where}`);
+  checkFiniteNumbers(value, `value for ${where}`);
 }

@@ -10,11 +10,13 @@
  */
 import { createHash } from 'node:crypto';
 import { formatKeyPath, type Segment } from '../base/keypath.js';
+import { isPlaceholder, REDACTED } from './redact.js';
+
+export { redactText, REDACTED } from './redact.js';
 import {
   BASE64_PEM_SIGNATURES,
   CONTENT_RULES,
   GENERIC_LEAF_KEYS,
-  PLACEHOLDER,
   SENSITIVE_PAIRS,
   SENSITIVE_WORDS,
   TIMESTAMP,
@@ -34,14 +36,9 @@ export interface Finding {
   id: string;
 }
 
-export const REDACTED = '[redacted]';
 
 function hash(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex');
-}
-
-function isPlaceholder(text: string): boolean {
-  return PLACEHOLDER.test(text.trim());
 }
 
 /** Every content-rule match in `text` (each secret once). */
@@ -206,16 +203,3 @@ export function where(path: readonly Segment[]): string {
   return formatKeyPath(safe) || '(top level)';
 }
 
-/** `text` with every content-rule match replaced by a marker: for names and subjects that must be printed. */
-export function redactText(text: string): string {
-  let out = text;
-  for (const rule of CONTENT_RULES) {
-    if (rule.context && !rule.context.test(out)) continue;
-    rule.pattern.lastIndex = 0;
-    out = out.replace(rule.pattern, (match: string, group: unknown) =>
-      typeof group === 'string' && !isPlaceholder(group) ? match.replace(group, REDACTED) : typeof group === 'string' ? match : REDACTED,
-    );
-  }
-  for (const signature of BASE64_PEM_SIGNATURES) if (out.includes(signature)) out = out.split(signature).join(REDACTED);
-  return out;
-}

@@ -6,7 +6,8 @@
 import { Document, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { Node } from 'yaml';
 import { SizeError, YamlError } from '../errors.js';
-import { isJsonPath } from '../base/paths.js';
+import { isJsonPath, printable } from '../base/paths.js';
+import { checkYamlNumbers } from '../security/values.js';
 
 /** Largest state file we read or write. The yaml parser is quadratic in keys per map. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -58,6 +59,7 @@ export function parseValueText(text: string, where = 'value'): unknown {
     throw new SizeError(`${where} is ${Buffer.byteLength(text)} bytes; the limit is ${MAX_VALUE_BYTES} bytes`);
   }
   const doc = parseChecked(text, where, 'YAML');
+  checkYamlNumbers(doc, text, where);
   return toPlain(doc, where);
 }
 
@@ -92,7 +94,7 @@ function parseChecked(text: string, where: string, kind: 'YAML' | 'JSON'): Docum
   if (duplicate) {
     const pos = duplicate.offset === undefined ? null : lines.linePos(duplicate.offset);
     const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-    throw new YamlError(`invalid ${kind} in ${where}${at}: duplicate key "${duplicate.key}"`);
+    throw new YamlError(`invalid ${kind} in ${where}${at}: duplicate key "${printable(duplicate.key)}"`);
   }
   // Reading the whole document once checks alias expansion and depth.
   toPlain(doc, where);
