@@ -32,6 +32,7 @@ import { register as registerContext } from './commands/context.js';
 import { register as registerMcp } from './commands/mcp.js';
 import { register as registerHooks } from './commands/hooks.js';
 import { register as registerGc } from './commands/gc.js';
+import { register as registerDoctor } from './commands/doctor.js';
 
 // A write fsyncs its file, its objects and the ref in parallel: five or more at once,
 // beyond libuv's default four threads. Must be set before the thread pool first starts.
@@ -84,6 +85,7 @@ Examples:
     registerMcp,
     registerHooks,
     registerGc,
+    registerDoctor,
   ]) {
     register(program);
   }

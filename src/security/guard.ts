@@ -214,6 +214,28 @@ export function stageReader(stage: Stage, store: GitStore): ParentReader {
   };
 }
 
+/** A ParentReader over committed history (the pre-commit hook, doctor). */
+export function storeReader(store: GitStore): ParentReader {
+  return {
+    async read(commit, path) {
+      const blob = await store.blobOidAt(commit, path);
+      return blob ? store.readBlob(blob) : null;
+    },
+    async exists(commit, path) {
+      return (await store.blobOidAt(commit, path)) !== null;
+    },
+    async list(commit, dir) {
+      let tree = await store.treeOf(commit);
+      for (const part of dir === '' ? [] : dir.split('/')) {
+        const entry = (await store.readTree(tree)).find((e) => e.path === part);
+        if (!entry || entry.type !== 'tree') return null;
+        tree = entry.oid;
+      }
+      return (await store.readTree(tree)).map((e) => e.path);
+    },
+  };
+}
+
 /** What the writer's `checkCommit` hook is given. */
 export interface StagedCommitCheck {
   message: string;

@@ -7,18 +7,11 @@
 import type { GitStore } from '../git/store.js';
 import { HistoryIndex } from '../history/index-file.js';
 import { scanFile } from './file-scan.js';
-import { redactText, scanLine } from './scan.js';
-import type { HeldSecret } from './guard.js';
+import { scanLine } from './scan.js';
+import type { SecretReport } from './report.js';
 
-/** A secret already in the repository, as reported: never its value. */
-export interface SecretReport {
-  file: string;
-  where: string;
-  rule: string;
-  fingerprint: string;
-  /** The commit that added it (null when history does not say: a shallow clone). */
-  commit: string | null;
-}
+export type { SecretReport } from './report.js';
+import type { HeldSecret } from './guard.js';
 
 /** Reports for `held` (found at `head` or in a commit on it), each with the commit that added it. */
 export async function reportHeld(store: GitStore, head: string | null, held: readonly HeldSecret[]): Promise<SecretReport[]> {
@@ -76,10 +69,4 @@ class OriginFinder {
     }
     return ids;
   }
-}
-
-/** One line for a secret that is already there, for CLI warnings. */
-export function describeReport(r: SecretReport): string {
-  const from = r.commit ? `added by commit ${r.commit.slice(0, 12)}` : 'added by a commit this clone does not have';
-  return `${redactText(r.file)}: ${r.where}: holds a secret (rule ${r.rule}, fingerprint fp:${r.fingerprint}), ${from}; it was already committed, so it is kept: remove it with a write, and rotate it`;
 }

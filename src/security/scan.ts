@@ -178,8 +178,10 @@ export function scanValue(value: unknown, base: readonly Segment[] = []): Findin
       continue;
     }
     const text = typeof node === 'string' ? node : node instanceof Uint8Array ? Buffer.from(node).toString('latin1') : null;
-    if (text !== null) for (const f of scanLine(text)) add({ ...f, key: where(path), segments: path });
-    if (sensitive && secretByName(node)) {
+    const content = text === null ? [] : scanLine(text);
+    for (const f of content) add({ ...f, key: where(path), segments: path });
+    // a value a content rule already names needs no second finding by its key
+    if (sensitive && content.length === 0 && secretByName(node)) {
       const key = formatKeyPath(path);
       const id = hash('key-name', key, typeof node, text ?? String(node));
       add({ rule: 'sensitive-key', fingerprint: hash('key-name', key).slice(0, 16), key: where(path), segments: path, id });

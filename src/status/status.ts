@@ -1,9 +1,12 @@
 /**
  * `status`: where the repository stands — branch, HEAD, files, and anything in
  * the work tree that differs from HEAD. Running it also finishes the recovery
- * of an interrupted write, exactly as the next write would.
+ * of an interrupted write, exactly as the next write would; on a read-only
+ * repository it only reads, and says an interrupted write is waiting.
+ * Secrets already committed are reported (file, rule, the commit that added
+ * them; never the value).
  */
-import type { StateRepo, RecoveryReport } from '../core/repo.js';
+import type { StateRepo, RecoveryReport, SecretReport } from '../core/repo.js';
 
 export interface RepoStatus {
   dir: string;
@@ -16,11 +19,24 @@ export interface RepoStatus {
   /** Paths that differ from HEAD, with a git-porcelain-like code. */
   changes: Array<{ path: string; status: string }>;
   recovered: RecoveryReport;
+  /** The repository could not be written (a read-only mount): nothing was recovered. */
+  readOnly?: boolean;
+  /** An interrupted write is waiting to be put right (read-only: the next writer will). */
+  interrupted?: boolean;
+  /** Secrets in HEAD's files and names that the allow-list does not let through. */
+  secrets: SecretReport[];
 }
 
 export async function repoStatus(repo: StateRepo): Promise<RepoStatus> {
-  const recovered = await repo.recover();
   const store = await repo.store();
+  let recovered: RecoveryReport = { restored: [], reindexed: [] };
+  let readOnly = false;
+  try {
+    recovered = await repo.recover();
+  } catch (err) {
+    if (!isReadOnly(err)) throw err;
+    readOnly = true;
+  }
   const matrix = await store.statusMatrix();
   const changes: RepoStatus['changes'] = [];
   let files = 0;
@@ -30,7 +46,18 @@ export async function repoStatus(repo: StateRepo): Promise<RepoStatus> {
     if (code) changes.push({ path, status: code });
   }
   const branch = (await store.branch()).replace(/^refs\/heads\//, '');
-  return { dir: repo.dir, branch, head: await store.headOid(), files, clean: changes.length === 0, changes, recovered };
+  const head = await store.headOid();
+  const [{ secretsAt }, { reportHeld }, { loadAllowList }] = await Promise.all([import('../security/held.js'), import('../security/origin.js'), import('../security/allow.js')]);
+  const secrets = await reportHeld(store, head, await secretsAt(store, head, await loadAllowList(repo.dir)));
+  const status: RepoStatus = { dir: repo.dir, branch, head, files, clean: changes.length === 0, changes, recovered, secrets };
+  if (readOnly) Object.assign(status, { readOnly, interrupted: store.readJournal() !== null });
+  return status;
+}
+
+/** The error of a write to a read-only file system (or one this user may not write). */
+function isReadOnly(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
 }
 
 /** statusMatrix rows ([head, workdir, stage]) in `git status --porcelain` terms. */
