@@ -90,9 +90,8 @@ export class HistoryIndex {
       mkdirSync(join(this.store.gitdir, 'gitstate'), { recursive: true });
       appendFileSync(this.file, `${lines.join('\n')}\n`);
       this.loadedBytes += Buffer.byteLength(`${lines.join('\n')}\n`);
-    } catch (err) {
-      // a read-only repository: the records serve this process from memory
-      if (!['EROFS', 'EACCES', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    } catch {
+      // the index is a cache: when it cannot be written (a read-only repository), the records serve this process from memory
     }
   }
 
