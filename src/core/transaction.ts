@@ -69,7 +69,8 @@ export class Transaction {
 
   /** Remove the value at `key`, or the whole file when no key is given. */
   async delete(file: string, key?: string): Promise<void> {
-    const loaded = await this.load(file);
+    // the whole file goes: its content need not parse (a broken file, or a broken schema, can always be removed)
+    const loaded = key === undefined || key === '' ? await this.loadUnparsed(file) : await this.load(file);
     if (loaded.deleted || (loaded.disk === null && !this.touched(loaded))) throw new NotFoundError(`${loaded.path} does not exist`);
     if (key === undefined || key === '') {
       loaded.deleted = true;
@@ -162,6 +163,16 @@ export class Transaction {
     }
     loaded.text = undefined;
     loaded.state.rendered ??= serialize(loaded.state);
+    return loaded;
+  }
+
+  /** A file's entry without parsing its content (for removing it). */
+  private async loadUnparsed(file: string): Promise<LoadedFile> {
+    const path = normalizeStatePath(file);
+    const hit = this.files.get(path);
+    if (hit) return hit;
+    const loaded: LoadedFile = { path, disk: await this.read(path), state: parseStateText('', path), deleted: false };
+    this.files.set(path, loaded);
     return loaded;
   }
 
