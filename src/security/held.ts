@@ -53,17 +53,21 @@ export interface HistoryScan {
 }
 
 /**
- * Scan every commit reachable from HEAD: its message, author and committer,
+ * Scan every commit reachable from `head` (HEAD by default) and not from
+ * `since` (sync: the commits a pull brought in): its message, author and committer,
  * the names of the files it adds, and every file version it adds, counting a
  * secret against the commit whose version holds it while none of its parents'
  * versions do. Each blob is scanned once.
  */
-export async function scanHistory(store: GitStore, allow: AllowList): Promise<HistoryScan> {
-  const head = await store.headOid();
+export async function scanHistory(store: GitStore, allow: AllowList, range: { head?: string | null; since?: string | null } = {}): Promise<HistoryScan> {
+  const head = range.head === undefined ? await store.headOid() : range.head;
   const result: HistoryScan = { commits: 0, blobs: 0, findings: [], allowed: 0 };
   if (!head) return result;
   const index = new HistoryIndex(store);
   await index.update(head);
+  // `since`: only the commits it does not already hold (what a pull brought in)
+  const known = new Set<string>();
+  if (range.since) for (const record of index.walk(range.since)) known.add(record.c);
   const byBlob = new Map<string, Finding[]>();
   const scanBlob = async (blob: string, path: string): Promise<Finding[]> => {
     let found = byBlob.get(blob);
@@ -79,6 +83,7 @@ export async function scanHistory(store: GitStore, allow: AllowList): Promise<Hi
     else result.findings.push({ commit, file: shown, where, rule: f.rule, fingerprint: f.fingerprint });
   };
   for (const record of index.walk(head)) {
+    if (known.has(record.c)) continue;
     result.commits++;
     const commit = await store.readCommit(record.c);
     for (const f of scanLine(commit.message)) report(record.c, null, '(commit message)', 'message', f);

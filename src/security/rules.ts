@@ -102,11 +102,11 @@ export const SENSITIVE_PAIRS: ReadonlySet<string> = new Set([
 export const GENERIC_LEAF_KEYS: ReadonlySet<string> = new Set(['value', 'key', 'data']);
 
 /**
- * Text that may hold a key-name secret: a sensitive word in any casing, or a
- * way of spelling a key that hides its letters (escapes) or its value
- * (binary). Text without any of these needs only the content rules.
+ * Ways of spelling data that hide a key's letters or a value from the raw
+ * text: escapes, binary, tags, explicit `? ` keys, aliases. Text with none of
+ * these (and no sensitive word before a `:`) needs only the content rules.
  */
-export const STRUCTURE_HINT = /pass(?:wd|word|phrase)|secret|token|credential|api[\s_.-]?key|private[\s_.-]?key|access[\s_.-]?key|signing[\s_.-]?key|encryption[\s_.-]?key|master[\s_.-]?key|client[\s_.-]?key|\\|!!binary|tag:yaml\.org,2002:binary|!<|%TAG/i;
+export const STRUCTURE_HINT = /\\|!!binary|tag:yaml\.org,2002:binary|!<|%TAG|^[ \t-]*\?(?:[ \t]|$)|(?:^|[\s,[{])\*[^\s,\]}]/m;
 
 /** ISO 8601 / YAML timestamps: never a secret by name. */
 export const TIMESTAMP = /^\d{4}-\d{1,2}-\d{1,2}(?:(?:[Tt]|[ \t]+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[ \t]*(?:Z|[+-]\d{1,2}(?::?\d{2})?))?)?$/;

@@ -68,11 +68,14 @@ function lossError(token: string, where: string): ValueError {
 /** Refuse a YAML value whose number scalars would lose digits; `text` is the source the document was parsed from. */
 export function checkYamlNumbers(doc: Document, text: string, where: string): void {
   let bad: string | null = null;
+  let infinite = false;
   visit(doc, {
     Scalar(_, node) {
       if (!isScalar(node) || typeof node.value !== 'number' || !node.range) return undefined;
       const source = text.slice(node.range[0], node.range[1]).trim();
-      const lossy = /^[+-]?(?:\d|\.\d)/.test(source) ? !numberTextIsExact(source) : !Number.isFinite(node.value) || (Number.isInteger(node.value) && !Number.isSafeInteger(node.value));
+      const decimalForm = /^[+-]?(?:\d|\.\d)/.test(source);
+      infinite = !decimalForm && !Number.isFinite(node.value); // .inf, .nan
+      const lossy = decimalForm ? !numberTextIsExact(source) : infinite || (Number.isInteger(node.value) && !Number.isSafeInteger(node.value));
       if (lossy) {
         bad = source;
         return visit.BREAK;
@@ -80,6 +83,7 @@ export function checkYamlNumbers(doc: Document, text: string, where: string): vo
       return undefined;
     },
   });
+  if (bad !== null && infinite) throw new ValueError(`${where}: ${bad} is not a finite number, which JSON and most readers cannot store; ${HINT}`);
   if (bad !== null) throw lossError(bad, where);
 }
 
