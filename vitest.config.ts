@@ -12,6 +12,7 @@ export const FULL_SUITES = [
   'test/concurrency/crash.test.ts',
   'test/state/manager.test.ts',
   'test/load/load.test.ts',
+  'test/input/hostile.test.ts',
 ];
 
 export default defineConfig({
