@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { SchemaError } from '../errors.js';
 import { formatKeyPath, type Segment } from '../base/keypath.js';
 import { builtinSchemaFor } from './builtin.js';
+import { redactText } from '../security/redact.js';
 import { brokenSchemaError, checkUserSchemaFile, isUserSchemaFile, type UserSchema } from './user.js';
 
 type Issue = z.core.$ZodIssue;
@@ -38,7 +39,7 @@ function check(path: string, value: unknown, schema: z.ZodType, which: string): 
   const result = schema.safeParse(value);
   if (result.success) return;
   const issue = deepest(result.error.issues);
-  const at = formatKeyPath(issue.path.map(toSegment)) || '(top level)';
+  const at = redactText(formatKeyPath(issue.path.map(toSegment))) || '(top level)';
   throw new SchemaError(`${path}: ${at}: ${describeIssue(issue)} (${which})`, { file: path, key: at });
 }
 

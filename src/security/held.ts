@@ -3,16 +3,69 @@
  * reports), and everywhere in history (`gitstate doctor --secrets`). Reports
  * name the commit, the file, where in it and the rule — never the value.
  */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { GitStore } from '../git/store.js';
 import { HistoryIndex } from '../history/index-file.js';
 import type { AllowList } from './allow.js';
-import { scanFile } from './file-scan.js';
+import { isStateFile, scanFile } from './file-scan.js';
+import { CONTENT_RULES } from './rules.js';
 import type { HeldSecret } from './guard.js';
 import { redactText, scanLine, type Finding } from './scan.js';
+
+/**
+ * What each blob holds, kept in `.git/gitstate/secret-scan.json` (local, never
+ * synced; ids are hashes, never values) so `status` scans only blobs it has
+ * not seen. Keyed by the rules too: new rules scan everything again.
+ */
+class ScanCache {
+  private readonly file: string;
+  private entries: Record<string, Finding[]> = {};
+  private dirty = false;
+  private static readonly version = createHash('sha256')
+    .update(CONTENT_RULES.map((r) => `${r.id}:${r.pattern.source}:${r.context?.source ?? ''}`).join('\n'))
+    .digest('hex')
+    .slice(0, 16);
+
+  constructor(gitdir: string) {
+    this.file = join(gitdir, 'gitstate', 'secret-scan.json');
+    try {
+      const saved = JSON.parse(readFileSync(this.file, 'utf8')) as { version?: string; blobs?: Record<string, Finding[]> };
+      if (saved.version === ScanCache.version && saved.blobs) this.entries = saved.blobs;
+    } catch {
+      // none yet, or unreadable: scan again
+    }
+  }
+
+  async scan(store: GitStore, blob: string, path: string): Promise<Finding[]> {
+    const key = `${blob}:${isStateFile(path) ? 's' : 't'}`;
+    const hit = this.entries[key];
+    if (hit) return hit;
+    const found = scanFile(path, await store.readBlob(blob));
+    this.entries[key] = found;
+    this.dirty = true;
+    return found;
+  }
+
+  save(live: ReadonlySet<string>): void {
+    if (!this.dirty) return;
+    // keep what the commit scanned (older blobs drop out)
+    const blobs = Object.fromEntries(Object.entries(this.entries).filter(([k]) => live.has(k)));
+    try {
+      mkdirSync(dirname(this.file), { recursive: true });
+      writeFileSync(this.file, JSON.stringify({ version: ScanCache.version, blobs }));
+    } catch {
+      // a cache: a read-only repository scans again next time
+    }
+  }
+}
 
 /** Every secret in the files (and file names) of `commit` that the allow-list does not let through. */
 export async function secretsAt(store: GitStore, commit: string | null, allow: AllowList): Promise<HeldSecret[]> {
   if (!commit) return [];
+  const cache = new ScanCache(store.gitdir);
+  const live = new Set<string>();
   const out: HeldSecret[] = [];
   const walk = async (tree: string, prefix: string): Promise<void> => {
     for (const entry of await store.readTree(tree)) {
@@ -23,10 +76,12 @@ export async function secretsAt(store: GitStore, commit: string | null, allow: A
       }
       if (entry.type !== 'blob') continue;
       for (const f of scanLine(path)) if (!allow.allowsFinding(null, f)) out.push(held(path, f, 'file name'));
-      for (const f of scanFile(path, await store.readBlob(entry.oid))) if (!allow.allowsFinding(path, f)) out.push(held(path, f));
+      live.add(`${entry.oid}:${isStateFile(path) ? 's' : 't'}`);
+      for (const f of await cache.scan(store, entry.oid, path)) if (!allow.allowsFinding(path, f)) out.push(held(path, f));
     }
   };
   await walk(await store.treeOf(commit), '');
+  cache.save(live);
   return out;
 }
 

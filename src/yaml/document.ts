@@ -8,6 +8,7 @@ import type { Node } from 'yaml';
 import { SizeError, YamlError } from '../errors.js';
 import { isJsonPath, printable } from '../base/paths.js';
 import { checkYamlNumbers } from '../security/values.js';
+import { redactText } from '../security/redact.js';
 
 /** Largest state file we read or write. The yaml parser is quadratic in keys per map. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -88,6 +89,7 @@ function parseChecked(text: string, where: string, kind: 'YAML' | 'JSON'): Docum
     const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
     let reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     if (/call stack/i.test(reason)) reason = 'nested too deeply';
+    reason = redactText(reason); // a message may quote a token (a tag, a scalar)
     throw new YamlError(`invalid ${kind} in ${where}${at}: ${reason}`);
   }
   const duplicate = findDuplicateKey(doc);
