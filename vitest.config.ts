@@ -16,6 +16,7 @@ export const FULL_SUITES = [
   'test/concurrency/writers.test.ts',
   'test/sync/http-server.test.ts',
   'test/sync/ssh-server.test.ts',
+  'test/input/hostile.test.ts',
 ];
 
 export default defineConfig({

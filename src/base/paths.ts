@@ -6,21 +6,32 @@ import { lstatSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { PathError } from '../errors.js';
+import { redactText } from '../security/redact.js';
 
 export const STATE_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
 /** Static configuration with credentials: never stored in the state repo. */
 const FORBIDDEN_NAMES = new Set(['config.json']);
 /** The only dot-folder a user may write into: gitstate's own settings (schemas). */
 const SETTINGS_DIR = '.gitstate';
+/** Local to one machine (ignored by git): never committed, so never a FILE. */
+const LOCAL_DIR = '.gitstate/local/';
 const MAX_DEPTH = 8;
-const MAX_SEGMENT = 100;
+/** Bytes a name component may have: the limit of ext4, xfs, btrfs, APFS and NTFS alike (NTFS counts 255 UTF-16 units). */
+export const MAX_COMPONENT_BYTES = 255;
 // Letters, digits and a few safe punctuation marks; no `%`, `\`, control chars or spaces.
 const SEGMENT = /^[\p{L}\p{N}_][\p{L}\p{N}._@+-]*$/u;
+/** Names Windows keeps for devices, with any extension (`con.yaml`, `NUL.json`). */
+const WINDOWS_RESERVED = /^(?:con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(?:\.|$)/i;
 
 /**
  * Turn a user's FILE argument into a repo-relative POSIX path with an extension.
  * Accepts `current_work`, `current_work.yaml`, `state/current_work` (the seed's
  * keys) and `projects/backend/current_work`. Pure: no disk access.
+ *
+ * The rules hold on every common file system, so a repo checks out anywhere:
+ * each component at most 255 bytes (the extension included), in Unicode NFC,
+ * never ending in `.` or containing `..`, no Windows device name; folders
+ * never end in a state file's extension (so a folder never shadows a file).
  */
 export function normalizeStatePath(input: string): string {
   if (typeof input !== 'string' || input.length === 0) throw new PathError('file name is empty');
@@ -29,21 +40,30 @@ export function normalizeStatePath(input: string): string {
   if (input.startsWith('/') || /^[A-Za-z]:/.test(input)) {
     throw new PathError(`file name "${printable(input)}" is absolute; give a path inside the state directory`);
   }
+  if (input.normalize('NFC') !== input) {
+    throw new PathError(`file name "${printable(input)}" is not in Unicode NFC form (macOS would store it as another name); type it again or normalise it`);
+  }
   let path = input.startsWith('state/') ? input.slice('state/'.length) : input;
   if (path.length === 0) throw new PathError(`file name "${printable(input)}" names the state directory itself`);
   const segments = path.split('/');
   if (segments.length > MAX_DEPTH) throw new PathError(`file name "${printable(input)}" is nested deeper than ${MAX_DEPTH} folders`);
-  segments.forEach((segment, i) => checkSegment(segment, i, input));
+  segments.forEach((segment, i) => checkSegment(segment, i, segments.length, input));
   if (!STATE_EXTENSIONS.some((ext) => path.endsWith(ext))) path += '.yaml';
   const base = path.slice(path.lastIndexOf('/') + 1);
+  if (Buffer.byteLength(base) > MAX_COMPONENT_BYTES) {
+    throw new PathError(`file name "${printable(input)}" has a component of ${Buffer.byteLength(base)} bytes (as ${printable(base, 20)}); the limit is ${MAX_COMPONENT_BYTES} bytes`);
+  }
   if (FORBIDDEN_NAMES.has(base)) {
     throw new PathError(`"${path}" is static configuration with credentials and is never stored in the state repo`);
+  }
+  if (path.startsWith(LOCAL_DIR)) {
+    throw new PathError(`"${printable(path)}" is under ${LOCAL_DIR}, which is local to this machine and never committed`);
   }
   return path;
 }
 
-function checkSegment(segment: string, index: number, input: string): void {
-  if (segment === '' ) throw new PathError(`file name "${printable(input)}" has an empty path segment`);
+function checkSegment(segment: string, index: number, count: number, input: string): void {
+  if (segment === '') throw new PathError(`file name "${printable(input)}" has an empty path segment`);
   if (segment === '.' || segment === '..') {
     throw new PathError(`file name "${printable(input)}" contains "${segment}"; paths may not leave the state directory`);
   }
@@ -51,9 +71,17 @@ function checkSegment(segment: string, index: number, input: string): void {
     throw new PathError(`file name "${printable(input)}" points into git's own files`);
   }
   if (segment === SETTINGS_DIR && index === 0) return;
-  if (segment.length > MAX_SEGMENT) throw new PathError(`file name "${printable(input)}" has a segment over ${MAX_SEGMENT} characters`);
+  if (Buffer.byteLength(segment) > MAX_COMPONENT_BYTES) {
+    throw new PathError(`file name "${printable(input)}" has a component of ${Buffer.byteLength(segment)} bytes; the limit is ${MAX_COMPONENT_BYTES} bytes`);
+  }
   if (!SEGMENT.test(segment)) {
     throw new PathError(`file name "${printable(input)}" has an unsupported character in "${printable(segment)}" (letters, digits, _ . @ + - only)`);
+  }
+  if (segment.endsWith('.')) throw new PathError(`file name "${printable(input)}" has a component ending in "." (Windows drops it)`);
+  if (segment.includes('..')) throw new PathError(`file name "${printable(input)}" contains ".."`);
+  if (WINDOWS_RESERVED.test(segment)) throw new PathError(`file name "${printable(input)}" uses "${printable(segment)}", a name Windows keeps for a device`);
+  if (index < count - 1 && STATE_EXTENSIONS.some((ext) => segment.endsWith(ext))) {
+    throw new PathError(`file name "${printable(input)}" uses "${printable(segment)}" as a folder; a folder may not end in ${STATE_EXTENSIONS.join(', ')}`);
   }
 }
 
@@ -89,9 +117,9 @@ export async function realDir(dir: string): Promise<string> {
   return real.endsWith(sep) && real.length > 1 ? real.slice(0, -1) : real;
 }
 
-/** Shorten and escape a user string for an error message. */
+/** Shorten and escape a user string for an error message; secret-looking parts are redacted. */
 export function printable(value: string, max = 80): string {
-  const escaped = JSON.stringify(value).slice(1, -1);
+  const escaped = JSON.stringify(redactText(value)).slice(1, -1);
   return escaped.length > max ? `${escaped.slice(0, max)}…` : escaped;
 }
 

@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { exitCodeOf, GitstateError, UsageError, type ExitCode } from '../errors.js';
 import type { StateRepo, TxOps, WriteResult } from '../core/repo.js';
+import { checkJsonNumbers, jsonErrorReason } from '../security/values.js';
 
 const file = z.string().min(1);
 const key = z.string().min(1);
@@ -38,8 +39,9 @@ export function parseBatch(text: string): Array<{ line: number; op: BatchOp }> {
     try {
       json = JSON.parse(raw);
     } catch (err) {
-      throw new BatchLineError(`batch line ${i + 1} is not valid JSON: ${(err as Error).message}`);
+      throw new BatchLineError(`batch line ${i + 1} is not valid JSON: ${jsonErrorReason(err, raw)}`);
     }
+    checkJsonNumbers(raw, `batch line ${i + 1}`);
     const parsed = batchOp.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;

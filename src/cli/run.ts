@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { StateRepo, type RepoOptions, type WriteResult } from '../core/repo.js';
 import { UsageError } from '../errors.js';
 import { parseValueText } from '../yaml/document.js';
+import { describeReport, type SecretReport } from '../security/report.js';
 
 export interface GlobalOptions {
   dir?: string;
@@ -65,8 +66,10 @@ export function printValue(value: unknown, options: GlobalOptions): void {
 }
 
 /** The result of a mutation: the commit id (the whole result with --json). */
-export function printWrite(result: WriteResult, options: GlobalOptions): void {
+export function printWrite(result: WriteResult & { secrets?: SecretReport[] }, options: GlobalOptions): void {
   if (result.changed) wrote = true;
+  // secrets that were already committed: the write kept them; say so, never their value
+  if (!options.json) for (const s of result.secrets ?? []) process.stderr.write(`gitstate: warning: ${describeReport(s)}\n`);
   if (options.json) return printJson(result);
   if (!result.changed && !options.quiet) process.stderr.write('nothing changed; no commit made\n');
   print(result.commit);

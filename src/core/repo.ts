@@ -23,10 +23,13 @@ import type { MessageOptions, OpName } from './message.js';
 import type { RecoveryReport } from './recovery.js';
 import type { FileChange, Person } from './types.js';
 import type { PreparedAdvance, PreparedCommit, View, WriteRequest, WriteResult, Writer } from './writer.js';
+import type { HeldSecret } from '../security/guard.js';
+import type { SecretReport } from '../security/origin.js';
 
 export type { FileChange, Person } from './types.js';
 export type { WriteResult } from './writer.js';
 export type { RecoveryReport } from './recovery.js';
+export type { SecretReport } from '../security/origin.js';
 
 export interface RepoOptions extends LockOptions {
   /** Commit author as "Name <email>"; default: see resolveAuthor. */
@@ -136,7 +139,7 @@ export class StateRepo {
       try {
         const bytes = await readStateBytes(this.dir, file);
         if (!bytes) throw new NotFoundError(`${file} does not exist`);
-        await this.checkContent(file, bytes, checks);
+        await this.checkContent(file, bytes, checks, { secrets: true });
         results.push({ file, ok: true });
       } catch (err) {
         const e = err as Error & { code?: string };
@@ -197,14 +200,24 @@ export class StateRepo {
   async commitFiles(
     files: readonly FileChange[],
     message: MessageOptions & { op: OpName },
-    /** The caller already kept what is on disk (state reset moves it aside): skip the hand-edit check. */
-    options: { diskKept?: boolean; otherParents?: string[] } = {},
+    options: {
+      /** The caller already kept what is on disk (state reset moves it aside): skip the hand-edit check. */
+      diskKept?: boolean;
+      /** Further parents: a merge commit (made even when it changes no file). */
+      otherParents?: string[];
+      /** The files were computed against this HEAD: BranchMovedError when the branch is elsewhere. */
+      expectedHead?: string | null;
+    } = {},
   ): Promise<WriteResult> {
     const [{ commitMessage }, checks] = await Promise.all([import('./message.js'), this.checks()]);
     return this.submit({
       exclusive: Boolean(options.otherParents?.length),
       skipHandEdits: options.diskKept,
       prepare: async (view): Promise<PreparedCommit> => {
+        if (options.expectedHead !== undefined && view.head !== options.expectedHead) {
+          const { BranchMovedError } = await import('../errors.js');
+          throw new BranchMovedError(options.expectedHead, view.head);
+        }
         const changes: FileChange[] = [];
         for (const file of files) {
           if (file.content) await this.checkContent(file.path, file.content, checks);
@@ -256,25 +269,42 @@ export class StateRepo {
     return this.authorPromise;
   }
 
-  /** Checks every content passes before it is committed: its schema, then the secret guard. */
+  /** Checks every content passes before it is committed: its schema. (The secret guard checks each commit as a whole: see submit.) */
   checks(): Promise<ContentCheck[]> {
-    this.checksPromise ??= Promise.all([import('../schema/validate.js'), import('../schema/user.js'), import('../security/secrets.js')]).then(
-      ([{ validateContent }, { loadUserSchemas }, { assertNoSecrets, loadAllowList }]) => [
-        async (path: string, value: unknown) => validateContent(path, value, await loadUserSchemas(this.dir)),
-        async (path: string, value: unknown) => assertNoSecrets(path, value, await loadAllowList(this.dir)),
-      ],
-    );
+    this.checksPromise ??= Promise.all([import('../schema/validate.js'), import('../schema/user.js')]).then(([{ validateContent }, { loadUserSchemas }]) => [
+      async (path: string, value: unknown) => validateContent(path, value, await loadUserSchemas(this.dir)),
+    ]);
     return this.checksPromise;
   }
 
   /** Check file bytes as a write would (parse, schema, secret guard); throws the same errors. */
   async checkFileContent(path: string, bytes: Uint8Array): Promise<void> {
-    return this.checkContent(path, bytes, await this.checks());
+    return this.checkContent(path, bytes, await this.checks(), { secrets: true });
   }
 
-  private async submit(request: Omit<WriteRequest, 'author' | 'checkFile'>): Promise<WriteResult> {
-    const [writer, author, checks] = await Promise.all([this.writer(), this.author(), this.checks()]);
-    return writer.submit({ ...request, author, checkFile: (path, bytes) => this.checkContent(path, bytes, checks) });
+  /**
+   * Every commit passes the secret guard (security/guard.ts) before it is
+   * staged; a secret a parent already held is kept and reported in `secrets`.
+   */
+  private async submit(request: Omit<WriteRequest, 'author' | 'checkFile'>): Promise<WriteResult & { secrets?: SecretReport[] }> {
+    const [writer, author, checks, store, { stageGuard }] = await Promise.all([this.writer(), this.author(), this.checks(), this.store(), import('../security/guard.js')]);
+    let otherParents: readonly string[] = [];
+    let held: HeldSecret[] = [];
+    const result = await writer.submit({
+      ...request,
+      prepare: async (view) => {
+        const prepared = await request.prepare(view);
+        otherParents = prepared && 'changes' in prepared ? (prepared.otherParents ?? []) : [];
+        held = [];
+        return prepared;
+      },
+      author,
+      checkFile: (path, bytes) => this.checkContent(path, bytes, checks, { secrets: true }),
+      checkCommit: stageGuard(this.dir, store, { otherParents: () => otherParents, onHeld: (found) => (held = found) }),
+    });
+    if (held.length === 0) return result;
+    const { reportHeld } = await import('../security/origin.js');
+    return { ...result, secrets: await reportHeld(store, result.commit, held) };
   }
 
   private writer(): Promise<Writer> {
@@ -282,13 +312,22 @@ export class StateRepo {
     return this.writerPromise;
   }
 
-  /** Run the content checks on file bytes: parse and check state files, scan anything else for secrets. */
-  private async checkContent(path: string, bytes: Uint8Array, checks: readonly ContentCheck[]): Promise<void> {
-    if (!STATE_EXTENSIONS.some((ext) => path.endsWith(ext))) {
-      const { assertNoSecretText } = await import('../security/secrets.js');
-      return assertNoSecretText(path, decodeText(bytes, path));
+  /**
+   * Run the content checks on file bytes: parse and check state files; with
+   * `secrets`, also refuse a secret (raw text and data) that HEAD's version of
+   * the file does not hold, as the guard would for a commit on HEAD.
+   */
+  private async checkContent(path: string, bytes: Uint8Array, checks: readonly ContentCheck[], options: { secrets?: boolean } = {}): Promise<void> {
+    if (STATE_EXTENSIONS.some((ext) => path.endsWith(ext))) {
+      const value = getValue(parseStateText(decodeText(bytes, path), path), []);
+      for (const check of checks) await check(path, value);
     }
-    const value = getValue(parseStateText(decodeText(bytes, path), path), []);
-    for (const check of checks) await check(path, value);
+    if (!options.secrets) return;
+    const [{ checkContentChange }, { loadAllowList }, store] = await Promise.all([import('../security/guard.js'), import('../security/allow.js'), this.store()]);
+    const before = async () => {
+      const blob = await store.blobOidAt(await store.headOid(), path);
+      return [blob ? await store.readBlob(blob) : null];
+    };
+    await checkContentChange(path, bytes, before, await loadAllowList(this.dir));
   }
 }

@@ -12,6 +12,7 @@ import type { StateDoc } from '../yaml/document.js';
 import { formatKeyPath, parseKeyPath } from '../base/keypath.js';
 import { isJsonPath, normalizeStatePath } from '../base/paths.js';
 import type { OpName, OpRecord } from './message.js';
+import { checkFiniteNumbers, checkJsonNumbers, jsonErrorReason } from '../security/values.js';
 import type { FileChange } from './types.js';
 
 interface LoadedFile {
@@ -68,7 +69,8 @@ export class Transaction {
 
   /** Remove the value at `key`, or the whole file when no key is given. */
   async delete(file: string, key?: string): Promise<void> {
-    const loaded = await this.load(file);
+    // the whole file goes: its content need not parse (a broken file, or a broken schema, can always be removed)
+    const loaded = key === undefined || key === '' ? await this.loadUnparsed(file) : await this.load(file);
     if (loaded.deleted || (loaded.disk === null && !this.touched(loaded))) throw new NotFoundError(`${loaded.path} does not exist`);
     if (key === undefined || key === '') {
       loaded.deleted = true;
@@ -102,8 +104,9 @@ export class Transaction {
       try {
         JSON.parse(text);
       } catch (err) {
-        throw new YamlError(`invalid JSON in ${path}: ${(err as Error).message}`);
+        throw new YamlError(`invalid JSON in ${path}: ${jsonErrorReason(err, text)}`);
       }
+      checkJsonNumbers(text, path);
     }
     // The old content is replaced, not read: a malformed file can be fixed by a write. (Uncommitted
     // content on disk is still checked, and kept or refused, before anything is committed.)
@@ -163,6 +166,16 @@ export class Transaction {
     return loaded;
   }
 
+  /** A file's entry without parsing its content (for removing it). */
+  private async loadUnparsed(file: string): Promise<LoadedFile> {
+    const path = normalizeStatePath(file);
+    const hit = this.files.get(path);
+    if (hit) return hit;
+    const loaded: LoadedFile = { path, disk: await this.read(path), state: parseStateText('', path), deleted: false };
+    this.files.set(path, loaded);
+    return loaded;
+  }
+
   private async load(file: string): Promise<LoadedFile> {
     const path = normalizeStatePath(file);
     const hit = this.files.get(path);
@@ -181,4 +194,5 @@ function checkValue(value: unknown, where: string): void {
   if (size > MAX_VALUE_BYTES) throw new SizeError(`value for ${where} is ${size} bytes; the limit is ${MAX_VALUE_BYTES} bytes`);
   checkDepth(value, `value for ${where}`);
   checkStrings(value, `value for ${where}`);
+  checkFiniteNumbers(value, `value for ${where}`);
 }

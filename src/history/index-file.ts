@@ -86,9 +86,13 @@ export class HistoryIndex {
       this.records.set(oid, record);
       lines.push(JSON.stringify(record));
     }
-    mkdirSync(join(this.store.gitdir, 'gitstate'), { recursive: true });
-    appendFileSync(this.file, `${lines.join('\n')}\n`);
-    this.loadedBytes += Buffer.byteLength(`${lines.join('\n')}\n`);
+    try {
+      mkdirSync(join(this.store.gitdir, 'gitstate'), { recursive: true });
+      appendFileSync(this.file, `${lines.join('\n')}\n`);
+      this.loadedBytes += Buffer.byteLength(`${lines.join('\n')}\n`);
+    } catch {
+      // the index is a cache: when it cannot be written (a read-only repository), the records serve this process from memory
+    }
   }
 
   /** Commits reachable from `head`, newest first (by committer time, as `git log` orders them). */

@@ -2,6 +2,19 @@
  * User schemas: JSON Schema files in the state repo, under `.gitstate/schemas/`,
  * each naming the files it applies to in `x-gitstate-files` (`*` matches within
  * one path segment, `**` across segments). Loaded with zod's `z.fromJSONSchema`.
+ *
+ * A schema is compiled when it is written: one that does not compile is
+ * refused, and nothing is committed. One already in the repo that does not
+ * load (committed by hand, or pulled) blocks only the files it names, with an
+ * error that says how to fix it; gitstate's own files (`.gitstate/**`) are
+ * never checked by user schemas, so writing a corrected schema always works.
+ *
+ * Regular expressions (`pattern`, `patternProperties`) run in V8's
+ * backtracking engine, where one pattern can take minutes on a short string.
+ * Before a schema with patterns checks a value, every pattern is tried on
+ * every string and key of the value in a worker thread under a time budget
+ * (regex-budget.ts); past it the write is refused, and the main thread stayed
+ * free all along (a signal stops the process at once).
  */
 import { readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -15,7 +28,12 @@ const FILES_KEY = 'x-gitstate-files';
 export interface UserSchema {
   /** Repo-relative path of the schema file. */
   file: string;
-  schema: z.ZodType;
+  /** The compiled schema; absent when the file does not load (see `error`). */
+  schema?: z.ZodType;
+  /** Why the schema does not load. */
+  error?: string;
+  /** The regular expressions the schema runs (sources, as `new RegExp` takes them). */
+  patterns: string[];
   matches(path: string): boolean;
 }
 
@@ -25,7 +43,12 @@ interface Cached {
 }
 const cache = new Map<string, Cached>();
 
-/** The user schemas of a state repo; re-read only when the folder or a file in it changed. */
+/** Is `path` a user schema file (compiled when written)? */
+export function isUserSchemaFile(path: string): boolean {
+  return path.startsWith(`${USER_SCHEMA_DIR}/`) && path.endsWith('.json');
+}
+
+/** The user schemas of a state repo; re-read only when the folder or a file in it changed. A broken one is returned with its error. */
 export async function loadUserSchemas(root: string): Promise<UserSchema[]> {
   const dir = join(root, USER_SCHEMA_DIR);
   let names: string[];
@@ -49,28 +72,86 @@ async function loadOne(absolute: string, file: string): Promise<UserSchema> {
   let json: unknown;
   try {
     json = JSON.parse(await readFile(absolute, 'utf8'));
-  } catch (err) {
-    throw new SchemaError(`user schema ${file} is not valid JSON: ${(err as Error).message}`);
+  } catch {
+    return broken(file, 'it is not valid JSON', null);
   }
-  return compileUserSchema(json, file);
+  try {
+    return compileUserSchema(json, file);
+  } catch (err) {
+    return broken(file, (err as Error).message.replace(`user schema ${file} `, ''), globsOf(json));
+  }
 }
 
+/** A schema that does not load: it blocks the files it names (none, when even its file list cannot be read). */
+function broken(file: string, error: string, globs: string[] | null): UserSchema {
+  const patterns = (globs ?? []).map(globToRegExp);
+  return { file, error, patterns: [], matches: (path) => !path.startsWith('.gitstate/') && patterns.some((p) => p.test(path)) };
+}
+
+function globsOf(json: unknown): string[] | null {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return null;
+  const globs = (json as Record<string, unknown>)[FILES_KEY];
+  return Array.isArray(globs) && globs.length > 0 && globs.every((g) => typeof g === 'string' && g !== '') ? (globs as string[]) : null;
+}
+
+/** Compile a user schema (the parsed content of `file`); a SchemaError says why it does not compile. */
 export function compileUserSchema(json: unknown, file: string): UserSchema {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new SchemaError(`user schema ${file} must be a JSON object`);
   }
-  const globs = (json as Record<string, unknown>)[FILES_KEY];
-  if (!Array.isArray(globs) || globs.length === 0 || !globs.every((g) => typeof g === 'string')) {
-    throw new SchemaError(`user schema ${file} needs "${FILES_KEY}": a list of file patterns it applies to`);
+  const globs = globsOf(json);
+  if (!globs) throw new SchemaError(`user schema ${file} needs "${FILES_KEY}": a list of file patterns it applies to`);
+  const patterns = regexSources(json);
+  for (const source of patterns) {
+    try {
+      new RegExp(source);
+    } catch (err) {
+      throw new SchemaError(`user schema ${file} has a pattern that is not a regular expression: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '')}`);
+    }
   }
   let schema: z.ZodType;
   try {
     schema = z.fromJSONSchema(json as Parameters<typeof z.fromJSONSchema>[0]);
+    // Some problems show only when a value is checked: try one that runs no pattern.
+    schema.safeParse(undefined);
   } catch (err) {
     throw new SchemaError(`user schema ${file} could not be loaded: ${(err as Error).message.split('\n')[0]}`);
   }
-  const patterns = (globs as string[]).map(globToRegExp);
-  return { file, schema, matches: (path) => patterns.some((p) => p.test(path)) };
+  const matchers = globs.map(globToRegExp);
+  return { file, schema, patterns, matches: (path) => !path.startsWith('.gitstate/') && matchers.some((p) => p.test(path)) };
+}
+
+/** Check the content of a user schema file as it is written: it must compile. */
+export function checkUserSchemaFile(path: string, value: unknown): void {
+  compileUserSchema(value, path);
+}
+
+/** The error for a file named by a schema that does not load. */
+export function brokenSchemaError(user: UserSchema, path: string): SchemaError {
+  return new SchemaError(
+    `${path} is checked by ${user.file}, which does not load (${user.error}); write a corrected schema (gitstate write ${user.file} < fixed.json) or remove it (gitstate delete ${user.file})`,
+    { file: path, schema: user.file },
+  );
+}
+
+/** Every regular expression a JSON Schema runs: `pattern` values and `patternProperties` keys, at any depth. */
+function regexSources(json: unknown): string[] {
+  const out = new Set<string>();
+  const stack: unknown[] = [json];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (node === null || typeof node !== 'object') continue;
+    if (Array.isArray(node)) {
+      stack.push(...node);
+      continue;
+    }
+    for (const [key, child] of Object.entries(node)) {
+      if (key === 'pattern' && typeof child === 'string') out.add(child);
+      if (key === 'patternProperties' && child !== null && typeof child === 'object' && !Array.isArray(child)) for (const p of Object.keys(child)) out.add(p);
+      stack.push(child);
+    }
+  }
+  return [...out];
 }
 
 /** `*` is any run of characters but `/`; `**` any run including `/`; the rest is literal. */

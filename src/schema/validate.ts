@@ -6,16 +6,32 @@ import type * as z from 'zod';
 import { SchemaError } from '../errors.js';
 import { formatKeyPath, type Segment } from '../base/keypath.js';
 import { builtinSchemaFor } from './builtin.js';
-import type { UserSchema } from './user.js';
+import { redactText } from '../security/redact.js';
+import { brokenSchemaError, checkUserSchemaFile, isUserSchemaFile, type UserSchema } from './user.js';
 
 type Issue = z.core.$ZodIssue;
 
-/** Throw a SchemaError naming the key path and what was expected, or return. */
-export function validateContent(path: string, value: unknown, userSchemas: readonly UserSchema[] = []): void {
+/**
+ * Throw a SchemaError naming the key path and what was expected, or return.
+ * A user schema file is compiled (refused when it does not compile). Returns a
+ * promise when a user schema with patterns applies: those run under a time
+ * budget first (regex-budget.ts); without user schemas it is synchronous.
+ */
+export function validateContent(path: string, value: unknown, userSchemas: readonly UserSchema[] = []): void | Promise<void> {
+  if (isUserSchemaFile(path)) checkUserSchemaFile(path, value);
   const builtin = builtinSchemaFor(path, value);
   if (builtin) check(path, value, builtin, 'schema');
-  for (const user of userSchemas) {
-    if (user.matches(path)) check(path, value, user.schema, `schema ${user.file}`);
+  const applying = userSchemas.filter((user) => user.matches(path));
+  for (const user of applying) if (!user.schema) throw brokenSchemaError(user, path);
+  if (applying.some((user) => user.patterns.length > 0)) return checkUsers(path, value, applying);
+  for (const user of applying) check(path, value, user.schema!, `schema ${user.file}`);
+}
+
+async function checkUsers(path: string, value: unknown, users: readonly UserSchema[]): Promise<void> {
+  const { checkPatternBudget } = await import('./regex-budget.js');
+  for (const user of users) {
+    await checkPatternBudget(user.patterns, value, { schema: user.file, file: path });
+    check(path, value, user.schema!, `schema ${user.file}`);
   }
 }
 
@@ -23,7 +39,7 @@ function check(path: string, value: unknown, schema: z.ZodType, which: string): 
   const result = schema.safeParse(value);
   if (result.success) return;
   const issue = deepest(result.error.issues);
-  const at = formatKeyPath(issue.path.map(toSegment)) || '(top level)';
+  const at = redactText(formatKeyPath(issue.path.map(toSegment))) || '(top level)';
   throw new SchemaError(`${path}: ${at}: ${describeIssue(issue)} (${which})`, { file: path, key: at });
 }
 

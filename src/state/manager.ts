@@ -19,6 +19,7 @@ import type { stateJson } from '../schema/builtin.js';
 import { validateContent } from '../schema/validate.js';
 import type * as z from 'zod';
 import { registerForExit, unregisterForExit } from './exit-flush.js';
+import { jsonErrorReason } from '../security/values.js';
 
 export const STATE_FILE = 'state.json';
 
@@ -278,7 +279,7 @@ export function parseStateData(text: string | null): StateData {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new StateCorruptError(`${STATE_FILE} is not valid JSON (${(err as Error).message}); run "gitstate state reset" to move it aside and start fresh`);
+    throw new StateCorruptError(`${STATE_FILE} is not valid JSON (${jsonErrorReason(err, text)}); run "gitstate state reset" to move it aside and start fresh`);
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new StateCorruptError(`${STATE_FILE} must hold a JSON object; run "gitstate state reset" to move it aside and start fresh`);

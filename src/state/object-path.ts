@@ -1,9 +1,16 @@
 /**
  * Key paths on plain JS data (state.json lives in memory as plain objects, not
  * as a yaml Document): get, set (creating missing maps) and delete.
+ *
+ * Every key is an own property, `__proto__`, `constructor` and `prototype`
+ * included: keys are defined, never assigned (assigning `__proto__` would
+ * replace the object's prototype and the value would vanish from JSON), and
+ * only own properties are read. JSON.parse makes own `__proto__` keys too, so
+ * such a key round-trips through state.json as any other.
  */
 import { KeyPathError, NotFoundError, OperationError } from '../errors.js';
 import { formatKeyPath, type Segment } from '../base/keypath.js';
+import { checkFiniteNumbers } from '../security/values.js';
 
 type Container = Record<string, unknown> | unknown[];
 
@@ -41,9 +48,15 @@ export function getAt(root: unknown, segments: readonly Segment[]): unknown {
   return node;
 }
 
-/** Set `value` at the path in `root` (mutating it), creating missing maps. */
+/** An own, enumerable, writable property, whatever its name. */
+function define(node: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(node, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/** Set `value` at the path in `root` (mutating it), creating missing maps. Refuses values JSON cannot hold. */
 export function setAt(root: Record<string, unknown>, segments: readonly Segment[], value: unknown): void {
   if (segments.length === 0) throw new OperationError('a key path is needed');
+  checkJsonValue(value, formatKeyPath(segments));
   let node: Container = root;
   for (let i = 0; i < segments.length - 1; i++) {
     const segment = segments[i]!;
@@ -51,14 +64,15 @@ export function setAt(root: Record<string, unknown>, segments: readonly Segment[
     if (key === undefined) {
       if (segment.kind !== 'key' || Array.isArray(node)) throw new NotFoundError(`no value at ${formatKeyPath(segments.slice(0, i + 1))}`);
       key = segment.name;
-      (node as Record<string, unknown>)[key] = {};
+      define(node as Record<string, unknown>, key, {});
     }
     const next = (node as Record<string | number, unknown>)[key];
     if (!isContainer(next)) {
       if (next !== undefined && next !== null) {
         throw new OperationError(`${formatKeyPath(segments.slice(0, i + 1))} is a ${typeof next}, not a map or list`);
       }
-      (node as Record<string | number, unknown>)[key] = {};
+      if (Array.isArray(node)) node[key as number] = {};
+      else define(node, key as string, {});
     }
     node = (node as Record<string | number, unknown>)[key] as Container;
   }
@@ -70,7 +84,18 @@ export function setAt(root: Record<string, unknown>, segments: readonly Segment[
     node[index as number] = value;
   } else {
     if (last.kind !== 'key') throw new KeyPathError(`${where()} is a map; ${last.kind === 'index' ? 'an index' : 'a selector'} needs a list`);
-    node[last.name] = value;
+    define(node, last.name, value);
+  }
+}
+
+/** What JSON.stringify would drop or change: non-finite numbers, BigInt, functions, symbols. */
+function checkJsonValue(value: unknown, where: string): void {
+  checkFiniteNumbers(value, `value for ${where}`);
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'function' || typeof v === 'symbol') throw new OperationError(`value for ${where} holds a ${typeof v}, which JSON cannot store`);
+    if (v !== null && typeof v === 'object' && !(v instanceof Date)) for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);
   }
 }
 

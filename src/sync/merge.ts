@@ -13,7 +13,6 @@ import { STATE_EXTENSIONS } from '../base/paths.js';
 import type { StateRepo, WriteResult } from '../core/repo.js';
 import type { GitStore } from '../git/store.js';
 import { mergeBase } from '../git/ancestry.js';
-import { writeMergeCommit } from '../git/merge-commit.js';
 import type { Segment } from '../base/keypath.js';
 import { newer, WriteFinder, type Write } from './newest.js';
 import { findSecrets, findSecretsInFile, redactedValue, secretRuleAt } from './secrets.js';
@@ -73,10 +72,10 @@ export async function loadSyncSettings(dir: string): Promise<SyncSettings> {
 /**
  * Merge `theirs` into HEAD as a merge commit. With the manual strategy, any
  * conflict leaves the repository as it was and throws a ConflictError (exit 4).
- * The merge is written as objects and the branch advanced onto it under the
- * lock (BranchMovedError when a write got in meanwhile: merge again). Its
- * content is checked here: a secret one of the parents already holds passes
- * (someone else's secret never blocks a sync), anything new is refused.
+ * The merge is one commit through the write path, made only on `ours`
+ * (BranchMovedError when a write got in meanwhile: merge again). The secret
+ * guard lets through a secret one of the parents already holds (someone
+ * else's secret never blocks a sync) and refuses anything new.
  */
 export async function mergeBranch(
   repo: StateRepo,
@@ -168,20 +167,9 @@ export async function mergeBranch(
 
   const recorded = await conflictsFile(store, ours, theirs, base ?? null, conflicts);
   if (recorded) files.push(recorded);
-  const changes: typeof files = [];
-  for (const file of files) {
-    if ((file.content ? store.hashBlob(file.content) : null) !== (await store.blobOidAt(ours, file.path))) changes.push(file);
-  }
-  const { commitMessage } = await import('../core/message.js');
   const subject = `merge ${label}${conflicts.length ? `: ${conflicts.length} conflict(s) resolved, losing values kept in ${CONFLICTS_FILE}` : ''}`;
-  const message = commitMessage(
-    changes.map((c) => ({ op: 'sync-merge' as const, file: c.path })),
-    { op: 'sync-merge', subject },
-  );
-  const person = await repo.author();
-  const author = { name: person.name, email: person.email, timestamp: nowSeconds, timezoneOffset: now.getTimezoneOffset() };
-  const { commit, changed } = await writeMergeCommit(store, { parents: [ours, theirs], changes, author, message });
-  const result = await repo.advance(ours, commit, changed);
+  // One commit through the write path: the guard lets through a secret the other parent already holds.
+  const result = await repo.commitFiles(files, { op: 'sync-merge', subject }, { otherParents: [theirs], expectedHead: ours });
   return { ...result, conflicts };
 }
 

@@ -7,8 +7,7 @@
  * (security/secrets.ts): point it at a richer API there when one exists.
  */
 import type { Segment } from '../base/keypath.js';
-import { formatKeyPath } from '../base/keypath.js';
-import { findSecret, loadAllowList, type AllowList } from '../security/secrets.js';
+import { findSecrets as findSecretHits, loadAllowList } from '../security/secrets.js';
 import { STATE_EXTENSIONS } from '../base/paths.js';
 import { decodeText, parseStateText } from '../yaml/document.js';
 import { getValue } from '../yaml/edit.js';
@@ -28,18 +27,10 @@ export interface ArrivedSecret extends SecretFinding {
 
 /** Every secret the guard finds in a value of `file` (at most `limit`), with the repository's allow-list applied. */
 export async function findSecrets(dir: string, file: string, value: unknown, limit = 20): Promise<SecretFinding[]> {
-  const allow = await loadAllowList(dir).catch(() => null);
-  const found: SecretFinding[] = [];
-  const seen = new Set<string>();
-  // The scanner reports the first hit; each hit found is allowed on the next pass, so the next one shows.
-  const list: AllowList = { allows: (f, path) => seen.has(formatKeyPath(path) || '(top level)') || (allow?.allows(f, path) ?? false) };
-  for (let i = 0; i < limit; i++) {
-    const hit = findSecret(file, value, list);
-    if (!hit || seen.has(hit.key)) break;
-    seen.add(hit.key);
-    found.push({ file, key: hit.key, rule: hit.rule });
-  }
-  return found;
+  const allow = await loadAllowList(dir).catch(() => undefined);
+  return findSecretHits(file, value, allow)
+    .slice(0, limit)
+    .map((hit) => ({ file, key: hit.key, rule: hit.rule }));
 }
 
 /** The secrets in a file's bytes (a state file parsed; anything else, its text as one value). */

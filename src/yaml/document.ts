@@ -6,7 +6,9 @@
 import { Document, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { Node } from 'yaml';
 import { SizeError, YamlError } from '../errors.js';
-import { isJsonPath } from '../base/paths.js';
+import { isJsonPath, printable } from '../base/paths.js';
+import { checkYamlNumbers } from '../security/values.js';
+import { redactText } from '../security/redact.js';
 
 /** Largest state file we read or write. The yaml parser is quadratic in keys per map. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -58,6 +60,7 @@ export function parseValueText(text: string, where = 'value'): unknown {
     throw new SizeError(`${where} is ${Buffer.byteLength(text)} bytes; the limit is ${MAX_VALUE_BYTES} bytes`);
   }
   const doc = parseChecked(text, where, 'YAML');
+  checkYamlNumbers(doc, text, where);
   return toPlain(doc, where);
 }
 
@@ -86,13 +89,14 @@ function parseChecked(text: string, where: string, kind: 'YAML' | 'JSON'): Docum
     const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
     let reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     if (/call stack/i.test(reason)) reason = 'nested too deeply';
+    reason = redactText(reason); // a message may quote a token (a tag, a scalar)
     throw new YamlError(`invalid ${kind} in ${where}${at}: ${reason}`);
   }
   const duplicate = findDuplicateKey(doc);
   if (duplicate) {
     const pos = duplicate.offset === undefined ? null : lines.linePos(duplicate.offset);
     const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-    throw new YamlError(`invalid ${kind} in ${where}${at}: duplicate key "${duplicate.key}"`);
+    throw new YamlError(`invalid ${kind} in ${where}${at}: duplicate key "${printable(duplicate.key)}"`);
   }
   // Reading the whole document once checks alias expansion and depth.
   toPlain(doc, where);

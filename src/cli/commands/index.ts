@@ -39,6 +39,7 @@ export const COMMAND_MODULES: Record<string, Loader> = {
   mcp: () => import('./mcp.js'),
   hooks: () => import('./hooks.js'),
   gc: () => import('./gc.js'),
+  doctor: () => import('./doctor.js'),
 };
 
 /** Options of the program itself that take a value (their value is not the command name). */

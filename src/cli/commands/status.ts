@@ -23,6 +23,11 @@ export function register(program: Command): void {
           : 'sync:      no remote',
       ];
       if (status.recovered.restored.length > 0) lines.push(`recovered an interrupted write: restored ${status.recovered.restored.join(', ')}`);
+      if (status.readOnly) lines.push(`read-only:  nothing was written${status.interrupted ? '; an interrupted write is waiting for the next writer to put it right' : ''}`);
+      if (status.secrets.length > 0) {
+        const { describeReport } = await import('../../security/report.js');
+        lines.push(`secrets:   ${status.secrets.length} already committed (rotate them; gitstate doctor --secrets scans all history)`, ...status.secrets.map((s) => `  ${describeReport(s)}`));
+      }
       print(lines.join('\n'));
     });
   examples(cmd, ['gitstate status', 'gitstate status --json']);

@@ -1,0 +1,104 @@
+/**
+ * Secrets that are already in a repository (committed by native git, pulled):
+ * reported by the next write, by `status` and by `doctor --secrets` (commit,
+ * file, rule; never the value), and never blocking anything else. And the
+ * pre-commit hook running the commit guard over hand-made commits.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { assertRepoHealthy, cleanupTempDirs, cli, git, headOid, tempDir } from '../helpers/repo.js';
+import { scanText } from '../../src/security/scan.js';
+import { tokens as T } from './tokens.js';
+
+afterAll(cleanupTempDirs);
+
+const byHand = (dir: string, message: string, env: NodeJS.ProcessEnv = {}) =>
+  new Promise<{ code: number; stderr: string }>((resolve) =>
+    execFile('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', message], { cwd: dir, env: { ...process.env, ...env } }, (err, _out, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+    ),
+  );
+const noHook = (dir: string, message: string) => git(dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--no-verify', '-qam', message);
+
+async function newRepo(): Promise<string> {
+  const dir = join(await tempDir(), 'state');
+  expect((await cli(['init'], { dir })).code).toBe(0);
+  return dir;
+}
+
+describe('secrets already committed', () => {
+  it('are reported by the next write to their file, by status and by doctor, never printed', async () => {
+    const dir = await newRepo();
+    await writeFile(join(dir, 'knowledge.yaml'), `remote_secret: ${T.github}\nother: 1\n`);
+    noHook(dir, 'pushed from elsewhere with --no-verify');
+    const added = headOid(dir);
+    await writeFile(join(dir, 'shared_context.yaml'), `note: fine\n`);
+    noHook(dir, `a message holding ${T.slack}`);
+    const messaged = headOid(dir);
+
+    const write = await cli(['set', 'knowledge', 'other', '2'], { dir });
+    expect(write.code).toBe(0);
+    expect(write.stderr).toContain(`gitstate: warning: knowledge.yaml: remote_secret: holds a secret (rule github-token`);
+    expect(write.stderr).toContain(`added by commit ${added.slice(0, 12)}`);
+
+    const status = await cli(['status'], { dir });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/secrets: {3}1 already committed/);
+    const json = JSON.parse((await cli(['status', '--json'], { dir })).stdout) as { secrets: unknown[] };
+    expect(json.secrets).toEqual([{ file: 'knowledge.yaml', where: 'remote_secret', rule: 'github-token', fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/), commit: added }]);
+
+    // removed since: the history still holds it, and doctor says which commit added it
+    await cli(['delete', 'knowledge', 'remote_secret'], { dir });
+    const doctor = await cli(['doctor', '--secrets'], { dir });
+    expect(doctor.code).toBe(3);
+    expect(doctor.stdout).toContain(`${added.slice(0, 12)} knowledge.yaml: remote_secret: rule github-token`);
+    expect(doctor.stdout).toContain(`${messaged.slice(0, 12)} (commit message): message: rule slack-token`);
+    expect(doctor.stdout).toMatch(/secrets: 2 found in \d+ commit\(s\)/);
+    for (const r of [write, status, doctor]) for (const secret of [T.github, T.slack]) expect(r.stdout + r.stderr).not.toContain(secret);
+
+    // allowed by fingerprint: no longer reported
+    const fps = [T.github, T.slack].map((t) => scanText(t)[0]!.fingerprint);
+    await cli(['write', '.gitstate/secrets-allow.yaml'], { dir, input: `"*":\n${fps.map((f) => `  - fp:${f}\n`).join('')}` });
+    const after = await cli(['doctor', '--secrets', '--json'], { dir });
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.stdout)).toMatchObject({ secrets: { findings: [], allowed: 2 } });
+    assertRepoHealthy(dir);
+  });
+});
+
+describe('the pre-commit hook runs the commit guard', () => {
+  it.each([
+    ['a token in a comment of a state file', async (d: string) => writeFile(join(d, 'knowledge.yaml'), `# ${T.github}\na: 1\n`), /knowledge\.yaml: line 1: looks like a secret \(rule github-token/],
+    ['a token in a file that is not a state file', async (d: string) => writeFile(join(d, 'notes.txt'), `key ${T.aws}\n`), /notes\.txt: line 1: looks like a secret \(rule aws-access-key/],
+    ['a token as a file name', async (d: string) => writeFile(join(d, `${T.npm}.yaml`), 'a: 1\n'), /the file name \[redacted\]\.yaml: looks like a secret/],
+    ['a file under .gitstate/local/', async (d: string) => { await mkdir(join(d, '.gitstate/local'), { recursive: true }); await writeFile(join(d, '.gitstate/local/x.json'), '{}\n'); }, /under \.gitstate\/local\/, which is local/],
+    // with core.ignorecase=false, as native git sets it on a case-sensitive file system (isomorphic-git's init sets true)
+    ['a name differing only in case', async (d: string) => { git(d, 'config', 'core.ignorecase', 'false'); await writeFile(join(d, 'Knowledge.yaml'), 'a: 1\n'); }, /Knowledge\.yaml differs from knowledge\.yaml only in case/],
+  ])('%s is refused', async (_name, make, error) => {
+    const dir = await newRepo();
+    const head = headOid(dir);
+    await make(dir);
+    git(dir, 'add', '-Af');
+    const r = await byHand(dir, 'by hand');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(error);
+    for (const secret of [T.github, T.aws, T.npm]) expect(r.stderr).not.toContain(secret);
+    expect(headOid(dir)).toBe(head);
+  });
+
+  it('an author holding a token is refused; a secret HEAD already holds is not', async () => {
+    const dir = await newRepo();
+    await writeFile(join(dir, 'knowledge.yaml'), 'a: 1\n');
+    git(dir, 'add', '-A');
+    const bad = await byHand(dir, 'by hand', { GIT_AUTHOR_NAME: `ci ${T.gitlab}` });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/the commit author: looks like a secret \(rule gitlab-token/);
+    await writeFile(join(dir, 'knowledge.yaml'), `remote_secret: ${T.github}\n`);
+    noHook(dir, 'pulled');
+    await writeFile(join(dir, 'knowledge.yaml'), `remote_secret: ${T.github}\nmine: 2\n`);
+    git(dir, 'add', '-A');
+    expect((await byHand(dir, 'my change beside it')).code).toBe(0);
+  });
+});
