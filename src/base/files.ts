@@ -1,7 +1,7 @@
 /** Reading state files from the work tree, safely. */
-import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { YamlError } from '../errors.js';
+import { PathError, YamlError } from '../errors.js';
 import { assertNoSymlinks, symlinkError } from './paths.js';
 
 /** The bytes of a state file, or null when it does not exist. Refuses symlinks and non-files. */
@@ -16,6 +16,7 @@ export async function readStateBytes(root: string, path: string): Promise<Uint8A
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
     if (code === 'ELOOP') throw symlinkError(path);
+    if (code === 'ENOTDIR') throw new PathError(`"${path}" cannot be a state file: ${notFolder(root, path)} is a file, not a folder`);
     throw err;
   }
   try {
@@ -37,4 +38,14 @@ export function writeLine(fd: number, line: string): void {
   const bytes = Buffer.from(`${line}\n`);
   let done = 0;
   while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, done);
+}
+
+/** The first folder on `path` that is not one (for the message). */
+function notFolder(root: string, path: string): string {
+  const parts = path.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const prefix = parts.slice(0, i).join('/');
+    if (!statSync(join(root, prefix), { throwIfNoEntry: false })?.isDirectory()) return prefix;
+  }
+  return path;
 }

@@ -2,7 +2,7 @@ import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StateRepo } from '../../src/core/repo.js';
-import { OperationError, RepoError, SchemaError } from '../../src/errors.js';
+import { OperationError, PathError, RepoError, SchemaError } from '../../src/errors.js';
 import { assertRepoHealthy, cleanupTempDirs, commitCount, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
 
 afterAll(cleanupTempDirs);
@@ -116,6 +116,16 @@ describe('writes', () => {
     await repo.delete('notes/today');
     expect(git(repo.dir, 'ls-files', 'notes')).toBe('');
     assertRepoHealthy(repo.dir);
+  });
+
+  it('a file where a folder is needed (made by another tool) is refused, naming it, with nothing written', async () => {
+    const repo = await tempRepo();
+    await writeFile(join(repo.dir, 'notes'), 'not a folder\n');
+    const head = headOid(repo.dir);
+    const err = await repo.set('notes/a', 'k', 'v').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PathError);
+    expect((err as Error).message).toBe('"notes/a.yaml" cannot be a state file: notes is a file, not a folder');
+    expect(headOid(repo.dir)).toBe(head);
   });
 
   it('accepts the seed-style "state/" prefix and files in folders', async () => {
