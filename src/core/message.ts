@@ -17,6 +17,9 @@ export type OpName =
   | 'reset'
   | 'rollback'
   | 'revert'
+  | 'undo'
+  | 'commit'
+  | 'upgrade'
   | 'sync-merge';
 
 export interface OpRecord {

@@ -4,6 +4,7 @@
  * of an interrupted write, exactly as the next write would.
  */
 import type { StateRepo, RecoveryReport } from '../core/repo.js';
+import { listHandEdits, type HandEdit } from '../core/hand-edits.js';
 
 export interface RepoStatus {
   dir: string;
@@ -15,6 +16,8 @@ export interface RepoStatus {
   clean: boolean;
   /** Paths that differ from HEAD, with a git-porcelain-like code. */
   changes: Array<{ path: string; status: string }>;
+  /** Of those, the files edited by hand (or by another tool) that `gitstate commit` takes. */
+  handEdits: HandEdit[];
   recovered: RecoveryReport;
 }
 
@@ -30,7 +33,8 @@ export async function repoStatus(repo: StateRepo): Promise<RepoStatus> {
     if (code) changes.push({ path, status: code });
   }
   const branch = (await store.branch()).replace(/^refs\/heads\//, '');
-  return { dir: repo.dir, branch, head: await store.headOid(), files, clean: changes.length === 0, changes, recovered };
+  const handEdits = changes.length === 0 ? [] : await listHandEdits(repo);
+  return { dir: repo.dir, branch, head: await store.headOid(), files, clean: changes.length === 0, changes, handEdits, recovered };
 }
 
 /** statusMatrix rows ([head, workdir, stage]) in `git status --porcelain` terms. */

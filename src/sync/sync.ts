@@ -9,6 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BranchMovedError, UsageError } from '../errors.js';
 import type { StateRepo } from '../core/repo.js';
+import { commitBeforeSync } from '../core/hand-edits.js';
 import { isAncestor } from '../git/ancestry.js';
 import { HistoryIndex } from '../history/index-file.js';
 import { mergeBranch, type ConflictRecord, type Strategy } from './merge.js';
@@ -64,6 +65,8 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
   const retries = options.retries ?? 3;
   return record(repo, async () => {
     const url = await remoteUrl(repo, remote);
+    // hand edits are committed first (checked like any write), so they are synced too
+    await commitBeforeSync(repo);
     const conflicts: ConflictRecord[] = [];
     for (let attempt = 0; ; attempt++) {
       const pulled = await pullOnce(repo, remote, options);

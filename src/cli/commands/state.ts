@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { StateManager } from '../../state/manager.js';
-import { examples, globals, parseCliValue, print, printJson, printValue, printWrite, repoOptions, stateDir, type GlobalOptions } from '../run.js';
+import { examples, globals, parseCliValue, print, printJson, printValue, printWrite, repoOptions, requireStateDir, type GlobalOptions } from '../run.js';
 
 /** A StateManager for one command: its changes are flushed (one commit) before the process exits. */
 async function withState<T>(options: GlobalOptions, fn: (state: StateManager) => T | Promise<T>): Promise<T> {
   const { StateManager } = await import('../../state/manager.js');
-  const state = await StateManager.open(stateDir(options), { ...repoOptions(options), flushOnExit: false });
+  const state = await StateManager.open(requireStateDir(options), { ...repoOptions(options), flushOnExit: false });
   try {
     return await fn(state);
   } finally {
@@ -62,7 +62,7 @@ export function register(program: Command): void {
     .action(async (_opts, command: Command) => {
       const options = globals(command);
       const [{ resetState }, { StateRepo }] = await Promise.all([import('../../state/commands.js'), import('../../core/repo.js')]);
-      const result = await resetState(await StateRepo.open(stateDir(options), repoOptions(options)));
+      const result = await resetState(await StateRepo.open(requireStateDir(options), repoOptions(options)));
       if (options.json) return printJson(result);
       if (result.aside) process.stderr.write(`previous state.json kept in ${result.aside}\n`);
       print(result.commit);
