@@ -5,7 +5,7 @@ import { examples, globals, openRepo, print, printJson } from '../run.js';
 export function register(program: Command): void {
   const cmd = program
     .command('diff')
-    .description('changes between revisions: REV1 REV2, REV1..HEAD with one, the last commit with none')
+    .description('changes: with no revision, hand edits in the work tree against HEAD (as git diff); REV1 to HEAD with one; REV1 to REV2 with two')
     .argument('[rev1]', 'from this revision')
     .argument('[rev2]', 'to this revision (default HEAD)')
     .option('--file <file>', 'only this file')
@@ -18,5 +18,5 @@ export function register(program: Command): void {
       const text = formatDiffs(diffs, Boolean(opts.structural));
       if (text) print(text);
     });
-  examples(cmd, ['gitstate diff', 'gitstate diff HEAD~5 --file current_work', 'gitstate diff 1a2b3c4 HEAD --structural']);
+  examples(cmd, ['gitstate diff', 'gitstate diff HEAD~1 HEAD', 'gitstate diff HEAD~5 --file current_work', 'gitstate diff 1a2b3c4 HEAD --structural']);
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { StateManager } from '../../state/manager.js';
+import { NotFoundError } from '../../errors.js';
 import { examples, globals, parseCliValue, print, printJson, printValue, printWrite, repoOptions, requireStateDir, type GlobalOptions } from '../run.js';
 
 /** A StateManager for one command: its changes are flushed (one commit) before the process exits. */
@@ -31,7 +32,9 @@ export function register(program: Command): void {
     .argument('[key]', 'key path, e.g. sessions.s1.persona')
     .action(async (key: string | undefined, _opts, command: Command) => {
       const options = globals(command);
-      printValue(await withState(options, (s) => s.get(key)) ?? null, options);
+      const value = await withState(options, (s) => s.get(key));
+      if (key && value === undefined) throw new NotFoundError(`no value at ${key} in state.json`, { file: 'state.json', key });
+      printValue(value ?? null, options);
     });
   examples(get, ['gitstate state get', 'gitstate state get sessions.s1.persona --json']);
 
