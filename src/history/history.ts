@@ -169,7 +169,8 @@ export class History {
     const path = normalizeStatePath(file);
     const oid = await resolveRev(store, rev);
     const blob = await store.blobOidAt(oid, path);
-    if (!blob && !(await store.blobOidAt(await store.headOid(), path))) throw new NotFoundError(`${path} does not exist at ${rev} or at HEAD`, { file: path });
+    const head = await store.headOid();
+    if (!blob && !(await store.blobOidAt(head, path))) throw new NotFoundError(`${path} does not exist at ${rev}${oid === head ? '' : ' or at HEAD'}`, { file: path });
     const content = blob ? await store.readBlob(blob) : null;
     return this.repo.commitFiles([{ path, content }], { op: 'rollback', subject: `rollback ${path} to ${oid.slice(0, 7)}`, note: options.message });
   }

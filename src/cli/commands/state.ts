@@ -55,7 +55,10 @@ export function register(program: Command): void {
     .description('remove a key from state.json -> one commit')
     .argument('<key>', 'key path')
     .action(async (key: string, _opts, command: Command) => {
-      await mutate(globals(command), (state) => state.delete(key));
+      await mutate(globals(command), (state) => {
+        if (state.get(key) === undefined) throw new NotFoundError(`no value at ${key} in state.json`, { file: 'state.json', key });
+        state.delete(key);
+      });
     });
   examples(del, ['gitstate state delete sessions.s1']);
 
