@@ -160,7 +160,7 @@ export function truncation(path: string, before: Uint8Array, after: Uint8Array):
   if (old === undefined || now === undefined) return null; // unreadable: the parse check speaks for it
   const had = topLevel(old);
   if (had.length === 0) return null;
-  if (now === null || (typeof now === 'string' && now.trim() === '')) {
+  if (topLevel(now).length === 0 && (now === null || typeof now === 'object' || (typeof now === 'string' && now.trim() === ''))) {
     return `${path} was emptied on disk (${plural(had.length, 'top-level key')} at HEAD): a tool may have been cut off while writing it`;
   }
   const dropped = Array.isArray(old) ? had.slice(Array.isArray(now) ? now.length : 0) : had.filter((k) => !(isMap(now) && k in now));
