@@ -244,8 +244,10 @@ export class History {
 
   /** The new text of one file for a revert; undefined: leave it; null: remove it. */
   private revertFile(path: string, before: string | null, after: string | null, current: string | null, conflicts: string[], force: boolean): string | null | undefined {
+    // nothing changed since: the file goes back to its exact text, comments and all
+    if (current === after) return before;
     if (!isStructured(path)) {
-      if (current === after || force) return before;
+      if (force) return before;
       conflicts.push(path);
       return undefined;
     }
