@@ -122,28 +122,27 @@ export class History {
   }
 
   /**
-   * Differences between two revisions (`from` alone: from there to HEAD), for
-   * every changed file or just `file`. With no revision: the work tree against
-   * HEAD, as `git diff` — the hand edits `gitstate commit` would take.
+   * Differences between two revisions (`from` alone: from there to HEAD; none:
+   * the last commit), for every changed file or just `file`. (`gitstate diff`
+   * with no revision shows the work tree instead: diffWorkTree.)
    */
   async diff(from?: string, to?: string, options: { file?: string; structural?: boolean } = {}): Promise<FileDiff[]> {
-    if (!from && !to) return this.diffWorkTree(options);
     const { store, index } = await this.ready();
     const b = await resolveRev(store, to ?? 'HEAD');
-    const a = from ? await resolveRev(store, from) : null;
+    const a = from ? await resolveRev(store, from) : ((await resolveRev(store, 'HEAD~1').catch(() => null)) as string | null);
     let paths: string[];
     if (options.file) {
       const path = normalizeStatePath(options.file);
       if ((await store.blobOidAt(a, path)) === null && (await store.blobOidAt(b, path)) === null) {
-        throw new NotFoundError(`${path} does not exist at ${from ?? 'HEAD'} or ${to ?? 'HEAD'}`, { file: path });
+        throw new NotFoundError(`${path} does not exist at ${from ?? 'HEAD~1'} or ${to ?? 'HEAD'}`, { file: path });
       }
       paths = [path];
     } else paths = Object.keys(await index.changedPaths(a ? await store.treeOf(a) : null, await store.treeOf(b))).sort();
     return this.diffCommits(store, a, b, paths, options.structural ?? false);
   }
 
-  /** The work tree against HEAD: every hand edit, or just `file`. */
-  private async diffWorkTree(options: { file?: string; structural?: boolean }): Promise<FileDiff[]> {
+  /** The work tree against HEAD, as `git diff`: every hand edit (what `gitstate commit` would take), or just `file`. */
+  async diffWorkTree(options: { file?: string; structural?: boolean }): Promise<FileDiff[]> {
     const store = await this.repo.store();
     const head = await store.headOid();
     let paths: string[];

@@ -98,6 +98,14 @@ describe('history output', () => {
     expect(r.stdout).toContain('+a: 1');
   });
 
+  it('context lists the newest knowledge first', async () => {
+    const repo = await tempRepo();
+    await repo.set('knowledge', 'older', 1);
+    await repo.set('knowledge', 'newer', 2);
+    const r = await runMain(['context'], { dir: repo.dir });
+    expect(r.stdout).toContain('## Knowledge (newest)\n- newer: 2\n- older: 1\n');
+  });
+
   it('conflicts says when there are none', async () => {
     const repo = await tempRepo();
     expect((await runMain(['conflicts'], { dir: repo.dir })).stdout).toBe('no conflict records: no sync merge has had to pick between two values\n');

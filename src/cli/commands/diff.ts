@@ -13,7 +13,10 @@ export function register(program: Command): void {
     .action(async (rev1: string | undefined, rev2: string | undefined, opts: { file?: string; structural?: boolean }, command: Command) => {
       const options = globals(command);
       const { History } = await import('../../history/history.js');
-      const diffs = await new History(await openRepo(options)).diff(rev1, rev2, { file: opts.file, structural: opts.structural || options.json });
+      const history = new History(await openRepo(options));
+      const diffOptions = { file: opts.file, structural: opts.structural || options.json };
+      // no revision: the work tree against HEAD, as git diff
+      const diffs = rev1 === undefined ? await history.diffWorkTree(diffOptions) : await history.diff(rev1, rev2, diffOptions);
       if (options.json) return printJson(diffs);
       const text = formatDiffs(diffs, Boolean(opts.structural));
       if (text) print(text);
