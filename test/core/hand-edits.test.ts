@@ -43,7 +43,7 @@ describe('the workflow', () => {
     const structural = await runMain(['diff', '--structural', '--file', 'knowledge'], { dir: repo.dir });
     expect(structural.stdout).toBe('knowledge.yaml\n  ~ cache: "redis" -> "memcached"\n');
     const before = commitCount(repo.dir);
-    const r = await cli(['commit', '-m', 'from the review'], { dir: repo.dir });
+    const r = await cli(['commit', '-m', 'from the review'], { dir: repo.dir }); // the binary, once
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(headOid(repo.dir));
     expect(commitCount(repo.dir)).toBe(before + 1);

@@ -11,6 +11,7 @@ import { initStateRepo } from '../../src/core/init.js';
 import { StateRepo } from '../../src/core/repo.js';
 import { FORMAT_FILE, FORMAT_VERSION } from '../../src/core/format.js';
 import { assertRepoHealthy, cleanupTempDirs, cli, commitCount, git, headOid, tempDir } from '../helpers/repo.js';
+import { runMain } from '../helpers/main.js';
 
 afterAll(cleanupTempDirs);
 
@@ -51,7 +52,7 @@ describe('init in a folder that holds files', () => {
     });
     await symlink('/etc/hostname', join(dir, 'link.yaml'));
     const before = snapshot(dir);
-    const r = await cli(['init'], { dir });
+    const r = await runMain(['init'], { dir });
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
     const line = r.stderr.trim();
@@ -65,7 +66,7 @@ describe('init in a folder that holds files', () => {
     expect(line).toMatch(/my notes\.yaml.*unsupported character/);
     expect(existsSync(join(dir, '.git'))).toBe(false);
     expect(snapshot(dir)).toEqual(before);
-    const json = JSON.parse((await cli(['init', '--json'], { dir })).stderr);
+    const json = JSON.parse((await runMain(['init', '--json'], { dir })).stderr);
     expect(json.error.code).toBe('INVALID_YAML');
     expect(json.error.details.files.map((f: { file: string; code: string }) => `${f.file} ${f.code}`)).toEqual([
       'bad.yaml INVALID_YAML',
@@ -104,10 +105,10 @@ describe('init in a folder that holds files', () => {
     expect(git(dir, 'show', `HEAD:${FORMAT_FILE}`)).toBe(`${FORMAT_VERSION}\n`);
     expect(commitCount(dir)).toBe(1);
     assertRepoHealthy(dir);
-    const validate = await cli(['validate'], { dir });
+    const validate = await runMain(['validate'], { dir });
     expect(validate.code).toBe(3);
     expect(validate.stdout).toContain('invalid  environments.yaml: dev.namespace: expected string');
-    const text = await cli(['init'], { dir });
+    const text = await runMain(['init'], { dir });
     expect(text.stdout).toContain('already initialized');
   });
 
@@ -124,7 +125,7 @@ describe('init in a folder that holds files', () => {
 
   it('prints what it adopted, left out and warned about', async () => {
     const dir = await folder({ 'environments.yaml': 'dev: {namespace: 42}\n', 'README.md': '# mine\n' });
-    const r = await cli(['init'], { dir });
+    const r = await runMain(['init'], { dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`initialized state repository in ${dir}`);
     expect(r.stdout).toContain('adopted as they are: environments.yaml');
@@ -142,7 +143,7 @@ describe('init on an existing git repository', () => {
     git(dir, '-c', 'user.name=Me', '-c', 'user.email=me@example.com', 'commit', '-qm', 'my notes');
     await writeFile(join(dir, 'untracked.yaml'), 'b: 2\n');
     const first = headOid(dir);
-    const r = await cli(['init', '--json'], { dir });
+    const r = await runMain(['init', '--json'], { dir });
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ created: true, adopted: ['untracked.yaml'] });
@@ -155,7 +156,7 @@ describe('init on an existing git repository', () => {
       ['.gitignore', FORMAT_FILE, 'current_work.yaml', 'environments.yaml', 'projects/.gitkeep', 'shared_context.yaml', 'untracked.yaml'].sort(),
     );
     assertRepoHealthy(dir);
-    expect((await cli(['get', 'knowledge', 'mine'], { dir })).stdout).toBe('true\n');
+    expect((await runMain(['get', 'knowledge', 'mine'], { dir })).stdout).toBe('true\n');
   });
 
   it('refuses a branch other than main, saying how to rename it; nothing changed', async () => {
@@ -164,12 +165,12 @@ describe('init on an existing git repository', () => {
     git(dir, 'add', '.');
     git(dir, '-c', 'user.name=Me', '-c', 'user.email=me@example.com', 'commit', '-qm', 'first');
     const before = snapshot(join(dir, '.git'));
-    const r = await cli(['init'], { dir });
+    const r = await runMain(['init'], { dir });
     expect(r.code).toBe(3);
     expect(r.stderr).toBe(`gitstate: ${dir} is on branch master; a state repo keeps its state on main: rename it with "git -C ${dir} branch -m master main" and run gitstate init again\n`);
     expect(snapshot(join(dir, '.git'))).toEqual(before);
     git(dir, 'branch', '-m', 'master', 'main');
-    expect((await cli(['init'], { dir })).code).toBe(0);
+    expect((await runMain(['init'], { dir })).code).toBe(0);
     assertRepoHealthy(dir);
   });
 
@@ -188,12 +189,12 @@ describe('the format marker', () => {
     await initStateRepo(dir);
     await writeFile(join(dir, FORMAT_FILE), `${FORMAT_VERSION + 1}\n`);
     git(dir, 'commit', '-qam', 'from the future', '--no-verify');
-    const r = await cli(['get', 'knowledge'], { dir });
+    const r = await runMain(['get', 'knowledge'], { dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`gitstate: ${dir} is a state repo of format ${FORMAT_VERSION + 1}, made by a newer gitstate; this one reads format ${FORMAT_VERSION} at most: upgrade gitstate to use it\n`);
-    expect((await cli(['init'], { dir })).code).toBe(1);
+    expect((await runMain(['init'], { dir })).code).toBe(1);
     await writeFile(join(dir, FORMAT_FILE), 'garbage\n');
-    expect((await cli(['get', 'knowledge'], { dir })).stderr).toMatch(/\.gitstate\/format does not hold a format version/);
+    expect((await runMain(['get', 'knowledge'], { dir })).stderr).toMatch(/\.gitstate\/format does not hold a format version/);
   });
 
   it('a repo made before the marker is recognised, and gets the marker with its next write, in a commit of its own', async () => {
