@@ -18,7 +18,7 @@
  * existed: it gets the marker).
  */
 import { execFile } from 'node:child_process';
-import { lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, GitstateError, messageOf, PathError, RepoError } from '../errors.js';
@@ -158,6 +158,8 @@ export async function initStateRepo(dir: string, options: LockOptions & { author
         return { changes, message: commitMessage(changes.map((c) => ({ op: 'init' as const, file: c.path })), { op: 'init', subject }) };
       },
     });
+    // committing rewrote each adopted file with the same bytes: give back its read/write permissions (0600 stays 0600)
+    for (const [path, mode] of plan.modes) if (result.changed && mode !== 0o644) chmodSync(join(real, path), mode);
     report.created = result.changed;
     report.commit = result.changed ? result.commit : null;
     report.adopted = plan.adopt;
@@ -219,6 +221,8 @@ interface AdoptionPlan {
   adopt: string[];
   /** Their bytes as checked. */
   checked: Map<string, Buffer>;
+  /** Their read/write permission bits (git keeps no others for them). */
+  modes: Map<string, number>;
   /** Every file in the folder (seeds are added only where none is). */
   present: Set<string>;
   excluded: Array<{ path: string; reason: string }>;
@@ -232,7 +236,7 @@ const NOT_MANAGED = 'not a .yaml, .yml or .json file: gitstate does not manage i
 
 /** Walk the folder and sort its files into adopted, left out, and refused. */
 async function planAdoption(dir: string, store: GitStore, tracked: Set<string>): Promise<AdoptionPlan> {
-  const plan: AdoptionPlan = { adopt: [], checked: new Map(), present: new Set(), excluded: [], failures: [], warnings: [], gitignore: GITIGNORE };
+  const plan: AdoptionPlan = { adopt: [], checked: new Map(), modes: new Map(), present: new Set(), excluded: [], failures: [], warnings: [], gitignore: GITIGNORE };
   try {
     plan.gitignore = readFileSync(join(dir, '.gitignore'), 'utf8');
   } catch {
@@ -305,6 +309,7 @@ async function planAdoption(dir: string, store: GitStore, tracked: Set<string>):
           if (warning) plan.warnings.push({ path, code: warning.code, message: warning.message });
           plan.adopt.push(path);
           plan.checked.set(path, bytes);
+          plan.modes.set(path, stats.mode & 0o666);
         } catch (err) {
           plan.failures.push(failure(err, path));
         }

@@ -4,7 +4,7 @@
  * becomes a state repo in one commit; the format marker.
  */
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initStateRepo } from '../../src/core/init.js';
@@ -89,9 +89,11 @@ describe('init in a folder that holds files', () => {
       'tools/run.sh': 'echo hi\n',
       '.env': 'API_KEY=abc\n',
     });
+    await chmod(join(dir, 'environment_health.yaml'), 0o600);
     const before = snapshot(dir);
     const report = await initStateRepo(dir);
     expect(report.created).toBe(true);
+    expect(lstatSync(join(dir, 'environment_health.yaml')).mode & 0o777).toBe(0o600); // a private file stays private
     expect(report.adopted).toEqual(['current_work.yaml', 'environment_health.yaml', 'environments.yaml', 'learned/patterns.yaml']);
     expect(report.seeded.sort()).toEqual(['knowledge.yaml', 'projects/.gitkeep', 'shared_context.yaml']);
     expect(report.excluded.map((e) => e.path)).toEqual(['.env', 'config.json', 'notes.txt', 'tools/']);
