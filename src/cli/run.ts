@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { StateRepo, type RepoOptions, type WriteResult } from '../core/repo.js';
 import { UsageError } from '../errors.js';
+import { chooseStateDir, isGitRepo, noStateRepoError, type StateDirChoice } from '../core/discover.js';
 import { parseValueText } from '../yaml/document.js';
 import { describeReport, type SecretReport } from '../security/report.js';
 
@@ -16,9 +17,14 @@ export interface GlobalOptions {
   author?: string;
 }
 
-/** The state directory: --dir, else GITSTATE_DIR, else ./state. */
+/** Which state directory the command means, and how it was chosen (core/discover.ts). */
+export function stateDirChoice(options: GlobalOptions): StateDirChoice {
+  return chooseStateDir({ dir: options.dir, env: process.env.GITSTATE_DIR });
+}
+
+/** The state directory: --dir, else GITSTATE_DIR, else the state repo at or above the cwd, else ./state. */
 export function stateDir(options: GlobalOptions): string {
-  return options.dir || process.env.GITSTATE_DIR || './state';
+  return stateDirChoice(options).dir;
 }
 
 export function globals(command: Command): GlobalOptions {
@@ -29,12 +35,25 @@ export function repoOptions(options: GlobalOptions): RepoOptions {
   return options.author ? { author: options.author } : {};
 }
 
-/** Open the state repository once for this command (a second call returns the same handle). */
+/** The state directory of an existing repo (for commands that open it through another class); see openRepo. */
+export function requireStateDir(options: GlobalOptions): string {
+  const choice = stateDirChoice(options);
+  if (!isGitRepo(choice.dir)) throw noStateRepoError(choice);
+  return choice.dir;
+}
+
+/** Open the state repo the command means, once for this command; when there is none, say where gitstate looked. */
 export function openRepo(options: GlobalOptions): Promise<StateRepo> {
-  opened ??= StateRepo.open(stateDir(options), repoOptions(options));
+  opened ??= (async () => StateRepo.open(requireStateDir(options), repoOptions(options)))();
   return opened;
 }
 let opened: Promise<StateRepo> | null = null;
+
+/** A new command line starts (main may run several in one process, as the tests do): nothing opened or written yet. */
+export function beginCommand(): void {
+  opened = null;
+  wrote = false;
+}
 
 /** A VALUE argument: YAML (`42` is a number, `{a: 1}` a map) unless --string. */
 export function parseCliValue(text: string, asString: boolean | undefined): unknown {

@@ -59,8 +59,9 @@ export async function buildContext(repo: StateRepo, options: ContextOptions = {}
           apps: listOf(env.deployed_apps).map((a) => String(a.name)),
         };
       }),
-    knowledge: Object.entries(((await read('knowledge')) ?? {}) as object).slice(-NEWEST),
-    sharedContext: Object.entries(((await read('shared_context')) ?? {}) as object).slice(-NEWEST),
+    // the last keys of a file are its newest: listed newest first
+    knowledge: Object.entries(((await read('knowledge')) ?? {}) as object).slice(-NEWEST).reverse(),
+    sharedContext: Object.entries(((await read('shared_context')) ?? {}) as object).slice(-NEWEST).reverse(),
   };
   if (options.project) {
     const p = ((await read(`projects/${options.project}/current_work`)) ?? {}) as Record<string, unknown>;

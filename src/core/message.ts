@@ -26,8 +26,10 @@ export type OpName =
   | 'reset'
   | 'rollback'
   | 'revert'
-  | 'sync-merge'
-  | 'commit';
+  | 'undo'
+  | 'commit'
+  | 'upgrade'
+  | 'sync-merge';
 
 export interface OpRecord {
   op: OpName;

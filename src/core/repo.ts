@@ -15,6 +15,8 @@ import { decodeText, parseStateText } from '../yaml/document.js';
 import { parseKeyPath } from '../base/keypath.js';
 import { normalizeStatePath, realDir, STATE_EXTENSIONS } from '../base/paths.js';
 import { readStateBytes } from '../base/files.js';
+import { stateRepoKind } from './discover.js';
+import { assertFormatKnown } from './format.js';
 import type { ContentCheck, Transaction } from './transaction.js';
 import type { GitStore } from '../git/store.js';
 import type { Disk } from '../git/disk.js';
@@ -73,15 +75,21 @@ export class StateRepo {
     return join(this.dir, '.git');
   }
 
-  /** Open an existing state repository. */
+  /**
+   * Open an existing state repository: refused when `dir` is no git repo, a git
+   * repo gitstate never set up (`gitstate init` makes it one), or a repo of a
+   * newer format than this gitstate knows (core/format.ts).
+   */
   static async open(dir: string, options: RepoOptions = {}): Promise<StateRepo> {
     let real: string;
     try {
       real = await realDir(dir);
       await stat(join(real, '.git', 'HEAD'));
     } catch {
-      throw new RepoError(`no state repository at ${dir}; run "gitstate init" first`);
+      throw new RepoError(`no state repository at ${dir}`, { dir });
     }
+    if (!stateRepoKind(real)) throw new RepoError(`${dir} is a git repository that gitstate has not set up; make it a state repo with "gitstate --dir ${dir} init"`, { dir });
+    assertFormatKnown(real);
     return new StateRepo(real, options);
   }
 

@@ -9,7 +9,7 @@
  * git's lock protocol (stage.ts).
  */
 import * as nodeFs from 'node:fs';
-import { constants, lstatSync, readFileSync } from 'node:fs';
+import { constants, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { nodeDisk, writeAll, type Disk } from './disk.js';
 import { join } from 'node:path';
 import { NotFoundError, RepoError } from '../errors.js';
@@ -228,9 +228,60 @@ export class GitStore {
     await iso().deleteRemote({ fs: this.fs as never, gitdir: this.gitdir, remote });
   }
 
-  /** isomorphic-git's status matrix of the whole work tree. */
-  async statusMatrix(): Promise<StatusRow[]> {
-    return (await iso().statusMatrix(this.args)) as StatusRow[];
+  /**
+   * The status matrix of the whole work tree. isomorphic-git's writes refreshed
+   * stat data back to the index; where that cannot be written (a read-only
+   * mount), or with `readOnly`, contents are compared instead.
+   */
+  async statusMatrix(options: { readOnly?: boolean } = {}): Promise<StatusRow[]> {
+    if (!options.readOnly) {
+      try {
+        return (await iso().statusMatrix(this.args)) as StatusRow[];
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM') throw err;
+      }
+    }
+    return this.readOnlyStatusMatrix();
+  }
+
+  /**
+   * Status rows without writing anything: each file at HEAD against the bytes on
+   * disk, and files on disk that HEAD lacks (ignored ones left out). The index
+   * is taken to match HEAD.
+   */
+  private async readOnlyStatusMatrix(): Promise<StatusRow[]> {
+    const head = await this.headOid();
+    const rows: StatusRow[] = [];
+    const tracked = new Set<string>();
+    const walkTree = async (tree: string, prefix: string): Promise<void> => {
+      for (const entry of await this.readTree(tree)) {
+        const path = `${prefix}${entry.path}`;
+        if (entry.type === 'tree') await walkTree(entry.oid, `${path}/`);
+        else if (entry.type === 'blob') {
+          tracked.add(path);
+          let bytes: Buffer | null = null;
+          try {
+            bytes = readFileSync(join(this.dir, path));
+          } catch {
+            // removed
+          }
+          rows.push([path, 1, bytes === null ? 0 : this.hashBlob(bytes) === entry.oid ? 1 : 2, 1]);
+        }
+      }
+    };
+    if (head) await walkTree(await this.treeOf(head), '');
+    const walkDisk = async (rel: string): Promise<void> => {
+      for (const entry of readdirSync(join(this.dir, rel), { withFileTypes: true })) {
+        const path = rel ? `${rel}/${entry.name}` : entry.name;
+        if (path === '.git' || tracked.has(path)) continue;
+        if (entry.isDirectory()) {
+          if (!(await this.isIgnored(`${path}/`))) await walkDisk(path);
+        } else if (!(await this.isIgnored(path))) rows.push([path, 0, 2, 0]);
+      }
+    };
+    await walkDisk('');
+    return rows.sort((a, b) => (a[0] < b[0] ? -1 : 1));
   }
 
   async isIgnored(path: string): Promise<boolean> {

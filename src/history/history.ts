@@ -4,7 +4,9 @@
  * new commit: history is never rewritten, so synced machines stay fast-forward.
  */
 import { createTwoFilesPatch } from 'diff';
-import { ConflictError, NotFoundError, OperationError } from '../errors.js';
+import { ConflictError, NotFoundError, UsageError } from '../errors.js';
+import { readStateBytes } from '../base/files.js';
+import { listHandEdits } from '../core/hand-edits.js';
 import { parseKeyPath } from '../base/keypath.js';
 import { normalizeStatePath, STATE_EXTENSIONS } from '../base/paths.js';
 import type { StateRepo, WriteResult } from '../core/repo.js';
@@ -60,7 +62,7 @@ export class History {
     const { store, index, head } = await this.ready();
     const file = options.file ? normalizeStatePath(options.file) : undefined;
     const segments = options.key ? parseKeyPath(options.key) : undefined;
-    if (segments && !file) throw new OperationError('--key needs a FILE');
+    if (segments && !file) throw new UsageError('--key needs a FILE (gitstate log FILE --key KEY)');
     const since = options.since ? options.since.getTime() / 1000 : -Infinity;
     const limit = options.limit ?? Infinity;
     const out: LogEntry[] = [];
@@ -78,7 +80,18 @@ export class History {
       }
       out.push(entry);
     }
+    if (out.length === 0 && file && limit !== 0) this.assertHasHistory(index, head, file, segments && !options.since ? options.key : undefined);
     return out;
+  }
+
+  /** NOT_FOUND for a file no commit ever had, or (`key`) a value no commit ever changed. */
+  private assertHasHistory(index: HistoryIndex, head: string | null, file: string, key?: string): void {
+    for (const record of index.walk(head)) {
+      if (!(file in record.f)) continue;
+      if (key) throw new NotFoundError(`no commit changed ${key} in ${file}`, { file, key });
+      return;
+    }
+    throw new NotFoundError(`${file} has no history: no commit ever had it`, { file });
   }
 
   /** The commit that last changed the value at `key` in `file`. */
@@ -110,16 +123,43 @@ export class History {
 
   /**
    * Differences between two revisions (`from` alone: from there to HEAD; none:
-   * the last commit), for every changed file or just `file`.
+   * the last commit), for every changed file or just `file`. (`gitstate diff`
+   * with no revision shows the work tree instead: diffWorkTree.)
    */
   async diff(from?: string, to?: string, options: { file?: string; structural?: boolean } = {}): Promise<FileDiff[]> {
     const { store, index } = await this.ready();
     const b = await resolveRev(store, to ?? 'HEAD');
     const a = from ? await resolveRev(store, from) : ((await resolveRev(store, 'HEAD~1').catch(() => null)) as string | null);
     let paths: string[];
-    if (options.file) paths = [normalizeStatePath(options.file)];
-    else paths = Object.keys(await index.changedPaths(a ? await store.treeOf(a) : null, await store.treeOf(b))).sort();
+    if (options.file) {
+      const path = normalizeStatePath(options.file);
+      if ((await store.blobOidAt(a, path)) === null && (await store.blobOidAt(b, path)) === null) {
+        throw new NotFoundError(`${path} does not exist at ${from ?? 'HEAD~1'} or ${to ?? 'HEAD'}`, { file: path });
+      }
+      paths = [path];
+    } else paths = Object.keys(await index.changedPaths(a ? await store.treeOf(a) : null, await store.treeOf(b))).sort();
     return this.diffCommits(store, a, b, paths, options.structural ?? false);
+  }
+
+  /** The work tree against HEAD, as `git diff`: every hand edit (what `gitstate commit` would take), or just `file`. */
+  async diffWorkTree(options: { file?: string; structural?: boolean }): Promise<FileDiff[]> {
+    const store = await this.repo.store();
+    const head = await store.headOid();
+    let paths: string[];
+    if (options.file) {
+      const path = normalizeStatePath(options.file);
+      if ((await readStateBytes(this.repo.dir, path)) === null && (await store.blobOidAt(head, path)) === null) {
+        throw new NotFoundError(`${path} does not exist, on disk or at HEAD`, { file: path });
+      }
+      paths = [path];
+    } else paths = (await listHandEdits(this.repo)).map((e) => e.path);
+    const out: FileDiff[] = [];
+    for (const path of paths) {
+      const bytes = await readStateBytes(this.repo.dir, path);
+      const diff = this.fileDiff(path, await this.contentAt(store, head, path), bytes ? decodeText(bytes, path) : null, options.structural ?? false);
+      if (diff) out.push(diff);
+    }
+    return out;
   }
 
   /** Make `file`'s content at `rev` a new commit (validated like any write). */
@@ -128,6 +168,8 @@ export class History {
     const path = normalizeStatePath(file);
     const oid = await resolveRev(store, rev);
     const blob = await store.blobOidAt(oid, path);
+    const head = await store.headOid();
+    if (!blob && !(await store.blobOidAt(head, path))) throw new NotFoundError(`${path} does not exist at ${rev}${oid === head ? '' : ' or at HEAD'}`, { file: path });
     const content = blob ? await store.readBlob(blob) : null;
     return this.repo.commitFiles([{ path, content }], { op: 'rollback', subject: `rollback ${path} to ${oid.slice(0, 7)}`, note: options.message });
   }
@@ -137,12 +179,50 @@ export class History {
    * merge of HEAD with the commit's parent, based on the commit, so later
    * changes to other keys of the same files stay. A key changed again since is
    * a ConflictError (exit 4), unless `force`, which takes the reverted value.
+   * The first commit is never reverted (that would remove every file it made).
    */
   async revert(rev: string, options: { force?: boolean; message?: string } = {}): Promise<WriteResult & { conflicts: string[] }> {
     const { store, index } = await this.ready();
     const oid = await resolveRev(store, rev);
     await index.update(oid);
+    return this.revertCommit(store, index, oid, 'revert', options);
+  }
+
+  /**
+   * Revert the newest commit not yet undone. Undo commits themselves are
+   * stepped over, and so is each commit an undo reverted: repeated `undo` walks
+   * back through the history of other commits instead of toggling the last one.
+   * (An explicit `revert` is an ordinary commit: `undo` after it undoes it.)
+   */
+  async undo(options: { force?: boolean; message?: string } = {}): Promise<WriteResult & { conflicts: string[] }> {
+    const { store, index, head } = await this.ready();
+    if (!head) throw new NotFoundError('the repository has no commits yet');
+    const undone = new Set<string>();
+    for (let oid: string | null = head; oid; ) {
+      const record: CommitRecord = index.get(oid)!;
+      if (record.op === 'undo') {
+        const target = revertedCommit((await store.readCommit(oid)).message);
+        if (target) undone.add(target);
+      } else if (!undone.has(oid)) {
+        return this.revertCommit(store, index, oid, 'undo', options);
+      }
+      oid = record.p[0] ?? null;
+    }
+    throw new ConflictError('nothing left to undo: every commit after the first has been undone');
+  }
+
+  private async revertCommit(
+    store: GitStore,
+    index: HistoryIndex,
+    oid: string,
+    op: 'revert' | 'undo',
+    options: { force?: boolean; message?: string },
+  ): Promise<WriteResult & { conflicts: string[] }> {
     const record = index.get(oid)!;
+    const subject = originalSubject(record.s);
+    if (record.p.length === 0) {
+      throw new ConflictError(`cannot ${op} ${oid.slice(0, 7)} (${subject}): it is the repository's first commit, and undoing it would remove every file it made; nothing written`, { commit: oid });
+    }
     const parent = record.p[0] ?? null;
     const files: Array<{ path: string; content: Uint8Array | null }> = [];
     const conflicts: string[] = [];
@@ -154,21 +234,19 @@ export class History {
       if (result !== undefined) files.push({ path, content: result === null ? null : Buffer.from(result) });
     }
     if (conflicts.length > 0 && !options.force) {
-      throw new ConflictError(`cannot revert ${oid.slice(0, 7)}: changed again since: ${conflicts.join(', ')} (nothing written; --force takes the reverted values)`, { conflicts });
+      throw new ConflictError(`cannot ${op} ${oid.slice(0, 7)}: changed again since: ${conflicts.join(', ')} (nothing written; --force takes the reverted values)`, { conflicts });
     }
-    const result = await this.repo.commitFiles(files, { op: 'revert', subject: `revert ${oid.slice(0, 7)}: ${record.s}`, note: options.message });
+    const note = [`This reverts commit ${oid}.`, options.message?.trim()].filter(Boolean).join('\n\n');
+    const result = await this.repo.commitFiles(files, { op, subject: `revert ${oid.slice(0, 7)}: ${subject}`, note });
     return { ...result, conflicts };
-  }
-
-  /** Revert the last commit. */
-  undo(options: { force?: boolean; message?: string } = {}): Promise<WriteResult & { conflicts: string[] }> {
-    return this.revert('HEAD', options);
   }
 
   /** The new text of one file for a revert; undefined: leave it; null: remove it. */
   private revertFile(path: string, before: string | null, after: string | null, current: string | null, conflicts: string[], force: boolean): string | null | undefined {
+    // nothing changed since: the file goes back to its exact text, comments and all
+    if (current === after) return before;
     if (!isStructured(path)) {
-      if (current === after || force) return before;
+      if (force) return before;
       conflicts.push(path);
       return undefined;
     }
@@ -186,18 +264,28 @@ export class History {
   private async diffCommits(store: GitStore, a: string | null, b: string, paths: string[], structural: boolean): Promise<FileDiff[]> {
     const out: FileDiff[] = [];
     for (const path of paths) {
-      const before = await this.contentAt(store, a, path);
-      const after = await this.contentAt(store, b, path);
-      if (before === after) continue;
-      const patch = createTwoFilesPatch(before === null ? '/dev/null' : `a/${path}`, after === null ? '/dev/null' : `b/${path}`, before ?? '', after ?? '', undefined, undefined, { context: 3 });
-      const entry: FileDiff = { path, patch };
-      if (structural && isStructured(path)) {
-        const value = (text: string | null) => (text === null ? undefined : getValue(parseStateText(text, path), []));
-        entry.changes = structuralDiff(value(before), value(after));
-      }
-      out.push(entry);
+      const diff = this.fileDiff(path, await this.contentAt(store, a, path), await this.contentAt(store, b, path), structural);
+      if (diff) out.push(diff);
     }
     return out;
+  }
+
+  private fileDiff(path: string, before: string | null, after: string | null, structural: boolean): FileDiff | null {
+    if (before === after) return null;
+    const patch = createTwoFilesPatch(before === null ? '/dev/null' : `a/${path}`, after === null ? '/dev/null' : `b/${path}`, before ?? '', after ?? '', undefined, undefined, { context: 3 });
+    const entry: FileDiff = { path, patch };
+    if (structural && isStructured(path)) {
+      const value = (text: string | null) => {
+        if (text === null) return undefined;
+        try {
+          return getValue(parseStateText(text, path), []);
+        } catch {
+          return undefined; // a hand edit that does not parse: the text diff shows it
+        }
+      };
+      entry.changes = structuralDiff(value(before), value(after));
+    }
+    return entry;
   }
 
   private async contentAt(store: GitStore, commit: string | null, path: string): Promise<string | null> {
@@ -228,6 +316,16 @@ export class History {
     await index.update(head);
     return { store, index, head };
   }
+}
+
+/** The commit a revert or undo commit reverted, from its "This reverts commit <id>." line. */
+function revertedCommit(message: string): string | null {
+  return /^This reverts commit ([0-9a-f]{40})\.$/m.exec(message)?.[1] ?? null;
+}
+
+/** A subject without the "revert <id>: " prefixes of earlier reverts: subjects never nest. */
+function originalSubject(subject: string): string {
+  return subject.replace(/^(?:revert [0-9a-f]{7,40}: )+/, '');
 }
 
 function toEntry(r: CommitRecord): LogEntry {

@@ -56,8 +56,9 @@ function deepest(issues: readonly Issue[], prefix: PropertyKey[] = []): Issue & 
   return best!;
 }
 
+/** The issue in the file's terms: zod's "received undefined" means the key is missing. */
 function describeIssue(issue: Issue): string {
-  return issue.message.replace(/^Invalid input: /, '');
+  return issue.message.replace(/^Invalid input: /, '').replace(/, received undefined$/, ', but it is missing');
 }
 
 function toSegment(key: PropertyKey): Segment {

@@ -10,6 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BranchMovedError, UsageError } from '../errors.js';
 import type { StateRepo } from '../core/repo.js';
+import { commitBeforeSync } from '../core/hand-edits.js';
 import { isAncestor, mergeBase } from '../git/ancestry.js';
 import { HistoryIndex } from '../history/index-file.js';
 import { UnrelatedHistoryError } from './errors.js';
@@ -84,6 +85,8 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
   const retries = options.retries ?? 3;
   return record(repo, async () => {
     const target = await remoteTarget(repo, options.remote ?? 'origin');
+    // hand edits are committed first (checked like any write), so they are synced too
+    await commitBeforeSync(repo);
     const conflicts: ConflictRecord[] = [];
     const secrets: ArrivedSecret[] = [];
     let remoteWasEmpty: boolean | null = null;

@@ -88,6 +88,8 @@ function parseChecked(text: string, where: string, kind: 'YAML' | 'JSON'): Docum
     const pos = error.linePos?.[0];
     const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
     let reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    // said in the file's terms, not the library's (its text names its own API)
+    if (error.code === 'MULTIPLE_DOCS') reason = 'a second document starts here (a "---" line); a state file holds one document';
     if (/call stack/i.test(reason)) reason = 'nested too deeply';
     reason = redactText(reason); // a message may quote a token (a tag, a scalar)
     throw new YamlError(`invalid ${kind} in ${where}${at}: ${reason}`);

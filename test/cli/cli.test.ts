@@ -3,6 +3,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertRepoHealthy, cleanupTempDirs, cli, CLI, commitCount, git, headOid, ROOT, tempDir } from '../helpers/repo.js';
+import { runMain } from '../helpers/main.js';
 
 afterAll(cleanupTempDirs);
 
@@ -20,7 +21,7 @@ describe('gitstate CLI', () => {
     expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining('already initialized') });
     expect(headOid(dir)).toBe(head);
     const json = await cli(['init', '--json'], { dir });
-    expect(JSON.parse(json.stdout)).toEqual({ dir: expect.any(String), created: false });
+    expect(JSON.parse(json.stdout)).toMatchObject({ dir: expect.any(String), created: false, commit: null, adopted: [], excluded: [] });
   });
 
   it('set/get with YAML values, --string, and --json', async () => {
@@ -96,15 +97,18 @@ describe('gitstate CLI', () => {
     expect(noRepo.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('every command has --help with examples', async () => {
-    const commands = ['init', 'get', 'set', 'append', 'delete', 'merge', 'write', 'ls', 'validate', 'batch', 'status', 'flush'];
+  it('every command has --help with examples and the global options', async () => {
+    const commands = ['init', 'get', 'set', 'append', 'delete', 'merge', 'write', 'ls', 'validate', 'batch', 'commit', 'status', 'flush'];
     commands.push('log', 'show', 'diff', 'blame', 'rollback', 'revert', 'undo', 'state get', 'state set', 'state delete', 'state reset');
     commands.push('remote add', 'remote remove', 'remote list', 'clone', 'pull', 'push', 'sync', 'conflicts', 'context', 'mcp', 'hooks install', 'gc');
     for (const command of commands) {
-      const help = await cli([...command.split(' '), '--help']);
+      const help = await runMain([...command.split(' '), '--help']);
       expect(help.code, command).toBe(0);
       expect(help.stdout, command).toMatch(/Examples:\n {2}\$ .*gitstate /);
+      expect(help.stdout, command).toMatch(/Global Options:[\s\S]*--dir <dir>[\s\S]*-q, --quiet +print only what was asked for/);
     }
+    // the binary prints the same help
+    expect((await cli(['get', '--help'])).stdout).toBe((await runMain(['get', '--help'])).stdout);
   });
 
   it('finds the state dir from GITSTATE_DIR, else ./state', async () => {

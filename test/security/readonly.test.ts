@@ -54,7 +54,8 @@ describe('a read-only repository', () => {
     [['log', '-n', '2'], /pulled/],
     [['log', 'knowledge', '--key', 'a'], /set knowledge\.yaml a/],
     [['show', 'HEAD'], /shared_context\.yaml/],
-    [['diff'], /remote_secret/],
+    [['diff'], /knowledge\.yaml/], // the work tree against HEAD: the hand edit
+    [['diff', 'HEAD~1', 'HEAD'], /remote_secret/],
     [['blame', 'knowledge', 'a'], /set knowledge\.yaml a/],
     [['context'], /A-1/],
     [['doctor', '--secrets'], /shared_context\.yaml: remote_secret: rule github-token/],

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { NotFoundError, UsageError } from '../../errors.js';
+import type { StateRepo } from '../../core/repo.js';
 import { examples, globals, openRepo, print, printJson } from '../run.js';
 
 export function register(program: Command): void {
@@ -17,9 +18,20 @@ export function register(program: Command): void {
       if (!Number.isInteger(maxLines) || maxLines < 5) throw new UsageError(`--max-lines needs a whole number of at least 5, got "${opts.maxLines}"`);
       if (opts.format !== 'markdown' && opts.format !== 'json') throw new UsageError(`--format must be markdown or json, got "${opts.format}"`);
       const { buildContext, renderContext } = await import('../../context/context.js');
-      const data = await buildContext(await openRepo(options), { project: opts.project, sinceLastSession: opts.sinceLastSession, markSession: opts.markSession });
+      const repo = await openRepo(options);
+      if (opts.project) await assertProject(repo, opts.project);
+      const data = await buildContext(repo, { project: opts.project, sinceLastSession: opts.sinceLastSession, markSession: opts.markSession });
       if (options.json || opts.format === 'json') return printJson(data);
       print(renderContext(data, maxLines));
     });
   examples(cmd, ['gitstate context', 'gitstate context --project backend --since-last-session', 'gitstate context --format json']);
+}
+
+/** A project is a folder under projects/ with its current_work file. */
+async function assertProject(repo: StateRepo, name: string): Promise<void> {
+  const file = `projects/${name}/current_work`;
+  await repo.readText(file).catch((err: unknown) => {
+    if (err instanceof NotFoundError) throw new NotFoundError(`no project "${name}": ${file}.yaml does not exist`, { project: name });
+    throw err;
+  });
 }

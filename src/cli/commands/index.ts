@@ -19,6 +19,7 @@ export const COMMAND_MODULES: Record<string, Loader> = {
   ls: () => import('./ls.js'),
   validate: () => import('./validate.js'),
   batch: () => import('./batch.js'),
+  commit: () => import('./commit.js'),
   status: () => import('./status.js'),
   state: () => import('./state.js'),
   flush: () => import('./flush.js'),

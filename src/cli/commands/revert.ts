@@ -18,7 +18,7 @@ export function register(program: Command): void {
   const undo = mutationOptions(
     program
       .command('undo')
-      .description('revert the last commit (as a new commit)')
+      .description('revert the newest commit not yet undone (as a new commit); repeated, it steps further back; never the first commit (exit 4)')
       .option('--force', 'on a conflict, take the reverted value anyway'),
   ).action(async (opts: { force?: boolean; message?: string }, command: Command) => {
     const options = globals(command);

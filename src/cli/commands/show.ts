@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatDiffs, formatLogLine } from '../history-output.js';
+import { formatCommitHeader, formatDiffs, indent } from '../history-output.js';
 import { examples, globals, openRepo, print, printJson } from '../run.js';
 
 export function register(program: Command): void {
@@ -18,7 +18,7 @@ export function register(program: Command): void {
       }
       const shown = await history.show(rev);
       if (options.json) return printJson(shown);
-      print(`${formatLogLine(shown)}\n\n${shown.message.trimEnd()}\n\n${formatDiffs(shown.diffs, false)}`);
+      print(`${formatCommitHeader(shown)}\n\n${indent(shown.message.trimEnd())}\n\n${formatDiffs(shown.diffs, false)}`);
     });
   examples(cmd, ['gitstate show HEAD', 'gitstate show HEAD~3:current_work', 'gitstate show 1a2b3c4 --json']);
 }

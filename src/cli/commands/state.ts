@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import type { StateManager } from '../../state/manager.js';
-import { examples, globals, parseCliValue, print, printJson, printValue, printWrite, repoOptions, stateDir, type GlobalOptions } from '../run.js';
+import { NotFoundError } from '../../errors.js';
+import { examples, globals, parseCliValue, print, printJson, printValue, printWrite, repoOptions, requireStateDir, type GlobalOptions } from '../run.js';
 
 /** A StateManager for one command: its changes are flushed (one commit) before the process exits. */
 async function withState<T>(options: GlobalOptions, fn: (state: StateManager) => T | Promise<T>): Promise<T> {
   const { StateManager } = await import('../../state/manager.js');
-  const state = await StateManager.open(stateDir(options), { ...repoOptions(options), flushOnExit: false });
+  const state = await StateManager.open(requireStateDir(options), { ...repoOptions(options), flushOnExit: false });
   try {
     return await fn(state);
   } finally {
@@ -31,7 +32,9 @@ export function register(program: Command): void {
     .argument('[key]', 'key path, e.g. sessions.s1.persona')
     .action(async (key: string | undefined, _opts, command: Command) => {
       const options = globals(command);
-      printValue(await withState(options, (s) => s.get(key)) ?? null, options);
+      const value = await withState(options, (s) => s.get(key));
+      if (key && value === undefined) throw new NotFoundError(`no value at ${key} in state.json`, { file: 'state.json', key });
+      printValue(value ?? null, options);
     });
   examples(get, ['gitstate state get', 'gitstate state get sessions.s1.persona --json']);
 
@@ -52,7 +55,10 @@ export function register(program: Command): void {
     .description('remove a key from state.json -> one commit')
     .argument('<key>', 'key path')
     .action(async (key: string, _opts, command: Command) => {
-      await mutate(globals(command), (state) => state.delete(key));
+      await mutate(globals(command), (state) => {
+        if (state.get(key) === undefined) throw new NotFoundError(`no value at ${key} in state.json`, { file: 'state.json', key });
+        state.delete(key);
+      });
     });
   examples(del, ['gitstate state delete sessions.s1']);
 
@@ -62,7 +68,7 @@ export function register(program: Command): void {
     .action(async (_opts, command: Command) => {
       const options = globals(command);
       const [{ resetState }, { StateRepo }] = await Promise.all([import('../../state/commands.js'), import('../../core/repo.js')]);
-      const result = await resetState(await StateRepo.open(stateDir(options), repoOptions(options)));
+      const result = await resetState(await StateRepo.open(requireStateDir(options), repoOptions(options)));
       if (options.json) return printJson(result);
       if (result.aside) process.stderr.write(`previous state.json kept in ${result.aside}\n`);
       print(result.commit);

@@ -1,5 +1,23 @@
 import type { Command } from 'commander';
+import type { RepoStatus } from '../../status/status.js';
 import { examples, globals, openRepo, print, printJson } from '../run.js';
+
+/** The work tree's lines: hand edits first, with what takes them; then anything else git sees. */
+function workTree(status: RepoStatus): string[] {
+  if (status.clean) return ['work tree: clean'];
+  const edited = new Set(status.handEdits.map((e) => e.path));
+  const lines: string[] = [];
+  if (status.handEdits.length > 0) {
+    lines.push(`hand edits: ${status.handEdits.length} file(s) changed outside gitstate, not committed ("gitstate commit" checks and commits them; "gitstate diff" shows them)`);
+    for (const e of status.handEdits) lines.push(`  ${e.status.padEnd(8)} ${e.path}`);
+  }
+  const other = status.changes.filter((c) => !edited.has(c.path));
+  if (other.length > 0) {
+    lines.push(`other changes: ${other.length} (not state files gitstate commits; add them to .gitignore, or remove them)`);
+    for (const c of other) lines.push(`  ${c.status} ${c.path}`);
+  }
+  return lines;
+}
 
 export function register(program: Command): void {
   const cmd = program
@@ -16,8 +34,7 @@ export function register(program: Command): void {
         `state dir: ${status.dir}`,
         `branch:    ${status.branch} at ${status.head ? status.head.slice(0, 12) : '(no commits)'}`,
         `files:     ${status.files}`,
-        status.clean ? 'work tree: clean' : `work tree: ${status.changes.length} uncommitted change(s)`,
-        ...status.changes.map((c) => `  ${c.status} ${c.path}`),
+        ...workTree(status),
         status.sync.remote
           ? `sync:      ${status.sync.remote}: ${status.sync.ahead} ahead, ${status.sync.behind} behind; last sync ${status.sync.lastSync ?? 'never'}${status.sync.lastError ? `; last error: ${status.sync.lastError}` : ''}`
           : 'sync:      no remote',
