@@ -59,7 +59,8 @@ describe('a fetch beside writes in one process', () => {
       await addRemote(repo, 'origin', `${proxy.url}/isolation.git`);
       let synced = false;
       let writtenDuringSync = 0;
-      const syncing = sync(repo, { timeoutMs: 60_000 }).then(() => (synced = true));
+      // two machines that each began with their own init: joining them is what this test wants
+      const syncing = sync(repo, { timeoutMs: 60_000, allowUnrelated: true }).then(() => (synced = true));
       const writes: Promise<unknown>[] = [];
       for (let i = 0; i < 40; i++) {
         writes.push(repo.set('knowledge', `local${i}`, i).then(() => !synced && writtenDuringSync++));
