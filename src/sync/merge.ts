@@ -14,11 +14,10 @@ import type { StateRepo, WriteResult } from '../core/repo.js';
 import type { GitStore } from '../git/store.js';
 import { mergeBase } from '../git/ancestry.js';
 import { HistoryIndex } from '../history/index-file.js';
-import { applyValue } from '../merge/apply.js';
 import { merge3, MISSING, type Side } from '../merge/merge3.js';
-import { decodeText, parseStateText, serialize } from '../yaml/document.js';
+import { decodeText, parseStateText } from '../yaml/document.js';
 import { getValue } from '../yaml/edit.js';
-import { render } from '../yaml/preserve.js';
+import { textWithValue } from '../yaml/onto.js';
 
 export type Strategy = 'newest' | 'ours' | 'theirs' | 'manual';
 export const STRATEGIES: readonly Strategy[] = ['newest', 'ours', 'theirs', 'manual'];
@@ -178,10 +177,7 @@ async function sideInfo(index: HistoryIndex, path: string, base: string | null, 
 }
 
 function renderOnto(path: string, text: string | null, value: unknown): string {
-  const state = parseStateText(text ?? (path.endsWith('.json') ? '{}' : ''), path);
-  state.rendered = serialize(state);
-  applyValue(state, value);
-  return render(state);
+  return textWithValue(path, text, value);
 }
 
 async function firstFailure(path: string, text: string, checks: ReadonlyArray<(p: string, v: unknown) => void | Promise<void>>): Promise<string | null> {
