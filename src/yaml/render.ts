@@ -94,17 +94,8 @@ export function isBlockValue(value: unknown, flow: boolean): boolean {
 export function blockLines(value: unknown, style: Style, flow: boolean): string[] {
   if (!isBlockValue(value, flow)) return blockScalarLines(value, style);
   const seqOffset = style.indentSeq ? style.indent : 0;
-  const lines: string[] = [];
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      // `- ` then the item's own lines, its first line on the dash's line (compact form).
-      const inner = isBlockValue(item, flow) ? blockLines(item, style, flow) : blockScalarLines(item, style);
-      lines.push(`- ${inner[0]}`, ...inner.slice(1).map((l) => (l === '' ? l : `  ${l}`)));
-    }
-    return lines;
-  }
-  for (const [key, item] of Object.entries(value as Record<string, unknown>)) lines.push(...entryLines(key, item, style, flow, seqOffset));
-  return lines;
+  if (Array.isArray(value)) return value.flatMap((item) => itemLines(item, style, flow));
+  return Object.entries(value as Record<string, unknown>).flatMap(([key, item]) => entryLines(key, item, style, flow, seqOffset));
 }
 
 /** The lines of a block map entry `key: value`. */
@@ -118,9 +109,10 @@ export function entryLines(key: string, value: unknown, style: Style, flow: bool
   return [`${head} ${first}`, ...rest];
 }
 
-/** The lines of a block list item `- value`. */
+/** The lines of a block list item `- value`: the value's first line on the dash's line (compact form). */
 export function itemLines(value: unknown, style: Style, flow: boolean): string[] {
-  return blockLines([value], style, flow);
+  const inner = isBlockValue(value, flow) ? blockLines(value, style, flow) : blockScalarLines(value, style);
+  return [`- ${inner[0]}`, ...inner.slice(1).map((l) => (l === '' ? l : `  ${l}`))];
 }
 
 /** A scalar (or flow collection) in block context: one line, or a block scalar's header and content lines. */
