@@ -13,6 +13,9 @@ import { OperationError } from '../errors.js';
 import type { Style } from './style.js';
 import { doubleQuoted, needsEscape, numberText, retypedByYaml11 } from './yaml11.js';
 
+// PyYAML's scanner ends a plain scalar at a tab and then fails on it; yaml 1.2 allows it.
+const PYYAML_UNSAFE_PLAIN = /\t/;
+
 /** A new node ready to stringify; `finish` puts back the texts the stringifier could not be trusted with. */
 export interface Prepared {
   doc: Document;
@@ -33,7 +36,7 @@ export function preparer(style: Style): Prepared & { node(value: unknown, flow: 
   const scalar = (s: Scalar, flowContext: boolean) => {
     if (typeof s.value === 'string') {
       if (needsEscape(s.value)) mark(s, doubleQuoted(s.value));
-      else if (retypedByYaml11(s.value) || (flowContext && /[?,[\]{}#:]/.test(s.value))) s.type = style.quote;
+      else if (retypedByYaml11(s.value) || PYYAML_UNSAFE_PLAIN.test(s.value) || (flowContext && /[?,[\]{}#:]/.test(s.value))) s.type = style.quote;
     } else if (typeof s.value === 'number') {
       const text = numberText(s.value);
       if (text !== null && text !== String(s.value)) mark(s, text);

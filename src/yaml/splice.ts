@@ -262,7 +262,9 @@ export function removeSlot(ctx: SpliceContext, slot: Exclude<Slot, { kind: 'root
 // ---- helpers -------------------------------------------------------------------
 
 export function applyPatches(text: string, patches: readonly Patch[]): string {
-  const sorted = [...patches].sort((a, b) => b.start - a.start || b.end - a.end);
+  // From the end of the text back, so earlier offsets stay valid; of two insertions at one
+  // offset, the one listed first ends up first.
+  const sorted = patches.map((p, i) => ({ ...p, i })).sort((a, b) => b.start - a.start || b.end - a.end || b.i - a.i);
   let out = text;
   let limit = Infinity;
   for (const p of sorted) {

@@ -79,9 +79,12 @@ export function detectStyle(text: string, doc: Document, json: boolean): Style {
 }
 
 function detectJson(text: string): JsonStyle {
+  const keySep = /":\s/.test(text) || !/":/.test(text) ? ': ' : ':';
   const nested = /\n([ \t]+)\S/.exec(text);
-  if (nested) return { unit: nested[1]!, itemSep: ',', keySep: /":\s/.test(text) || !/":/.test(text) ? ': ' : ':' };
-  return { unit: null, itemSep: /,\s/.test(text) || !/,/.test(text) ? ', ' : ',', keySep: /":\s/.test(text) || !/":/.test(text) ? ': ' : ':' };
+  if (nested) return { unit: nested[1]!, itemSep: ',', keySep };
+  // One line: Python's json.dumps writes `, ` and `: `, JSON.stringify `,` and `:`.
+  const itemSep = /,\s/.test(text) ? ', ' : /,/.test(text) || keySep === ':' ? ',' : ', ';
+  return { unit: null, itemSep, keySep };
 }
 
 /** Column of a block map's keys, or null when its first key has no position. */

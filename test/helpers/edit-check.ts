@@ -41,7 +41,7 @@ const isObject = (v: unknown): v is Plain => v !== null && typeof v === 'object'
 export async function checkedEdit(path: string, before: string, op: Op, py?: PyYaml): Promise<StepOutcome> {
   const state = parseStateText(before, path);
   const beforeValue = structuredClone(state.value);
-  const segments = parseKeyPath(op.key);
+  const segments = op.key ? parseKeyPath(op.key) : [];
   const out: StepOutcome = { text: before, problems: [], rerendered: 0, pyChecked: false };
   try {
     if (op.op === 'set') setValue(state, segments, op.value);
@@ -78,9 +78,11 @@ export async function checkedEdit(path: string, before: string, op: Op, py?: PyY
 
   // 3. PyYAML: the edited node as meant, the rest as PyYAML read it before.
   if (py && !path.endsWith('.json')) {
-    const pyBefore = await py.load(before);
+    // A document PyYAML cannot read to begin with (written by another tool) has no PyYAML reading to keep.
+    const pyBefore = await py.load(before).catch(() => undefined);
     const steps = [...resolved.steps, ...resolved.missing];
-    if (pathExists(pyBefore, resolved.steps) && !steps.includes('<<')) {
+    const comparable = pyBefore !== undefined && pathExists(pyBefore, resolved.steps) && !steps.includes('<<') && (op.op !== 'merge' || sameKeys(getAt(pyBefore, resolved.steps), getAt(beforeValue, resolved.steps), op.value));
+    if (comparable) {
       out.pyChecked = true;
       let pyAfter: unknown;
       try {
@@ -129,6 +131,16 @@ function resolvePlain(root: unknown, segments: readonly Segment[], create: boole
 
 function getAt(root: unknown, steps: readonly Step[]): unknown {
   return steps.reduce<unknown>((node, step) => (Array.isArray(node) ? node[step as number] : isObject(node) ? node[step as string] : undefined), root);
+}
+
+/** Whether each key a merge touches is one PyYAML reads as the same string (a bare `on:` key it reads as True). */
+function sameKeys(py: unknown, gs: unknown, value: unknown): boolean {
+  if (!isObject(value) || !isObject(gs)) return true;
+  return Object.entries(value).every(([k, v]) => {
+    if (!Object.hasOwn(gs, k)) return true;
+    if (!isObject(py) || !Object.hasOwn(py, k)) return false;
+    return sameKeys(py[k], gs[k], v);
+  });
 }
 
 function pathExists(root: unknown, steps: readonly Step[]): boolean {

@@ -25,7 +25,10 @@ sys.stdout.write(json.dumps({"ready": yaml.__version__}) + "\n"); sys.stdout.flu
 for line in sys.stdin:
     req = json.loads(line)
     try:
-        out = {"id": req["id"], "value": enc(yaml.safe_load(req["text"]))}
+        if "dump" in req:
+            out = {"id": req["id"], "value": yaml.safe_dump(req["dump"], **req["options"])}
+        else:
+            out = {"id": req["id"], "value": enc(yaml.safe_load(req["text"]))}
     except Exception as e:
         out = {"id": req["id"], "error": type(e).__name__ + ": " + str(e).replace("\n", " ")}
     sys.stdout.write(json.dumps(out) + "\n"); sys.stdout.flush()
@@ -74,13 +77,30 @@ export class PyYaml {
     return this.ready;
   }
 
-  /** `yaml.safe_load(text)`, decoded (see PyValue). */
-  async load(text: string): Promise<PyValue> {
+  private readonly loaded = new Map<string, Promise<PyValue>>();
+
+  /** `yaml.safe_load(text)`, decoded (see PyValue). The same text is read once. */
+  load(text: string): Promise<PyValue> {
+    let result = this.loaded.get(text);
+    if (!result) {
+      result = this.request({ text });
+      if (this.loaded.size > 10_000) this.loaded.clear();
+      this.loaded.set(text, result);
+    }
+    return result;
+  }
+
+  /** `yaml.safe_dump(data, **options)`: the text PyYAML writes for `data`. */
+  async dump(data: unknown, options: Record<string, unknown> = { default_flow_style: false }): Promise<string> {
+    return (await this.request({ dump: data, options })) as string;
+  }
+
+  private async request(body: Record<string, unknown>): Promise<unknown> {
     await this.start();
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.child!.stdin.write(`${JSON.stringify({ id, text })}\n`);
+      this.child!.stdin.write(`${JSON.stringify({ id, ...body })}\n`);
     });
   }
 

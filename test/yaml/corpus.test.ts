@@ -71,8 +71,11 @@ describe('fixture corpus', () => {
       const path = file.endsWith('.json') ? 'state.json' : `${file.split('/')[1]}`;
       const problems: string[] = [];
       let applied = 0;
-      for (const op of opsFor(text, path)) {
-        const result = await checkedEdit(path, text, op, py);
+      const ops = opsFor(text, path);
+      // All at once: the PyYAML process is kept busy instead of waiting on each round trip.
+      const results = await Promise.all(ops.map((op) => checkedEdit(path, text, op, py)));
+      for (const [i, result] of results.entries()) {
+        const op = ops[i]!;
         if (!result.rejected) applied++;
         if (result.rerendered > 0) problems.push(`${op.op} ${op.key}: fell back to rendering the document`);
         for (const p of result.problems) problems.push(`${op.op} ${op.key} ${JSON.stringify(op.value)}: ${p}\n${result.text}`);
