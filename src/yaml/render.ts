@@ -35,7 +35,8 @@ export function preparer(style: Style): Prepared & { node(value: unknown, flow: 
   };
   const scalar = (s: Scalar, flowContext: boolean) => {
     if (typeof s.value === 'string') {
-      if (needsEscape(s.value)) mark(s, doubleQuoted(s.value));
+      // In a flow collection a line break would spread it over several lines: escape it instead.
+      if (needsEscape(s.value) || (flowContext && /[\n\r]/.test(s.value))) mark(s, doubleQuoted(s.value));
       else if (retypedByYaml11(s.value) || PYYAML_UNSAFE_PLAIN.test(s.value) || (flowContext && /[?,[\]{}#:]/.test(s.value))) s.type = style.quote;
     } else if (typeof s.value === 'number') {
       const text = numberText(s.value);
@@ -60,7 +61,7 @@ export function preparer(style: Style): Prepared & { node(value: unknown, flow: 
           }
         }
       };
-      walk(node, flowContext);
+      walk(node, flowContext || (flow && isCollection(node)));
       return node;
     },
     finish(text) {
