@@ -12,6 +12,8 @@ export const FULL_SUITES = [
   'test/concurrency/crash.test.ts',
   'test/state/manager.test.ts',
   'test/load/load.test.ts',
+  'test/yaml/corpus.test.ts',
+  'test/yaml/property.test.ts',
 ];
 
 export default defineConfig({

@@ -122,7 +122,7 @@ function concrete(recipe: fc.RecordValue<{ op: Op['op']; pick: number; newKey: b
   if (last?.kind === 'index') {
     const parent = nodes(current).find((n) => formatKeyPath(n.at) === formatKeyPath(at.slice(0, -1)))?.value as unknown[];
     const item = parent?.[last.index] as Record<string, unknown> | undefined;
-    if (isMap(item) && typeof item!.key === 'string' && parent.filter((x) => isMap(x) && (x as Record<string, unknown>).key === item!.key).length === 1) {
+    if (isMap(item) && typeof item!.key === 'string' && /^[A-Za-z0-9-]+$/.test(item!.key) && parent.filter((x) => isMap(x) && (x as Record<string, unknown>).key === item!.key).length === 1) {
       at = [...at.slice(0, -1), { kind: 'select', field: 'key', value: item!.key as string }];
     }
   }
