@@ -51,6 +51,7 @@ export function replaceSlot(ctx: SpliceContext, slot: Slot, value: unknown): Pat
 }
 
 function replaceInFlow(ctx: SpliceContext, old: Node, value: unknown): Patch {
+  if (old.anchor || old.tag) throw new Unsupported('a flow value with an anchor or tag');
   const [start, end] = old.range!;
   let text = ctx.json ? jsonText(value, ctx.style, linePrefix(ctx.text, start), ctx.path) : inlineText(value, ctx.style, { flowContext: true, oldType: scalarType(old) });
   if (start === end && /[:,[{]$/.test(ctx.text.slice(0, start))) text = ` ${text}`;
@@ -66,6 +67,13 @@ function replaceMapValue(ctx: SpliceContext, map: YAMLMap, pair: Pair, old: Node
   const block = isBlockValue(value, flow);
   const [start, end] = old.range!;
   const childPrefix = () => pad(keyCol + childOffset(ctx, map, Array.isArray(value) ? 'seq' : 'map'));
+  const props = propsStart(text, colonEnd, start);
+  if (props !== null) {
+    // An anchor or tag stands before the value (`key: &a` or `key: !!str 1`): it goes with the value.
+    const body = block ? style.eol + indentLines(blockLines(value, style, flow), childPrefix(), style.eol, true) : scalarReplacement(ctx, old, value, pad(keyCol));
+    const from = block ? colonEnd : props;
+    return [{ start: from, end, text: withEnding(ctx, text.slice(from, end), body) }];
+  }
 
   if (isCollection(old) && !old.flow) {
     const from = lineStart(text, start);
@@ -97,7 +105,8 @@ function replaceItem(ctx: SpliceContext, seq: YAMLSeq, index: number, old: Node,
   const { text, style } = ctx;
   const dash = seqDash(seq, index);
   if (dash === null) throw new Unsupported('list item without a dash');
-  const [start, end] = old.range!;
+  const props = propsStart(ctx.text, dash + 1, old.range![0]);
+  const [start, end] = [props ?? old.range![0], old.range![1]];
   const empty = start === end && start === dash + 1;
   const contentCol = empty ? columnOf(text, dash) + 2 : columnOf(text, start);
   const flow = prefersFlow(seq.items);
@@ -260,6 +269,13 @@ export function removeSlot(ctx: SpliceContext, slot: Exclude<Slot, { kind: 'root
 }
 
 // ---- helpers -------------------------------------------------------------------
+
+/** Where the value's anchor or tag starts, when one stands between the indicator at `from` and the value at `start`. */
+function propsStart(text: string, from: number, start: number): number | null {
+  let i = from;
+  while (i < start && (text[i] === ' ' || text[i] === '\t')) i++;
+  return i < start && (text[i] === '&' || text[i] === '!') ? i : null;
+}
 
 export function applyPatches(text: string, patches: readonly Patch[]): string {
   // From the end of the text back, so earlier offsets stay valid; of two insertions at one

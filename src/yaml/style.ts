@@ -42,7 +42,7 @@ export const DEFAULT_STYLE: Style = {
 
 export function detectStyle(text: string, doc: Document, json: boolean): Style {
   const eol = /\r\n/.test(text) && !/(^|[^\r])\n/.test(text) ? '\r\n' : '\n';
-  if (json) return { ...DEFAULT_STYLE, eol, json: detectJson(text) };
+  if (json) return { ...DEFAULT_STYLE, eol, json: text.trim() === '' ? DEFAULT_STYLE.json : detectJson(text) };
   const indents = new Map<number, number>();
   const seqIndents = { indented: 0, indentless: 0 };
   const quotes = { QUOTE_SINGLE: 0, QUOTE_DOUBLE: 0 };
