@@ -172,6 +172,12 @@ describe('YAML fidelity', () => {
     expect(edit('a: 1\nl:\n- x', (s) => appendValue(s, parseKeyPath('l'), 'z'))).toBe('a: 1\nl:\n- x\n- z\n');
   });
 
+  it('an anchor or tag before a replaced value goes with it', () => {
+    expect(edit('a: !!str 1\nb: &x\n  c: 1\nd: 2\n', (s) => setValue(s, parseKeyPath('a'), 5))).toBe('a: 5\nb: &x\n  c: 1\nd: 2\n');
+    expect(edit('a: !!str 1\nb: &x\n  c: 1\nd: 2\n', (s) => setValue(s, parseKeyPath('b'), 'z'))).toBe('a: !!str 1\nb: z\nd: 2\n');
+    expect(edit('l:\n- &i 1\n- 2\n', (s) => setValue(s, parseKeyPath('l[0]'), { k: 'v' }))).toBe('l:\n- k: v\n- 2\n');
+  });
+
   it('refuses to change what an alias repeats, or remove an anchor an alias uses', () => {
     const text = 'base: &b {x: 1}\nother: *b\n';
     const state = parseStateText(text, 'n.yaml');
