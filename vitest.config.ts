@@ -17,6 +17,8 @@ export const FULL_SUITES = [
   'test/sync/http-server.test.ts',
   'test/sync/ssh-server.test.ts',
   'test/input/hostile.test.ts',
+  'test/yaml/corpus.test.ts',
+  'test/yaml/property.test.ts',
 ];
 
 export default defineConfig({

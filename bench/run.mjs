@@ -3,7 +3,7 @@
 import os from 'node:os';
 import { cleanup } from './lib/util.mjs';
 
-const MODULES = ['write', 'cli', 'contention', 'state', 'log', 'sync', 'gc'];
+const MODULES = ['write', 'cli', 'contention', 'state', 'log', 'sync', 'gc', 'fidelity'];
 const wanted = process.argv.slice(2);
 const selected = wanted.length > 0 ? wanted : MODULES;
 for (const name of selected) {

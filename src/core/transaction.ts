@@ -6,14 +6,17 @@
  */
 import { NotFoundError, SizeError, YamlError } from '../errors.js';
 import { appendValue, deleteValue, getValue, mergeValue, setValue } from '../yaml/edit.js';
-import { checkDepth, checkStrings, decodeText, MAX_FILE_BYTES, MAX_VALUE_BYTES, parseStateText, serialize, toPlain } from '../yaml/document.js';
-import { render } from '../yaml/preserve.js';
+import { checkDepth, checkStrings, decodeText, MAX_FILE_BYTES, MAX_VALUE_BYTES, parseStateText, parseValueText } from '../yaml/document.js';
+import { verifyRoundTrip } from '../yaml/verify.js';
 import type { StateDoc } from '../yaml/document.js';
 import { formatKeyPath, parseKeyPath } from '../base/keypath.js';
 import { isJsonPath, normalizeStatePath } from '../base/paths.js';
 import type { OpName, OpRecord } from './message.js';
 import { checkFiniteNumbers, checkJsonNumbers, jsonErrorReason } from '../security/values.js';
 import type { FileChange } from './types.js';
+
+/** Where sync's settings live (identity fields per list among them). */
+const SYNC_SETTINGS = '.gitstate/sync.yaml';
 
 interface LoadedFile {
   path: string;
@@ -46,7 +49,7 @@ export class Transaction {
   async readText(file: string): Promise<string | null> {
     const path = normalizeStatePath(file);
     const loaded = this.files.get(path);
-    if (loaded) return loaded.deleted ? null : (loaded.text ?? (this.touched(loaded) ? render(loaded.state) : loaded.state.source));
+    if (loaded) return loaded.deleted ? null : (loaded.text ?? loaded.state.text);
     const bytes = await this.read(path);
     return bytes ? decodeText(bytes, path) : null;
   }
@@ -63,7 +66,7 @@ export class Transaction {
     const segments = parseKeyPath(key);
     checkValue(value, key);
     const loaded = await this.loadForWrite(file);
-    appendValue(loaded.state, segments, value);
+    appendValue(loaded.state, segments, value, await this.identityFor(loaded.path, formatKeyPath(segments)));
     this.record('append', loaded, formatKeyPath(segments));
   }
 
@@ -79,7 +82,6 @@ export class Transaction {
       return;
     }
     const segments = parseKeyPath(key);
-    loaded.state.rendered ??= serialize(loaded.state);
     deleteValue(loaded.state, segments);
     loaded.text = undefined;
     this.record('delete', loaded, formatKeyPath(segments));
@@ -123,7 +125,9 @@ export class Transaction {
 
   /**
    * Validate every touched file and return the changes to commit: only files
-   * whose bytes actually differ from what is on disk.
+   * whose bytes actually differ from what is on disk. The bytes to be written
+   * are parsed again and must read back as the data the operations meant
+   * (a RoundTripError otherwise); that reading is what the checks see.
    */
   async finish(checks: readonly ContentCheck[]): Promise<FileChange[]> {
     const changes: FileChange[] = [];
@@ -133,18 +137,34 @@ export class Transaction {
         if (file.disk !== null) changes.push({ path: file.path, content: null });
         continue;
       }
-      const text = file.text ?? render(file.state);
-      const bytes = Buffer.from(text);
+      const bytes = Buffer.from(file.text ?? file.state.text);
       if (bytes.byteLength > MAX_FILE_BYTES) {
         throw new SizeError(`${file.path} would be ${bytes.byteLength} bytes; the limit is ${MAX_FILE_BYTES} bytes`);
       }
-      const value = toPlain(file.state.doc, file.path);
+      const value = verifyRoundTrip(file.path, bytes, file.state.value);
       checkStrings(value, file.path);
       for (const check of checks) await check(file.path, value);
       if (file.disk && Buffer.compare(Buffer.from(file.disk), bytes) === 0) continue;
       changes.push({ path: file.path, content: bytes });
     }
     return changes;
+  }
+
+  private identities?: Promise<Record<string, Record<string, string>>>;
+
+  /** The identity field configured for a list (`identity:` in .gitstate/sync.yaml), if any. */
+  private async identityFor(path: string, list: string): Promise<string | undefined> {
+    this.identities ??= this.read(SYNC_SETTINGS).then((bytes) => {
+      try {
+        const settings = bytes ? (parseValueText(decodeText(bytes, SYNC_SETTINGS), SYNC_SETTINGS) as { identity?: unknown } | null) : null;
+        const identity = settings?.identity;
+        return identity && typeof identity === 'object' ? (identity as Record<string, Record<string, string>>) : {};
+      } catch {
+        return {}; // sync reports a malformed settings file; appends do without it
+      }
+    });
+    const field = (await this.identities)[path]?.[list] ?? (await this.identities)[path]?.[list.replace(/\[[^\]]*\]/g, '[]')];
+    return typeof field === 'string' ? field : undefined;
   }
 
   private touched(file: LoadedFile): boolean {
@@ -162,7 +182,6 @@ export class Transaction {
       loaded.state = parseStateText('', loaded.path);
     }
     loaded.text = undefined;
-    loaded.state.rendered ??= serialize(loaded.state);
     return loaded;
   }
 

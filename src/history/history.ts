@@ -12,10 +12,9 @@ import { normalizeStatePath, STATE_EXTENSIONS } from '../base/paths.js';
 import type { StateRepo, WriteResult } from '../core/repo.js';
 import type { GitStore } from '../git/store.js';
 import { getAt } from '../state/object-path.js';
-import { decodeText, parseStateText, serialize } from '../yaml/document.js';
+import { decodeText, parseStateText } from '../yaml/document.js';
 import { getValue } from '../yaml/edit.js';
-import { render } from '../yaml/preserve.js';
-import { applyValue } from '../merge/apply.js';
+import { textWithValue } from '../yaml/onto.js';
 import { structuralDiff, type Change } from '../merge/diff.js';
 import { merge3, MISSING, type Side } from '../merge/merge3.js';
 import { HistoryIndex, type CommitRecord } from './index-file.js';
@@ -255,10 +254,7 @@ export class History {
     for (const c of merged.conflicts) conflicts.push(`${path}: ${c.path}`);
     if (merged.value === MISSING) return null;
     if (current === null) return before ?? serializeValue(path, merged.value);
-    const state = parseStateText(current, path);
-    state.rendered = serialize(state);
-    applyValue(state, merged.value);
-    return render(state);
+    return textWithValue(path, current, merged.value);
   }
 
   private async diffCommits(store: GitStore, a: string | null, b: string, paths: string[], structural: boolean): Promise<FileDiff[]> {
@@ -352,7 +348,5 @@ function isStructured(path: string): boolean {
 }
 
 function serializeValue(path: string, value: unknown): string {
-  const state = parseStateText(path.endsWith('.json') ? '{}' : '', path);
-  applyValue(state, value);
-  return serialize(state);
+  return textWithValue(path, null, value);
 }

@@ -14,12 +14,15 @@ export const timestamp = z.union(
 );
 const text = z.string();
 const optionalText = text.nullish();
-const optionalTime = timestamp.nullish();
+// The seed's tools write `started: ""` when taking the time failed, and null for an unknown one.
+const optionalTime = z.union([timestamp, z.literal('')], { error: 'expected a timestamp (ISO 8601 or YAML, e.g. 2026-01-21 15:54:19)' }).nullish();
+/** An identity (`key`, `name`): old imports wrote numeric ones (`key: 4711`). */
+const identity = z.union([z.string(), z.number()], { error: 'expected a string or a number' });
 /** An empty file parses to null: treat it as an empty map. */
 const map = z.record(z.string(), z.unknown());
 
 export const activeIssue = z.looseObject({
-  key: text,
+  key: identity,
   summary: optionalText,
   branch: optionalText,
   status: optionalText,
@@ -27,7 +30,7 @@ export const activeIssue = z.looseObject({
 });
 
 export const activeBranch = z.looseObject({
-  name: text,
+  name: identity,
   issue: optionalText,
   created: optionalTime,
   last_commit: optionalText,
@@ -40,7 +43,7 @@ export const currentWork = z
   })
   .nullable();
 
-export const deployedApp = z.looseObject({ name: text, image: optionalText });
+export const deployedApp = z.looseObject({ name: identity, image: optionalText });
 
 export const environment = z.looseObject({
   namespace: optionalText,

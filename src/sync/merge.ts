@@ -17,11 +17,10 @@ import type { Segment } from '../base/keypath.js';
 import { newer, WriteFinder, type Write } from './newest.js';
 import { findSecrets, findSecretsInFile, redactedValue, secretRuleAt } from './secrets.js';
 import { HistoryIndex } from '../history/index-file.js';
-import { applyValue } from '../merge/apply.js';
 import { merge3, MISSING, type Side } from '../merge/merge3.js';
-import { decodeText, parseStateText, serialize } from '../yaml/document.js';
+import { decodeText, parseStateText } from '../yaml/document.js';
 import { getValue } from '../yaml/edit.js';
-import { render } from '../yaml/preserve.js';
+import { textWithValue } from '../yaml/onto.js';
 
 export type Strategy = 'newest' | 'ours' | 'theirs' | 'manual';
 export const STRATEGIES: readonly Strategy[] = ['newest', 'ours', 'theirs', 'manual'];
@@ -197,10 +196,7 @@ async function conflictsFile(store: GitStore, ours: string, theirs: string, base
 }
 
 function renderOnto(path: string, text: string | null, value: unknown): string {
-  const state = parseStateText(text ?? (path.endsWith('.json') ? '{}' : ''), path);
-  state.rendered = serialize(state);
-  applyValue(state, value);
-  return render(state);
+  return textWithValue(path, text, value);
 }
 
 /**

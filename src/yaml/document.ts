@@ -1,9 +1,10 @@
 /**
- * Reading and writing state file text with the yaml Document API, so comments,
- * key order, blank lines and quoting survive edits. JSON files go through the
- * same parser (JSON is YAML 1.2) and are written back as JSON.
+ * Reading state file text: decoding, limits, and parsing with the yaml
+ * Document API (JSON files too: JSON is YAML 1.2). A StateDoc is a file's text
+ * as edits change it (edit.ts), with the data it must read back as.
  */
 import { Document, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import type { Style } from './style.js';
 import type { Node } from 'yaml';
 import { SizeError, YamlError } from '../errors.js';
 import { isJsonPath, printable } from '../base/paths.js';
@@ -20,19 +21,23 @@ export const MAX_DEPTH = 64;
 export const MAX_ALIAS_COUNT = 100;
 
 const CONTROL_CHAR = /[\0-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export interface StateDoc {
   /** Repo-relative path. */
-  path: string;
-  doc: Document;
-  json: boolean;
-  /** Whether flow collections in the source were written `{ a: 1 }` (padded). */
-  flowPadding: boolean;
-  /** The text the document was parsed from. */
-  source: string;
-  /** The unedited document as `serialize` renders it; taken before the first edit. */
-  rendered?: string;
+  readonly path: string;
+  readonly json: boolean;
+  /** The file's text with this state's edits so far. */
+  text: string;
+  /** The data `text` must read back as: the file's data with the same edits applied to plain values. */
+  value: unknown;
+  /** `text` parsed, with node ranges and CST tokens; dropped by an edit, parsed again when needed. */
+  parsed?: Document;
+  /** The layout detected in the text as first read. */
+  style?: Style;
+  /** Edits the splicer could not place, rendered with the whole document instead (tests count them). */
+  rerendered: number;
 }
 
 /** Decode file bytes, refusing invalid UTF-8 and oversize files. */
@@ -49,22 +54,27 @@ export function decodeText(bytes: Uint8Array, where: string): string {
 
 /** Parse a state file's text. Any parse error is fatal: the file is never rewritten. */
 export function parseStateText(text: string, path: string): StateDoc {
-  const json = isJsonPath(path);
-  const doc = parseChecked(text, `${path}`, json ? 'JSON' : 'YAML');
-  return { path, doc, json, flowPadding: /[[{] [^\s\]}]/.test(text), source: text };
+  const { doc, value } = readStateText(text, path);
+  return { path, json: isJsonPath(path), text, value, parsed: doc, rerendered: 0 };
 }
+
+/** A state file's text as a Document (with source tokens) and its plain value. */
+export function readStateText(text: string, path: string): { doc: Document; value: unknown } {
+  return parseChecked(text, path, isJsonPath(path) ? 'JSON' : 'YAML', true);
+}
+
 
 /** Parse a value given as YAML text (CLI argument, batch line, MCP input). */
 export function parseValueText(text: string, where = 'value'): unknown {
   if (Buffer.byteLength(text) > MAX_VALUE_BYTES) {
     throw new SizeError(`${where} is ${Buffer.byteLength(text)} bytes; the limit is ${MAX_VALUE_BYTES} bytes`);
   }
-  const doc = parseChecked(text, where, 'YAML');
+  const { doc, value } = parseChecked(text, where, 'YAML', false);
   checkYamlNumbers(doc, text, where);
-  return toPlain(doc, where);
+  return value;
 }
 
-function parseChecked(text: string, where: string, kind: 'YAML' | 'JSON'): Document {
+function parseChecked(text: string, where: string, kind: 'YAML' | 'JSON', keepSourceTokens: boolean): { doc: Document; value: unknown } {
   if (Buffer.byteLength(text) > MAX_FILE_BYTES) {
     throw new SizeError(`${where} is ${Buffer.byteLength(text)} bytes; the limit is ${MAX_FILE_BYTES} bytes`);
   }
@@ -78,7 +88,7 @@ function parseChecked(text: string, where: string, kind: 'YAML' | 'JSON'): Docum
   const lines = new LineCounter();
   try {
     // yaml's own uniqueKeys check is quadratic in the keys of a map; ours below is linear.
-    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false, version: '1.2', lineCounter: lines });
+    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false, version: '1.2', lineCounter: lines, keepSourceTokens });
   } catch (err) {
     if (err instanceof RangeError) throw new YamlError(`invalid ${kind} in ${where}: nested too deeply`);
     throw err;
@@ -101,8 +111,7 @@ function parseChecked(text: string, where: string, kind: 'YAML' | 'JSON'): Docum
     throw new YamlError(`invalid ${kind} in ${where}${at}: duplicate key "${printable(duplicate.key)}"`);
   }
   // Reading the whole document once checks alias expansion and depth.
-  toPlain(doc, where);
-  return doc;
+  return { doc, value: toPlain(doc, where) };
 }
 
 /** The first key that appears twice in one map, in linear time. */
@@ -163,6 +172,7 @@ export function checkStrings(value: unknown, where: string): void {
     const v = stack.pop();
     if (typeof v === 'string') {
       if (v.includes('\0')) throw new YamlError(`${where} contains a NUL byte`);
+      if (LONE_SURROGATE.test(v)) throw new YamlError(`${where} contains a lone UTF-16 surrogate, which UTF-8 cannot hold`);
     } else if (v !== null && typeof v === 'object' && !(v instanceof Date)) {
       for (const [k, child] of Object.entries(v as object)) {
         if (k.includes('\0')) throw new YamlError(`${where} has a key containing a NUL byte`);
@@ -170,16 +180,6 @@ export function checkStrings(value: unknown, where: string): void {
       }
     }
   }
-}
-
-/** Serialize a document back to text: YAML with minimal reformatting, or JSON. */
-export function serialize(state: StateDoc): string {
-  if (state.json) {
-    const value = state.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
-    return `${JSON.stringify(value ?? {}, null, 2)}\n`;
-  }
-  if (state.doc.contents === null) return '';
-  return state.doc.toString({ lineWidth: 0, flowCollectionPadding: state.flowPadding });
 }
 
 /** A short description of a node's kind, for error messages. */

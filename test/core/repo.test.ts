@@ -154,8 +154,9 @@ describe('writes', () => {
     await repo.append('current_work', 'active_issues', { key: 'AAP-1' });
     const head = headOid(repo.dir);
     const bytes = await readFile(join(repo.dir, 'current_work.yaml'));
-    await expect(repo.set('current_work', 'active_issues[0].key', 42)).rejects.toThrow(SchemaError);
-    await expect(repo.set('current_work', 'active_issues[0].key', 42)).rejects.toThrow('current_work.yaml: active_issues[0].key: expected string');
+    // A key may be a number (old imports wrote them), never a list.
+    await expect(repo.set('current_work', 'active_issues[0].key', ['AAP-1'])).rejects.toThrow(SchemaError);
+    await expect(repo.set('current_work', 'active_issues[0].key', ['AAP-1'])).rejects.toThrow('current_work.yaml: active_issues[0].key: expected string');
     expect(headOid(repo.dir)).toBe(head);
     expect(await readFile(join(repo.dir, 'current_work.yaml'))).toEqual(bytes);
     assertRepoHealthy(repo.dir);

@@ -25,10 +25,10 @@ describe('pre-commit hook', () => {
     await cli(['init'], { dir });
     expect(await readFile(join(dir, '.git/hooks/pre-commit'), 'utf8')).toContain(CLI);
     const head = headOid(dir);
-    await writeFile(join(dir, 'current_work.yaml'), 'active_issues:\n  - key: 42\n');
+    await writeFile(join(dir, 'current_work.yaml'), 'active_issues:\n  - key: [42]\n');
     const bad = await byHand(dir, 'commit', '-qam', 'bad by hand');
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toContain('gitstate: current_work.yaml: active_issues[0].key: expected string, received number (schema)');
+    expect(bad.stderr).toContain('gitstate: current_work.yaml: active_issues[0].key: expected string, received array (schema)');
     expect(headOid(dir)).toBe(head);
     await writeFile(join(dir, 'knowledge.yaml'), 'token: ghp_0123456789abcdefghijklmnopqrstuvwxyzAB\n');
     git(dir, 'add', 'knowledge.yaml');

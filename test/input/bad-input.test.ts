@@ -74,7 +74,7 @@ const cases: Case[] = [
   { name: 'append to a map', args: ['append', 'current_work', 'active_issues[0]', 'x'], code: 3, error: /cannot append to active_issues\[0\] in current_work\.yaml: it is a map, not a list/ },
   { name: 'append to a scalar', args: ['append', 'knowledge', 'n', 'x'], code: 3, error: /it is a number, not a list/ },
   { name: 'set through a scalar', args: ['set', 'knowledge', 'n.deeper', '1'], code: 3, error: /n in knowledge\.yaml is a number, not a map or list/ },
-  { name: 'schema: an issue key that is a number', args: ['set', 'current_work', 'active_issues[0].key', '42'], code: 3, error: /current_work\.yaml: active_issues\[0\]\.key: expected string, received number/ },
+  { name: 'schema: an issue key that is a list', args: ['set', 'current_work', 'active_issues[0].key', '[42]'], code: 3, error: /current_work\.yaml: active_issues\[0\]\.key: expected string, received array/ },
   { name: 'schema: a namespace that is a number', args: ['set', 'environments', 'dev.namespace', '42'], code: 3, error: /environments\.yaml: dev\.namespace: expected string/ },
   { name: 'a secret', args: ['set', 'knowledge', 'db.password', 'hunter2'], code: 3, error: /db\.password: looks like a secret/ },
   { name: 'an unknown option', args: ['set', 'knowledge', 'a', '1', '--bogus'], code: 2, error: /unknown option '--bogus'/ },

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { merge3, MISSING } from '../../src/merge/merge3.js';
 import { structuralDiff } from '../../src/merge/diff.js';
-import { parseStateText, serialize } from '../../src/yaml/document.js';
-import { render } from '../../src/yaml/preserve.js';
-import { applyValue } from '../../src/merge/apply.js';
+import { parseStateText } from '../../src/yaml/document.js';
+import { textWithValue } from '../../src/yaml/onto.js';
 
 describe('merge3', () => {
   it('merges maps key by key', () => {
@@ -63,14 +62,11 @@ describe('structuralDiff', () => {
 describe('applyValue', () => {
   it('reaches the target with minimal edits, keeping comments', () => {
     const text = '# top\nissues:\n  # the list\n  - key: A  # first\n    status: Open\n  - key: B\n    status: Open\nlog: [a, b]\n';
-    const state = parseStateText(text, 'x.yaml');
-    state.rendered = serialize(state);
-    applyValue(state, { issues: [{ key: 'A', status: 'Done' }, { key: 'C', status: 'New' }], log: ['a', 'b', 'c'] });
-    const out = render(state);
+    const out = textWithValue('x.yaml', text, { issues: [{ key: 'A', status: 'Done' }, { key: 'C', status: 'New' }], log: ['a', 'b', 'c'] });
     expect(out).toContain('# top');
     expect(out).toContain('# the list');
     expect(out).toContain('  - key: A  # first\n    status: Done\n');
     expect(out).not.toContain('key: B');
-    expect(parseStateText(out, 'x.yaml').doc.toJS()).toEqual({ issues: [{ key: 'A', status: 'Done' }, { key: 'C', status: 'New' }], log: ['a', 'b', 'c'] });
+    expect(parseStateText(out, 'x.yaml').value).toEqual({ issues: [{ key: 'A', status: 'Done' }, { key: 'C', status: 'New' }], log: ['a', 'b', 'c'] });
   });
 });

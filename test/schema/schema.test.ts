@@ -31,13 +31,25 @@ describe('built-in schemas', () => {
   });
 
   it('names the key path and what was expected', () => {
-    expect(error('current_work.yaml', { active_issues: [{ key: 42 }] })).toBe(
-      'current_work.yaml: active_issues[0].key: expected string, received number (schema)',
-    );
-    expect(error('current_work.yaml', { active_branches: [{ issue: 'x' }] })).toMatch(/active_branches\[0\]\.name: expected string/);
+    expect(error('current_work.yaml', { active_issues: [{ key: ['AAP-1'] }] })).toBe('current_work.yaml: active_issues[0].key: expected string, received array (schema)');
+    expect(error('current_work.yaml', { active_branches: [{ issue: 'x' }] })).toMatch(/active_branches\[0\]\.name: expected (string|a string or a number)/);
     expect(error('current_work.yaml', { active_issues: [{ key: 'A', started: 'yesterday' }] })).toMatch(
       /active_issues\[0\]\.started: expected a timestamp/,
     );
+  });
+
+  it("accepts what the seed's tools write: started: \"\", a numeric key, null fields", () => {
+    const issue = { key: 4711, summary: null, branch: null, status: null, started: '' };
+    expect(() => validateContent('current_work.yaml', { active_issues: [issue], active_branches: [{ name: 12, created: '', issue: null }] })).not.toThrow();
+    expect(() => validateContent('environments.yaml', { dev: { namespace: null, reserved_until: '', deployed_apps: [{ name: 'api', image: null }], last_deploy: null } })).not.toThrow();
+  });
+
+  it('still rejects what is really wrong', () => {
+    expect(error('current_work.yaml', { active_issues: { key: 'AAP-1' } })).toMatch(/active_issues: expected array, received object/);
+    expect(error('current_work.yaml', { active_issues: ['AAP-1'] })).toMatch(/active_issues\[0\]: expected object/);
+    expect(error('current_work.yaml', { active_issues: [{ summary: 'no key' }] })).toMatch(/active_issues\[0\]\.key/);
+    expect(error('current_work.yaml', { active_issues: [{ key: 'A', started: 'yesterday' }] })).toMatch(/started: expected a timestamp/);
+    expect(error('environments.yaml', { dev: { deployed_apps: 'api' } })).toMatch(/deployed_apps/);
   });
 
   it('environments: flat or nested under environments:, scalars beside them allowed', () => {
