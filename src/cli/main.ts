@@ -32,6 +32,8 @@ import { register as registerContext } from './commands/context.js';
 import { register as registerMcp } from './commands/mcp.js';
 import { register as registerHooks } from './commands/hooks.js';
 import { register as registerGc } from './commands/gc.js';
+import { register as registerQuery } from './commands/query.js';
+import { register as registerStats } from './commands/stats.js';
 
 // A write fsyncs its file, its objects and the ref in parallel: five or more at once,
 // beyond libuv's default four threads. Must be set before the thread pool first starts.
@@ -84,6 +86,8 @@ Examples:
     registerMcp,
     registerHooks,
     registerGc,
+    registerQuery,
+    registerStats,
   ]) {
     register(program);
   }
