@@ -46,8 +46,9 @@ export function localDateTime(at: Date): { date: string; time: string } {
   };
 }
 
-/** One line: control characters, line and paragraph separators folded to spaces, cut to a subject's length. */
+/** One line: control characters, line and paragraph separators folded to spaces, cut to a subject's length (in characters). */
 export function commitSubject(text: string): string {
   const line = text.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ').replace(/\s+/g, ' ').trim();
-  return line.length <= SUBJECT_MAX ? line : `${[...line].slice(0, SUBJECT_MAX - 1).join('')}…`;
+  const chars = [...line];
+  return chars.length <= SUBJECT_MAX ? line : `${chars.slice(0, SUBJECT_MAX - 1).join('').trimEnd()}…`;
 }

@@ -44,7 +44,7 @@ export interface StateManagerOptions extends Omit<RepoOptions, 'clock'> {
   watch?: boolean;
   /** Flush on normal exit, SIGINT and SIGTERM (default true). */
   flushOnExit?: boolean;
-  /** Called with errors of background flushes (default: printed to stderr); the changes stay pending and are retried. */
+  /** Called with errors of background flushes (the changes stay pending and are retried) and of reloads (default: printed to stderr). */
   onError?: (err: unknown) => void;
   /** Called after each background flush that committed. */
   onFlush?: (result: WriteResult) => void;
@@ -301,7 +301,7 @@ export class StateManager {
       async (tx) => {
         // Re-read under the lock: other processes' flushes are kept, ours go on top key by key.
         merged = parseStateData(await tx.readText(STATE_FILE));
-        for (const change of batch) apply(merged, change);
+        for (const change of batch) this.replay(merged, change);
         await tx.write(STATE_FILE, `${JSON.stringify(merged, null, 2)}\n`);
       },
       { op: 'flush', subject: `flush ${STATE_FILE}: ${describeKeys(batch.map((b) => b.key))}` },
@@ -310,9 +310,27 @@ export class StateManager {
       if (this.pending.get(change.key)?.version === change.version) this.pending.delete(change.key);
     }
     // Memory becomes what was committed, plus whatever changed while we were flushing.
-    for (const change of this.pending.values()) apply(merged, change);
+    for (const change of this.pending.values()) this.replay(merged, change);
     this.data = merged;
     return result;
+  }
+
+  /**
+   * Apply one of this process's changes on state.json as another process left
+   * it. When the change no longer fits there (it sets `misc.a` and `misc` is now
+   * a string, or a list it indexes got shorter), this process's whole value of
+   * that top-level key is taken instead: a flush never fails on it, and the
+   * value it replaces stays in history.
+   */
+  private replay(target: StateData, change: { segments: Segment[]; value: unknown; deleted: boolean }): void {
+    try {
+      apply(target, change);
+    } catch {
+      const top = change.segments.slice(0, 1);
+      const mine = getAt(this.data, top);
+      if (mine === undefined) deleteAt(target, top);
+      else setAt(target, top, structuredCloneIfObject(mine));
+    }
   }
 
   /** Write the pending changes to `.gitstate/aside/` (not committed: committing is what failed) and forget them. */
@@ -395,7 +413,7 @@ export class StateManager {
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
         timer = null;
-        this.reload().catch((err: unknown) => (this.options.onError ?? defaultOnError)(err));
+        this.reload().catch((err: unknown) => (this.options.onError ?? defaultOnReloadError)(err));
       }, 20);
     });
     this.watcher.unref();
@@ -513,6 +531,10 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 function describeKeys(keys: string[]): string {
   return keys.length <= 3 ? keys.join(', ') : `${keys.slice(0, 3).join(', ')} and ${keys.length - 3} more`;
+}
+
+function defaultOnReloadError(err: unknown): void {
+  process.stderr.write(`gitstate: state.json changed on disk but cannot be read; the state in memory is kept: ${err instanceof Error ? err.message : String(err)}\n`);
 }
 
 function defaultOnError(err: unknown): void {

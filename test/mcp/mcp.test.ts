@@ -12,7 +12,8 @@ import { ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchem
 import { afterAll, describe, expect, it } from 'vitest';
 import { TOOL_NAMES } from '../../src/mcp/server.js';
 import { localDateTime } from '../../src/context/session-log.js';
-import { assertRepoHealthy, cleanupTempDirs, CLI, cli, commitCount, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
+import { assertRepoHealthy, cleanupTempDirs, CLI, cli, commitCount, git, gitAsync, headOid, ROOT, tempDir, tempRepo } from '../helpers/repo.js';
+import { pull, sync } from '../../src/sync/sync.js';
 import { useGitServer } from '../helpers/server.js';
 
 afterAll(cleanupTempDirs);
@@ -32,6 +33,21 @@ async function call(client: Client, name: string, args: Record<string, unknown> 
   return { text: r.content.map((c) => c.text).join(''), isError: Boolean(r.isError) };
 }
 
+/** Resolves once process `pid` is gone (the server exits after its last flush). */
+function exited(pid: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      try {
+        process.kill(pid, 0);
+        setTimeout(check, 20);
+      } catch {
+        resolve();
+      }
+    };
+    check();
+  });
+}
+
 /** Resolves with the URI of the next resources/updated notification for `uri` (the event itself, no polling). */
 function updates(client: Client): { next(uri: string): Promise<number> } {
   const waiting = new Map<string, Array<(at: number) => void>>();
@@ -42,18 +58,12 @@ function updates(client: Client): { next(uri: string): Promise<number> } {
 }
 
 describe('gitstate mcp (SDK client)', () => {
-  it('lists every tool', async () => {
+  it('lists every tool; every tool works, writes are commits that return their id, bad input is a tool error with nothing written', async () => {
     const repo = await tempRepo();
     const client = await connect(repo.dir);
     const tools = (await client.listTools()).tools;
     expect(tools.map((t) => t.name).sort()).toEqual([...TOOL_NAMES].sort());
     for (const t of tools) expect(t.description, t.name).toBeTruthy();
-    await client.close();
-  });
-
-  it('every tool works, writes are commits that return their id, bad input is a tool error with nothing written', async () => {
-    const repo = await tempRepo();
-    const client = await connect(repo.dir);
     const before = commitCount(repo.dir);
 
     expect((await call(client, 'memory_read', { key: '' })).text).toContain('current_work.yaml');
@@ -99,71 +109,56 @@ describe('gitstate mcp (SDK client)', () => {
       expect(r.text.includes('\n')).toBe(false);
     }
     expect(headOid(repo.dir)).toBe(head);
-    await client.close();
-    assertRepoHealthy(repo.dir);
-  });
 
-  it('pending state.json changes are flushed when the client closes the server', async () => {
-    const repo = await tempRepo();
-    const client = await connect(repo.dir);
+    // state.json changes are pending until the server stops; closing the client stops it, and it flushes first.
     await call(client, 'state_set', { key: 'sessions.s1.persona', value: 'developer' });
     await call(client, 'state_set', { key: 'tools', value: '[git, jira]' });
     await call(client, 'state_set', { key: 'scratch', value: '1' });
     await call(client, 'state_delete', { key: 'scratch' });
     expect(JSON.parse((await call(client, 'state_get', { key: 'sessions.s1' })).text)).toEqual({ persona: 'developer' });
-    const transport = client.transport as StdioClientTransport;
-    const pid = transport.pid!;
+    const pid = (client.transport as StdioClientTransport).pid!;
     await client.close();
-    // The server exits once it has flushed: wait for that process to be gone.
-    await new Promise<void>((resolve) => {
-      const check = () => {
-        try {
-          process.kill(pid, 0);
-          setTimeout(check, 20);
-        } catch {
-          resolve();
-        }
-      };
-      check();
-    });
+    await exited(pid);
     expect(JSON.parse(await readFile(join(repo.dir, 'state.json'), 'utf8'))).toEqual({ sessions: { s1: { persona: 'developer' } }, tools: ['git', 'jira'] });
     expect(git(repo.dir, 'log', '-1', '--format=%(trailers:key=Gitstate-Op,valueonly)').trim()).toBe('flush');
+    assertRepoHealthy(repo.dir);
   });
 });
 
 describe('a bad state.json never takes the memory tools down', () => {
-  for (const [what, content] of [
-    ['not JSON', '{broken'],
-    ['off its schema', '{"tools": "git"}'],
-  ] as const) {
-    it(`state.json ${what}: the server starts, YAML tools work, state tools name the file and the fix, and recover after a reset`, async () => {
-      const repo = await tempRepo();
-      await writeFile(join(repo.dir, 'state.json'), content);
-      const client = await connect(repo.dir);
-      const w = await call(client, 'memory_update', { key: 'knowledge', path: 'fact', value: 'still works' });
-      expect(w.isError).toBe(false);
-      expect(git(repo.dir, 'show', 'HEAD:knowledge.yaml')).toContain('fact: still works');
-      expect((await call(client, 'memory_read', { key: 'knowledge' })).isError).toBe(false);
+  it('not JSON, then off its schema: the server starts, YAML tools work, state tools name the file and the fix, and recover after a reset', async () => {
+    const repo = await tempRepo();
+    await writeFile(join(repo.dir, 'state.json'), '{broken');
+    const client = await connect(repo.dir);
+    const w = await call(client, 'memory_update', { key: 'knowledge', path: 'fact', value: 'still works' });
+    expect(w.isError).toBe(false);
+    expect(git(repo.dir, 'show', 'HEAD:knowledge.yaml')).toContain('fact: still works');
+    expect((await call(client, 'memory_read', { key: 'knowledge' })).isError).toBe(false);
+    for (const [bad, reason] of [
+      ['{broken', /state\.json is not valid JSON/],
+      ['{"tools": "git"}', /state\.json: tools: expected array/],
+    ] as const) {
+      await writeFile(join(repo.dir, 'state.json'), bad);
       for (const [name, args] of [
         ['state_get', {}],
         ['state_set', { key: 'persona', value: 'dev' }],
       ] as const) {
         const r = await call(client, name, args);
         expect(r.isError, name).toBe(true);
-        expect(r.text).toMatch(/state\.json/);
+        expect(r.text).toMatch(reason);
         expect(r.text).toMatch(/gitstate state reset/);
       }
-      // Fixed from another shell: the state tools work again, no restart.
-      expect((await cli(['state', 'reset'], { dir: repo.dir })).code).toBe(0);
-      expect((await call(client, 'state_set', { key: 'persona', value: 'dev' })).isError).toBe(false);
-      expect((await call(client, 'state_get', { key: 'persona' })).text).toBe('dev');
-      await client.close();
-    });
-  }
+    }
+    // Fixed from another shell: the state tools work again, no restart.
+    expect((await cli(['state', 'reset'], { dir: repo.dir })).code).toBe(0);
+    expect((await call(client, 'state_set', { key: 'persona', value: 'dev' })).isError).toBe(false);
+    expect((await call(client, 'state_get', { key: 'persona' })).text).toBe('dev');
+    await client.close();
+  });
 });
 
 describe('project routing over MCP', () => {
-  it('current_work means the project file with a project argument, GITSTATE_PROJECT or current_project; root: true reaches the root file', async () => {
+  it('current_work means the project file with a project argument, GITSTATE_PROJECT or current_project; root: true reaches the root file; the session log is local time', async () => {
     const repo = await tempRepo();
     await repo.set('projects/backend/current_work', 'branch', 'feature/x');
     await repo.set('projects/frontend/current_work', 'branch', 'main');
@@ -196,19 +191,46 @@ describe('project routing over MCP', () => {
     await client.close();
 
     // GITSTATE_PROJECT wins over current_project.
-    const envClient = await connect(repo.dir, { GITSTATE_PROJECT: 'frontend' });
+    const envClient = await connect(repo.dir, { GITSTATE_PROJECT: 'frontend', TZ: 'Pacific/Kiritimati' });
     expect((await call(envClient, 'memory_read', { key: 'current_work' })).text).toContain('test_status: passed');
+    await sessionLogChecks(envClient, repo.dir);
     await envClient.close();
     assertRepoHealthy(repo.dir);
   });
 });
 
+/**
+ * The session log over MCP, on a server started with TZ=Pacific/Kiritimati
+ * (UTC+14: its local date differs from the UTC date ten hours a day): the
+ * local date and time of one reading, no empty details, a one-line subject.
+ */
+async function sessionLogChecks(client: Client, dir: string): Promise<void> {
+  const prevTz = process.env.TZ;
+  process.env.TZ = 'Pacific/Kiritimati';
+  try {
+    const before = localDateTime(new Date());
+    const r = JSON.parse((await call(client, 'memory_session_log', { action: 'deploy\nto prod\u0007 now' })).text);
+    const after = localDateTime(new Date());
+    expect([before.date, after.date]).toContain(r.file.slice('sessions/'.length, -'.yaml'.length));
+    if (before.date === after.date) expect(r.entry.time >= before.time && r.entry.time <= after.time).toBe(true);
+    expect(r.entry).toEqual({ time: expect.stringMatching(/^\d\d:\d\d:\d\d$/), action: 'deploy\nto prod\u0007 now' });
+    expect(git(dir, 'show', `HEAD:${r.file}`)).not.toContain('details');
+    expect(git(dir, 'log', '-1', '--format=%B').split('\n')[0]).toBe(`session log ${r.file.slice(9, 19)}: deploy to prod now`);
+  } finally {
+    if (prevTz === undefined) delete process.env.TZ;
+    else process.env.TZ = prevTz;
+  }
+}
+
 describe('state files as resources', () => {
-  it('resources/list, templates and read: files as text, key paths as JSON', async () => {
+  it('list, templates and read; resources/updated within 1 s of another process\'s commit, for this process\'s writes, hand edits and pulls; list_changed', async () => {
+    const url = gitServer().createRepo('resources.git');
     const repo = await tempRepo();
     await repo.append('current_work', 'active_issues', { key: 'AAP-1', status: 'Open' });
     await repo.set('projects/backend/current_work', 'branch', 'main');
     const client = await connect(repo.dir);
+
+    // list, templates, read
     expect(client.getServerCapabilities()?.resources).toEqual({ subscribe: true, listChanged: true });
     const { resources } = await client.listResources();
     expect(resources.map((r) => r.uri)).toEqual(expect.arrayContaining(['gitstate://state/current_work.yaml', 'gitstate://state/projects/backend/current_work.yaml']));
@@ -222,12 +244,7 @@ describe('state files as resources', () => {
     await expect(client.readResource({ uri: 'gitstate://state/nope.yaml' })).rejects.toMatchObject({ code: -32002 });
     await expect(client.readResource({ uri: 'gitstate://state/../x.yaml' })).rejects.toMatchObject({ code: -32602 });
     await expect(client.readResource({ uri: 'file:///etc/passwd' })).rejects.toMatchObject({ code: -32602 });
-    await client.close();
-  });
 
-  it("resources/updated arrives within 1 s of another process's commit, and for this process's writes and hand edits", async () => {
-    const repo = await tempRepo();
-    const client = await connect(repo.dir);
     const events = updates(client);
     const fileUri = 'gitstate://state/current_work.yaml';
     const keyUri = `gitstate://state/current_work.yaml?key=${encodeURIComponent('active_issues')}`;
@@ -244,7 +261,7 @@ describe('state files as resources', () => {
     const [notifiedAt, keyAt, commitPrintedAt] = await Promise.all([fileEvent, keyEvent, committed]);
     expect(notifiedAt - commitPrintedAt).toBeLessThan(1000);
     expect(keyAt - commitPrintedAt).toBeLessThan(1000);
-    expect(JSON.parse((await client.readResource({ uri: keyUri })).contents[0]!.text as string)).toEqual([{ key: 'AAP-9' }]);
+    expect(JSON.parse((await client.readResource({ uri: keyUri })).contents[0]!.text as string)).toEqual([{ key: 'AAP-1', status: 'Open' }, { key: 'AAP-9' }]);
 
     // This process's own write, through a tool.
     const own = events.next(knowledgeUri);
@@ -254,74 +271,37 @@ describe('state files as resources', () => {
     const hand = events.next(knowledgeUri);
     await writeFile(join(repo.dir, 'knowledge.yaml'), 'fact: edited by hand\n');
     await hand;
+    await repo.commitFiles([{ path: 'knowledge.yaml', content: Buffer.from('fact: edited by hand\n') }], { op: 'write', subject: 'keep the hand edit' });
+
     // A change to another key of the file is not a change of the key subscription's value.
     let keyFired = false;
     void events.next(keyUri).then(() => (keyFired = true));
     const fileAgain = events.next(fileUri);
     await repo.set('current_work', 'active_issue', 'AAP-9');
     await fileAgain;
-    // Notifications come in order: once a later one is here, an earlier one for the key would have been too.
-    const later = events.next(knowledgeUri);
-    await repo.set('knowledge', 'fact', 'two');
-    await later;
-    expect(keyFired).toBe(false);
-    await client.close();
-  });
 
-  it('a pull that changes a subscribed file notifies too', async () => {
-    const url = gitServer().createRepo('resources.git');
-    const a = join(await tempDir(), 'state');
-    const b = join(await tempDir(), 'state');
-    expect((await cli(['init'], { dir: a })).code).toBe(0);
-    expect((await cli(['remote', 'add', 'origin', url], { dir: a })).code).toBe(0);
-    expect((await cli(['sync'], { dir: a })).code).toBe(0);
-    expect((await cli(['clone', url], { dir: b })).code).toBe(0);
-    await cli(['set', 'knowledge', 'from_b', 'yes'], { dir: b });
-    expect((await cli(['sync'], { dir: b })).code).toBe(0);
-    const client = await connect(a);
-    const events = updates(client);
-    const uri = 'gitstate://state/knowledge.yaml';
-    await client.subscribeResource({ uri });
-    const pulled = events.next(uri);
-    expect((await cli(['pull'], { dir: a })).code).toBe(0);
+    // A pull: another clone pushes, this repo pulls (fast-forward), the subscriber hears of it.
+    git(repo.dir, 'remote', 'add', 'origin', url);
+    await sync(repo);
+    const other = join(await tempDir(), 'other');
+    // (native git talks to the in-process server: async, so this process keeps serving it)
+    expect((await gitAsync(ROOT, 'clone', '-q', url, other)).code).toBe(0);
+    await writeFile(join(other, 'knowledge.yaml'), 'fact: from another machine\n');
+    git(other, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qam', 'elsewhere');
+    expect((await gitAsync(other, 'push', '-q', 'origin', 'main')).code).toBe(0);
+    const pulled = events.next(knowledgeUri);
+    await pull(repo);
     await pulled;
-    expect((await client.readResource({ uri })).contents[0]!.text).toContain('from_b: yes');
-    await client.close();
-  });
+    expect((await client.readResource({ uri: knowledgeUri })).contents[0]!.text).toBe('fact: from another machine\n');
+    // Notifications come in order: the pull's came after the key-only change, and none came for the key.
+    expect(keyFired).toBe(false);
 
-  it('a file that appears is a resources/list_changed', async () => {
-    const repo = await tempRepo();
-    const client = await connect(repo.dir);
-    await client.subscribeResource({ uri: 'gitstate://state/knowledge.yaml' }); // starts the watcher
-    const changed = new Promise<void>((resolve) => client.setNotificationHandler(ResourceListChangedNotificationSchema, () => resolve()));
-    await cli(['set', 'learned/patterns', 'retry', 'backoff'], { dir: repo.dir });
-    await changed;
+    // A file that appears is a list_changed.
+    const listChanged = new Promise<void>((resolve) => client.setNotificationHandler(ResourceListChangedNotificationSchema, () => resolve()));
+    await repo.set('learned/patterns', 'retry', 'backoff');
+    await listChanged;
     expect((await client.listResources()).resources.map((r) => r.uri)).toContain('gitstate://state/learned/patterns.yaml');
     await client.close();
-  });
-});
-
-describe('session log over MCP', () => {
-  it('uses the local date and time of one reading (TZ honoured), leaves out empty details, one-line subject', async () => {
-    const repo = await tempRepo();
-    // UTC+14: the local date differs from the UTC date for ten hours of every day.
-    const client = await connect(repo.dir, { TZ: 'Pacific/Kiritimati' });
-    const prevTz = process.env.TZ;
-    process.env.TZ = 'Pacific/Kiritimati';
-    try {
-      const before = localDateTime(new Date());
-      const r = JSON.parse((await call(client, 'memory_session_log', { action: 'deploy\nto prod\u0007 now' })).text);
-      const after = localDateTime(new Date());
-      expect([before.date, after.date]).toContain(r.file.slice('sessions/'.length, -'.yaml'.length));
-      expect(r.entry.time >= before.time || before.date !== after.date).toBe(true);
-      expect(r.entry).toEqual({ time: expect.stringMatching(/^\d\d:\d\d:\d\d$/), action: 'deploy\nto prod\u0007 now' });
-      const text = git(repo.dir, 'show', `HEAD:${r.file}`);
-      expect(text).not.toContain('details');
-      expect(git(repo.dir, 'log', '-1', '--format=%B').split('\n')[0]).toBe(`session log ${r.file.slice(9, 19)}: deploy to prod now`);
-    } finally {
-      if (prevTz === undefined) delete process.env.TZ;
-      else process.env.TZ = prevTz;
-    }
-    await client.close();
+    assertRepoHealthy(repo.dir);
   });
 });

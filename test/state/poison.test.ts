@@ -101,6 +101,27 @@ describe('set, update and delete check at once', () => {
   });
 });
 
+describe('a change that no longer fits what another process flushed', () => {
+  it('never fails the flush: this process\'s whole value of that top-level key is taken, the other stays in history', async () => {
+    const repo = await tempRepo();
+    const a = await StateManager.open(repo.dir, { flushOnExit: false });
+    const b = await StateManager.open(repo.dir, { flushOnExit: false });
+    a.set('misc.a.b', 1);
+    a.set('tools', ['git', 'jira']);
+    a.set('tools[1]', 'jira-cli');
+    b.set('misc', 'a string now');
+    b.set('tools', []);
+    b.set('other', 'kept');
+    await b.flush();
+    await a.flush();
+    expect(committedState(repo.dir)).toEqual({ misc: { a: { b: 1 } }, tools: ['git', 'jira-cli'], other: 'kept' });
+    expect(a.get()).toEqual(committedState(repo.dir));
+    expect(git(repo.dir, 'show', 'HEAD~1:state.json')).toContain('a string now');
+    await a.close();
+    await b.close();
+  });
+});
+
 describe('a failing flush', () => {
   it('backs off exponentially up to its cap, and 1,000 sets made meanwhile are all committed once the fault is gone', async () => {
     const repo = await tempRepo();
