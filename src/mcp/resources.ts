@@ -107,7 +107,7 @@ export class StateResources {
     });
   }
 
-  /** Start watching the repository (at the first subscription, or at once for list_changed). */
+  /** Start watching the repository (the server does once connected; a subscription does too). */
   startWatching(): void {
     if (this.watcher) return;
     this.watcher = new RepoWatcher(this.repo.dir, (change) => {

@@ -192,7 +192,7 @@ export async function serveStdio(repo: StateRepo): Promise<void> {
   const transport = new LineTransport();
   await new Promise<void>((resolve, reject) => {
     transport.onclose = () => resolve();
-    server.connect(transport).catch(reject);
+    server.connect(transport).then(() => resources.startWatching(), reject);
   });
   resources.close();
   try {
