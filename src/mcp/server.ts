@@ -23,6 +23,7 @@ import { buildContext, renderContext } from '../context/context.js';
 import { appendSessionLog } from '../context/session-log.js';
 import { StateResources } from './resources.js';
 import { StateHandle } from './state-handle.js';
+import type { StateManager } from '../state/manager.js';
 import { LineTransport } from './stdio.js';
 
 type Result = { content: Array<{ type: 'text'; text: string }>; isError?: boolean };
@@ -75,7 +76,14 @@ export const TOOL_NAMES = [
   'session_context',
 ] as const;
 
-export function createMcpServer(repo: StateRepo, state: StateHandle, options: McpOptions = {}): { server: McpServer; resources: StateResources } {
+/**
+ * The server with every tool and the state resources. `state` is the
+ * StateManager the state tools use, or a StateHandle that opens it when first
+ * needed. The resources watch the repository from the client's `initialized`
+ * until the connection closes.
+ */
+export function createMcpServer(repo: StateRepo, stateOrHandle: StateManager | StateHandle, options: McpOptions = {}): McpServer {
+  const state = stateOrHandle instanceof StateHandle ? stateOrHandle : StateHandle.of(stateOrHandle);
   const server = new McpServer({ name: 'gitstate', version: '0.1.0' });
   const history = new History(repo);
   const write = (r: { commit: string; changed: boolean }) => ({ commit: r.commit, changed: r.changed });
@@ -176,7 +184,13 @@ export function createMcpServer(repo: StateRepo, state: StateHandle, options: Mc
   );
   const resources = new StateResources(server, repo);
   resources.register();
-  return { server, resources };
+  server.server.oninitialized = () => resources.startWatching();
+  const onclose = server.server.onclose;
+  server.server.onclose = () => {
+    resources.close();
+    onclose?.();
+  };
+  return server;
 }
 
 /**
@@ -188,13 +202,12 @@ export function createMcpServer(repo: StateRepo, state: StateHandle, options: Mc
 export async function serveStdio(repo: StateRepo): Promise<void> {
   const state = new StateHandle(repo.dir, { watch: true, flushOnExit: true });
   await state.get().catch((err: unknown) => process.stderr.write(`gitstate mcp: state tools unavailable until state.json is fixed: ${messageOf(err)}\n`));
-  const { server, resources } = createMcpServer(repo, state);
+  const server = createMcpServer(repo, state);
   const transport = new LineTransport();
   await new Promise<void>((resolve, reject) => {
     transport.onclose = () => resolve();
-    server.connect(transport).then(() => resources.startWatching(), reject);
+    server.connect(transport).catch(reject);
   });
-  resources.close();
   try {
     await state.close();
   } finally {

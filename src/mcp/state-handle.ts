@@ -18,6 +18,13 @@ export class StateHandle {
     private readonly options: StateManagerOptions = {},
   ) {}
 
+  /** A handle on a manager the caller opened (and closes). */
+  static of(manager: StateManager): StateHandle {
+    const handle = new StateHandle(manager.repo.dir);
+    handle.manager = manager;
+    return handle;
+  }
+
   /** The StateManager; throws the reason (StateCorruptError, naming the fix) while state.json cannot be used. */
   async get(): Promise<StateManager> {
     if (this.manager) return this.manager;

@@ -32,6 +32,7 @@ export async function loadStateRules(dir: string): Promise<StateRules> {
 export function storableCopy(value: unknown, key: string): unknown {
   if (value === undefined) throw new OperationError(`no value given for ${key}`);
   if (value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return value;
+  refuseLossyValues(value, key);
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
@@ -45,6 +46,23 @@ export function storableCopy(value: unknown, key: string): unknown {
   checkDepth(copy, `value for ${key}`);
   checkStrings(copy, `value for ${key}`);
   return copy;
+}
+
+/** What JSON would change or drop without a word: infinite numbers, functions, symbols, BigInts. */
+function refuseLossyValues(value: unknown, key: string): void {
+  const stack: unknown[] = [value];
+  const seen = new Set<object>();
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new OperationError(`value for ${key} holds ${String(v)}, which cannot be stored (JSON has no such number)`);
+    if (typeof v === 'bigint') throw new OperationError(`value for ${key} holds a BigInt, which JSON cannot store; give it as a string`);
+    if (typeof v === 'function' || typeof v === 'symbol') throw new OperationError(`value for ${key} holds a ${typeof v}, which JSON cannot store`);
+    if (v !== null && typeof v === 'object' && !(v instanceof Date)) {
+      if (seen.has(v)) continue; // a cycle: JSON.stringify below refuses it
+      seen.add(v);
+      for (const child of Array.isArray(v) ? v : Object.values(v as object)) stack.push(child);
+    }
+  }
 }
 
 /**

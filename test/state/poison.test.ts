@@ -60,6 +60,8 @@ describe('set, update and delete check at once', () => {
     expect(() => state.set('github_token', 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB')).toThrow(SecretError);
     expect(() => state.set('big', 'x'.repeat(300_000))).toThrow(SizeError);
     expect(() => state.set('n', 10n)).toThrow(OperationError);
+    expect(() => state.set('n', { deep: [Infinity] })).toThrow(/holds Infinity, which cannot be stored/);
+    expect(() => state.set('n', { f: () => 1 })).toThrow(/holds a function, which JSON cannot store/);
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     expect(() => state.set('c', cyclic)).toThrow(/cannot be stored as JSON/);
