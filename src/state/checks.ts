@@ -71,7 +71,6 @@ function refuseLossyValues(value: unknown, key: string): void {
  * allow-list matches the path it will have in state.json.
  */
 export function assertNoSecretAt(segments: readonly Segment[], value: unknown, allow: AllowList): void {
-  if (value === null || typeof value === 'number' || typeof value === 'boolean') return; // only text can hold a secret
   let wrapped = value;
   for (let i = segments.length - 1; i >= 0; i--) {
     const s = segments[i]!;
