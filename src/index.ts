@@ -1,9 +1,15 @@
 /** gitstate: a Git-backed, versioned state repository. The library core. */
 export { StateRepo } from './core/repo.js';
 export type { RepoOptions, WriteOptions, WriteResult, ValidationResult, RecoveryReport, TxOps } from './core/repo.js';
-export { StateManager, StateCorruptError, readStateFile } from './state/manager.js';
+export { StateManager, StateCorruptError, StateFlushError, readStateFile } from './state/manager.js';
 export type { StateManagerOptions, StateData } from './state/manager.js';
 export { resetState, flushStateFile } from './state/commands.js';
+export { queryValue, queryFile, QueryError } from './query/query.js';
+export type { QueryMatch } from './query/query.js';
+export { routeFile, currentProject } from './projects/routing.js';
+export { repoStats } from './status/stats.js';
+export type { RepoStats } from './status/stats.js';
+export { appendSessionLog } from './context/session-log.js';
 export { loadConfig, configPath, ConfigError } from './config/config.js';
 export type { Config } from './config/config.js';
 export { findSecret, assertNoSecrets, compileAllowList, ALLOW_FILE } from './security/secrets.js';

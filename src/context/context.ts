@@ -1,7 +1,7 @@
 /**
  * The session builder: a compact summary of the state for an assistant's
  * context window — current work, environments (expired reservations flagged),
- * the newest knowledge and shared context, a project's state, and with
+ * the newest knowledge and shared context, and with
  * `sinceLastSession` what changed since this machine's previous session (from
  * any host, pulled changes included). The last-session marker is per host, in
  * `.gitstate/local/` (ignored by git: never committed, never synced).
@@ -10,10 +10,20 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostName } from '../core/author.js';
 import type { StateRepo } from '../core/repo.js';
+import { UsageError } from '../errors.js';
 import { History } from '../history/history.js';
+import { currentProject, type RouteOptions } from '../projects/routing.js';
 
 export interface ContextOptions {
+  /**
+   * The project whose current_work the summary shows (its branch and tests
+   * too); default: GITSTATE_PROJECT, else current_project in state.json.
+   */
   project?: string;
+  /** Show the root current_work.yaml whatever project is set. */
+  root?: boolean;
+  /** current_project as the caller's StateManager sees it (default: read from state.json). */
+  currentProject?: RouteOptions['currentProject'];
   sinceLastSession?: boolean;
   /** Budget for the Markdown output (default 80 lines). */
   maxLines?: number;
@@ -25,11 +35,14 @@ export interface ContextOptions {
 export interface ContextData {
   host: string;
   head: string | null;
-  currentWork: { issues: Array<Record<string, unknown>>; branches: Array<Record<string, unknown>> };
+  /** From the project's current_work when one is set, else the root file's. */
+  currentWork: { file: string; issues: Array<Record<string, unknown>>; branches: Array<Record<string, unknown>> };
   environments: Array<{ name: string; namespace?: string; reservedUntil?: string; expired: boolean; apps: string[] }>;
   knowledge: Array<[string, unknown]>;
   sharedContext: Array<[string, unknown]>;
-  project?: { name: string; branch?: string; lastTestRun?: string; testStatus?: string };
+  project?: { name: string; source: 'argument' | 'env' | 'state.json'; file: string; exists: boolean; branch?: string; lastTestRun?: string; testStatus?: string };
+  /** What could not be read (a corrupt state.json, say); the rest is still shown. */
+  warnings: string[];
   sinceLastSession?: { since: string | null; commits: Array<{ commit: string; date: string; host?: string; subject: string; changes: string[] }> };
 }
 
@@ -38,13 +51,26 @@ const NEWEST = 5;
 export async function buildContext(repo: StateRepo, options: ContextOptions = {}): Promise<ContextData> {
   const now = options.now ?? new Date();
   const read = async (file: string): Promise<unknown> => repo.get(file).catch(() => null);
-  const work = ((await read('current_work')) ?? {}) as Record<string, unknown>;
+  const warnings: string[] = [];
+  if (options.root && options.project) throw new UsageError('give either a project or root, not both');
+  let project: ReturnType<typeof currentProject> = { name: null, source: null };
+  if (!options.root) {
+    try {
+      project = currentProject(repo.dir, { project: options.project, currentProject: options.currentProject });
+    } catch (err) {
+      if (options.project) throw err;
+      warnings.push(`current project unknown, showing the root current_work.yaml: ${(err as Error).message}`);
+    }
+  }
+  const workFile = project.name ? `projects/${project.name}/current_work.yaml` : 'current_work.yaml';
+  const workValue = await read(workFile);
+  const work = (isMap(workValue) ? workValue : {}) as Record<string, unknown>;
   const envFile = ((await read('environments')) ?? {}) as Record<string, unknown>;
   const envMap = (isMap(envFile.environments) ? envFile.environments : envFile) as Record<string, unknown>;
   const data: ContextData = {
     host: hostName(),
     head: await (await repo.store()).headOid(),
-    currentWork: { issues: listOf(work.active_issues), branches: listOf(work.active_branches) },
+    currentWork: { file: workFile, issues: listOf(work.active_issues), branches: listOf(work.active_branches) },
     environments: Object.entries(envMap)
       .filter(([, v]) => isMap(v))
       .map(([name, v]) => {
@@ -62,10 +88,18 @@ export async function buildContext(repo: StateRepo, options: ContextOptions = {}
     // the last keys of a file are its newest: listed newest first
     knowledge: Object.entries(((await read('knowledge')) ?? {}) as object).slice(-NEWEST).reverse(),
     sharedContext: Object.entries(((await read('shared_context')) ?? {}) as object).slice(-NEWEST).reverse(),
+    warnings,
   };
-  if (options.project) {
-    const p = ((await read(`projects/${options.project}/current_work`)) ?? {}) as Record<string, unknown>;
-    data.project = { name: options.project, branch: str(p.branch), lastTestRun: str(p.last_test_run), testStatus: str(p.test_status) };
+  if (project.name && project.source) {
+    data.project = {
+      name: project.name,
+      source: project.source,
+      file: workFile,
+      exists: workValue !== null,
+      branch: str(work.branch),
+      lastTestRun: str(work.last_test_run),
+      testStatus: str(work.test_status),
+    };
   }
   if (options.sinceLastSession) data.sinceLastSession = await changesSince(repo, await readMarker(repo));
   if (options.markSession) await writeMarker(repo, data.head);
@@ -108,12 +142,15 @@ async function writeMarker(repo: StateRepo, head: string | null): Promise<void> 
 /** The context as Markdown, cut to `maxLines` (the cut is said in the last line). */
 export function renderContext(data: ContextData, maxLines = 80): string {
   const lines: string[] = ['# Session context', ''];
-  lines.push('## Current work');
+  for (const w of data.warnings) lines.push(`> ${w}`, '');
+  lines.push(data.project ? `## Current work: project ${data.project.name} (${data.currentWork.file})` : '## Current work');
+  if (data.project && !data.project.exists) lines.push(`- ${data.currentWork.file} does not exist yet`);
   if (data.currentWork.issues.length === 0) lines.push('- no active issues');
   for (const i of data.currentWork.issues) lines.push(`- ${i.key}${i.status ? ` [${i.status}]` : ''}${i.summary ? ` ${i.summary}` : ''}${i.branch ? ` (branch ${i.branch})` : ''}`);
   for (const b of data.currentWork.branches) lines.push(`- branch ${b.name}${b.issue ? ` for ${b.issue}` : ''}`);
   if (data.project) {
-    lines.push('', `## Project ${data.project.name}`);
+    const from = data.project.source === 'argument' ? '' : data.project.source === 'env' ? ' (from GITSTATE_PROJECT)' : ' (from current_project in state.json)';
+    lines.push('', `## Project ${data.project.name}${from}`);
     lines.push(`- branch ${data.project.branch ?? '?'}; last test run ${data.project.lastTestRun ?? 'never'}: ${data.project.testStatus ?? 'unknown'}`);
   }
   if (data.environments.length > 0) {

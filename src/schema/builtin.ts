@@ -59,13 +59,12 @@ export const environments = environmentMap.nullable();
 /** The same map nested under an `environments:` key, as real files often have it. */
 export const nestedEnvironments = z.looseObject({ environments: environmentMap.nullable() });
 
-export const projectWork = z
-  .looseObject({
-    branch: optionalText,
-    last_test_run: optionalTime,
-    test_status: optionalText,
-  })
-  .nullable();
+/** A project's own fields in projects/<name>/current_work.yaml. */
+export const projectFields = z.looseObject({ branch: optionalText, last_test_run: optionalTime, test_status: optionalText }).nullable();
+/** projects/<name>/current_work.yaml: a routed current_work (see src/projects/routing.ts), so its issues are checked like the root file's. */
+export const projectWork = z.intersection(currentWork, projectFields);
+/** A project name: one path segment (it becomes projects/<name>/). */
+export const projectName = z.string().max(100).regex(/^[\p{L}\p{N}_][\p{L}\p{N}._@+-]*$/u, { message: 'expected a project name (letters, digits, _ . @ + -; no "/")' });
 
 export const session = z.looseObject({
   persona: optionalText,
@@ -77,6 +76,7 @@ export const stateJson = z.looseObject({
   sessions: z.record(z.string(), session).optional(),
   persona: optionalText,
   tools: z.array(z.string()).optional(),
+  current_project: projectName.nullish(),
 });
 
 /** Which built-in schema applies to a repo-relative path (and this content), if any. */

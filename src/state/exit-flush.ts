@@ -7,9 +7,20 @@
  * `process.exit()` cannot wait for a flush: call `await manager.close()` first.
  */
 interface Flushable {
-  flush(): Promise<unknown>;
+  /** Flush; on failure the pending changes are written aside, and the error says where. */
+  flushOrSetAside(): Promise<unknown>;
+  /** Resolves once the application has made no change for `quietMs` (at most `maxMs`). */
+  settled(quietMs: number, maxMs: number): Promise<void>;
   readonly pendingCount: number;
 }
+
+/**
+ * Between exit flushes, wait for the application to pause: a flush costs as
+ * much as the whole state.json, so flushing again after every few changes of a
+ * burst that goes on after the signal would cost the square of the burst.
+ */
+const QUIET_MS = 25;
+const MAX_QUIET_WAIT_MS = 2_000;
 
 const open = new Set<Flushable>();
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -49,18 +60,28 @@ export function unregisterForExit(manager: Flushable): void {
 
 /**
  * Flush every manager until none has pending changes. The application may keep
- * setting values while a flush runs; those are acknowledged too, so flush again.
- * Stops when a flush fails (the error is reported; retrying would fail again).
+ * setting values while a flush runs; those are acknowledged too, so flush again
+ * once it pauses. A flush that fails writes its pending changes aside (the
+ * error says where), so nothing is pending after it and the loop ends.
  */
 function flushAll(): Promise<void> {
   flushingForExit ??= (async () => {
-    for (;;) {
-      const pending = [...open].filter((m) => m.pendingCount > 0);
+    for (let round = 0; ; round++) {
+      let pending = [...open].filter((m) => m.pendingCount > 0);
       if (pending.length === 0) break;
-      const results = await Promise.allSettled(pending.map((m) => m.flush()));
-      const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-      for (const r of failed) process.stderr.write(`gitstate: state.json flush on exit failed: ${String((r.reason as Error)?.message ?? r.reason)}\n`);
-      if (failed.length > 0) break;
+      if (round > 0) {
+        await Promise.all(pending.map((m) => m.settled(QUIET_MS, MAX_QUIET_WAIT_MS)));
+        pending = [...open].filter((m) => m.pendingCount > 0);
+      }
+      const results = await Promise.allSettled(pending.map((m) => m.flushOrSetAside()));
+      let failed = false;
+      for (const r of results) {
+        if (r.status !== 'rejected') continue;
+        failed = true;
+        process.stderr.write(`gitstate: state.json flush on exit failed: ${String((r.reason as Error)?.message ?? r.reason)}\n`);
+      }
+      // Not even written aside (the disk refuses): trying again would fail again.
+      if (failed && pending.some((m) => m.pendingCount > 0)) break;
     }
   })().finally(() => {
     flushingForExit = null;

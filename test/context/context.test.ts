@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildContext, renderContext } from '../../src/context/context.js';
 import { cleanupTempDirs, cli, tempRepo } from '../helpers/repo.js';
@@ -16,14 +18,31 @@ describe('gitstate context', () => {
     await repo.set('knowledge', 'ci', 'runs on linux');
     await repo.set('projects/backend/current_work', 'branch', 'main');
     await repo.set('projects/backend/current_work', 'test_status', 'passed');
+    await repo.append('projects/backend/current_work', 'active_issues', { key: 'BE-7', status: 'Open' });
+    const root = renderContext(await buildContext(repo, { currentProject: () => null }));
+    expect(root).toContain('## Current work\n- AAP-1 [In Progress] Fix login (branch feature/aap-1)');
+    expect(root).not.toContain('## Project');
     const text = renderContext(await buildContext(repo, { project: 'backend' }));
-    expect(text).toContain('- AAP-1 [In Progress] Fix login (branch feature/aap-1)');
+    expect(text).toContain('## Current work: project backend (projects/backend/current_work.yaml)\n- BE-7 [Open]');
+    expect(text).not.toContain('AAP-1');
     expect(text).toContain('- dev: dev-ns, reserved until 2020-01-01 10:00:00 (EXPIRED); apps api');
     expect(text).toContain('- qa: qa-ns, reserved until 2999-01-01T00:00:00Z\n');
     expect(text).toContain('- ci: runs on linux');
     expect(text).toContain('## Project backend\n- branch main; last test run never: passed');
-    const json = JSON.parse((await cli(['context', '--format', 'json'], { dir: repo.dir })).stdout);
+    const json = JSON.parse((await cli(['context', '--format', 'json'], { dir: repo.dir, env: { GITSTATE_PROJECT: 'backend' } })).stdout);
     expect(json.environments.find((e: { name: string }) => e.name === 'dev').expired).toBe(true);
+    expect(json.project).toMatchObject({ name: 'backend', source: 'env', file: 'projects/backend/current_work.yaml', branch: 'main', testStatus: 'passed' });
+    expect(json.currentWork.issues).toEqual([{ key: 'BE-7', status: 'Open' }]);
+  });
+
+  it('a corrupt state.json or a missing project file does not stop it', async () => {
+    const repo = await tempRepo();
+    await writeFile(join(repo.dir, 'state.json'), '{broken');
+    const text = renderContext(await buildContext(repo));
+    expect(text).toMatch(/^> current project unknown, showing the root current_work\.yaml: cannot tell the current project: state\.json is not valid JSON/m);
+    expect(text).toContain('## Current work\n- no active issues');
+    const missing = renderContext(await buildContext(repo, { project: 'ghost' }));
+    expect(missing).toContain('## Current work: project ghost (projects/ghost/current_work.yaml)\n- projects/ghost/current_work.yaml does not exist yet');
   });
 
   it('stays within the line budget', async () => {

@@ -100,16 +100,16 @@ describe('StateManager in memory', () => {
     expect(await diskState(repo.dir)).toEqual({ remote: 'flushed', local: 'pending' });
   });
 
-  it('a flush that would commit a secret is rejected and commits nothing', async () => {
+  it('a secret is refused by set itself: nothing pending, nothing committed', async () => {
     const repo = await tempRepo();
     const head = headOid(repo.dir);
     const state = await StateManager.open(repo.dir, { flushOnExit: false });
-    state.set('tools_config.api_key', 'sk-live-1234567890');
-    await expect(state.flush()).rejects.toThrow(SecretError);
-    await expect(state.flush()).rejects.toThrow(/tools_config\.api_key: looks like a secret/);
-    expect(headOid(repo.dir)).toBe(head);
-    state.delete('tools_config');
+    expect(() => state.set('tools_config.api_key', 'sk-live-1234567890')).toThrow(SecretError);
+    expect(() => state.set('tools_config', { api_key: 'sk-live-1234567890' })).toThrow(/tools_config\.api_key: looks like a secret/);
+    expect(state.pendingCount).toBe(0);
+    expect(state.get('tools_config')).toBeUndefined();
     await state.close();
+    expect(headOid(repo.dir)).toBe(head);
   });
 });
 

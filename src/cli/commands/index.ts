@@ -41,6 +41,8 @@ export const COMMAND_MODULES: Record<string, Loader> = {
   hooks: () => import('./hooks.js'),
   gc: () => import('./gc.js'),
   doctor: () => import('./doctor.js'),
+  query: () => import('./query.js'),
+  stats: () => import('./stats.js'),
 };
 
 /** Options of the program itself that take a value (their value is not the command name). */
