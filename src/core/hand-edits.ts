@@ -16,7 +16,7 @@
  * The pre-pass also brings a repo made before the format marker existed up to
  * the current format (core/format.ts), in the same commit.
  */
-import { ExitCode, GitstateError, messageOf, NotFoundError, OperationError } from '../errors.js';
+import { BranchMovedError, ExitCode, GitstateError, messageOf, NotFoundError, OperationError } from '../errors.js';
 import { readStateBytes } from '../base/files.js';
 import { normalizeStatePath, STATE_EXTENSIONS } from '../base/paths.js';
 import { blobOid } from '../git/objects.js';
@@ -233,10 +233,24 @@ export interface CommitOptions {
  * commit them as one commit; one failure refuses all, naming each file and why.
  */
 export async function commitHandEdits(repo: StateRepo, options: CommitOptions = {}): Promise<WriteResult & { edits: HandEdit[] }> {
-  const all = await listHandEdits(repo);
-  const edits = options.files?.length ? await pick(repo, all, options.files) : all;
+  // The work tree is read outside the lock, so a write (here or in another process)
+  // can land meanwhile: the commit is made only on the HEAD the edits were read
+  // against, else they are read again. Without this, a stale copy of a file would
+  // be committed over a write acknowledged in between.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await commitHandEditsAt(repo, options);
+    } catch (err) {
+      if (!(err instanceof BranchMovedError) || attempt >= 20) throw err;
+    }
+  }
+}
+
+async function commitHandEditsAt(repo: StateRepo, options: CommitOptions): Promise<WriteResult & { edits: HandEdit[] }> {
   const store = await repo.store();
   const head = await store.headOid();
+  const all = await listHandEdits(repo);
+  const edits = options.files?.length ? await pick(repo, all, options.files) : all;
   if (edits.length === 0) return { commit: head ?? '', changed: false, files: [], edits };
   const changes: FileChange[] = [];
   const failures: Array<{ file: string; code: string; message: string }> = [];
@@ -261,7 +275,7 @@ export async function commitHandEdits(repo: StateRepo, options: CommitOptions = 
   }
   const paths = edits.map((e) => e.path);
   const subject = options.subject ?? `commit hand edits to ${listNames(paths)}`;
-  const result = await repo.commitFiles(changes, { op: 'commit', subject, note: options.message });
+  const result = await repo.commitFiles(changes, { op: 'commit', subject, note: options.message }, { expectedHead: head });
   return { ...result, edits };
 }
 

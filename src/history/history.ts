@@ -4,7 +4,7 @@
  * new commit: history is never rewritten, so synced machines stay fast-forward.
  */
 import { createTwoFilesPatch } from 'diff';
-import { ConflictError, NotFoundError, UsageError } from '../errors.js';
+import { BranchMovedError, ConflictError, NotFoundError, UsageError } from '../errors.js';
 import { readStateBytes } from '../base/files.js';
 import { listHandEdits } from '../core/hand-edits.js';
 import { parseKeyPath } from '../base/keypath.js';
@@ -210,7 +210,18 @@ export class History {
     throw new ConflictError('nothing left to undo: every commit after the first has been undone');
   }
 
-  private async revertCommit(
+  /** The commit to take back is chosen once; the merge is made again if HEAD moves before it commits. */
+  private revertCommit(
+    store: GitStore,
+    index: HistoryIndex,
+    oid: string,
+    op: 'revert' | 'undo',
+    options: { force?: boolean; message?: string },
+  ): Promise<WriteResult & { conflicts: string[] }> {
+    return onCurrentHead(() => this.revertOnHead(store, index, oid, op, options));
+  }
+
+  private async revertOnHead(
     store: GitStore,
     index: HistoryIndex,
     oid: string,
@@ -225,10 +236,11 @@ export class History {
     const parent = record.p[0] ?? null;
     const files: Array<{ path: string; content: Uint8Array | null }> = [];
     const conflicts: string[] = [];
+    const head = await store.headOid();
     for (const path of Object.keys(record.f).sort()) {
       const before = await this.contentAt(store, parent, path);
       const after = await this.contentAt(store, oid, path);
-      const current = await this.contentAt(store, await store.headOid(), path);
+      const current = await this.contentAt(store, head, path);
       const result = this.revertFile(path, before, after, current, conflicts, options.force ?? false);
       if (result !== undefined) files.push({ path, content: result === null ? null : Buffer.from(result) });
     }
@@ -236,7 +248,7 @@ export class History {
       throw new ConflictError(`cannot ${op} ${oid.slice(0, 7)}: changed again since: ${conflicts.join(', ')} (nothing written; --force takes the reverted values)`, { conflicts });
     }
     const note = [`This reverts commit ${oid}.`, options.message?.trim()].filter(Boolean).join('\n\n');
-    const result = await this.repo.commitFiles(files, { op, subject: `revert ${oid.slice(0, 7)}: ${subject}`, note });
+    const result = await this.repo.commitFiles(files, { op, subject: `revert ${oid.slice(0, 7)}: ${subject}`, note }, { expectedHead: head });
     return { ...result, conflicts };
   }
 
@@ -349,4 +361,18 @@ function isStructured(path: string): boolean {
 
 function serializeValue(path: string, value: unknown): string {
   return textWithValue(path, null, value);
+}
+
+/**
+ * A revert is merged against the HEAD it read: if a write lands before it
+ * commits, it is worked out again on the new HEAD, so that write is kept.
+ */
+async function onCurrentHead<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof BranchMovedError) || tries >= 20) throw err;
+    }
+  }
 }

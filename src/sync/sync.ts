@@ -124,12 +124,12 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
       `${label} (${redact(target.url)}) has a history unrelated to this repository's (no commit in common); nothing was merged. Merge them anyway with --allow-unrelated, or clone the remote into an empty state dir`,
     );
   }
-  const seen = await keepUncommitted(repo, theirs);
-  const ours = await store.headOid();
-  // Both questions at once: each is a git process (or a walk) of its own.
-  const [containsTheirs, fastForward] = ours ? await Promise.all([isAncestor(store, theirs, ours), isAncestor(store, ours, theirs)]) : [false, true];
-  if (containsTheirs) return { ...nothing, action: 'up-to-date', head: ours };
   try {
+    const seen = await keepUncommitted(repo, theirs);
+    const ours = await store.headOid();
+    // Both questions at once: each is a git process (or a walk) of its own.
+    const [containsTheirs, fastForward] = ours ? await Promise.all([isAncestor(store, theirs, ours), isAncestor(store, ours, theirs)]) : [false, true];
+    if (containsTheirs) return { ...nothing, action: 'up-to-date', head: ours };
     if (fastForward || !ours) {
       // keepUncommitted diffed this very pair already, unless it committed hand edits first
       const changed = seen && seen.ours === ours ? seen.changed : await new HistoryIndex(store).changedPaths(ours ? await store.treeOf(ours) : null, await store.treeOf(theirs));
@@ -142,7 +142,7 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
     return { ...nothing, action: 'merged', head: merged.commit, conflicts: merged.conflicts, secrets: await reportSecrets(repo, ours, theirs, changed) };
   } catch (err) {
     // a write got in since we looked: look again
-    if (err instanceof BranchMovedError && attempt < 3) return pullOnce(repo, target, options, attempt + 1);
+    if (err instanceof BranchMovedError && attempt < 10) return pullOnce(repo, target, options, attempt + 1);
     throw err;
   }
 }
@@ -190,7 +190,8 @@ async function keepUncommitted(repo: StateRepo, theirs: string): Promise<{ ours:
     if ((disk ? await store.hashBlob(disk) : null) !== atHead) files.push({ path, content: disk });
   }
   if (files.length > 0) {
-    await repo.commitFiles(files, { op: 'recover', subject: `recover uncommitted changes to ${files.map((f) => f.path).join(', ')} before merging the remote` });
+    // only on the HEAD the files were compared with: a write that landed since makes this a BranchMovedError, and the pull looks again
+    await repo.commitFiles(files, { op: 'recover', subject: `recover uncommitted changes to ${files.map((f) => f.path).join(', ')} before merging the remote` }, { expectedHead: ours });
   }
   return { ours, changed };
 }

@@ -117,7 +117,7 @@ describe('gitstate mcp (raw JSON-RPC client)', () => {
     // Still up: a ping and a real write both work.
     expect((await c.request('ping')).result).toEqual({});
     expect((await c.call('memory_update', { key: 'knowledge', path: 'alive', value: 'yes' })).isError).toBe(false);
-    expect(readFileSync(join(repo.dir, 'knowledge.yaml'), 'utf8')).toContain('alive: yes');
+    expect(readFileSync(join(repo.dir, 'knowledge.yaml'), 'utf8')).toContain('alive: "yes"'); // quoted, so YAML 1.1 readers (PyYAML) read a string too
     expect(await c.close()).toBe(0);
     expect(c.garbage).toEqual([]);
   });

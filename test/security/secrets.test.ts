@@ -234,7 +234,7 @@ describe('the commit guard', () => {
       ['commitFiles', () => repo.commitFiles([{ path: 'notes/y.yaml', content: Buffer.from(`k: ${T.stripe}\n`) }], { op: 'write' })],
       ['rollback', () => history.rollback('knowledge', withSecret)],
       ['revert', () => history.revert(removal)],
-      ['StateManager flush', () => (state.set('tools_config.api_key', 'sk-live-123'), state.flush())],
+      ['StateManager set', async () => (state.set('tools_config.api_key', 'sk-live-123'), state.flush())],
       ['a note', () => repo.set('knowledge', 'a', 1, { message: `token ${T.npm}` })],
       ['a file name', () => repo.set(`notes/${T.github}`, 'a', 1)],
     ];
