@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stamp = join(root, 'dist', '.build-stamp');
-const inputs = ['src', 'package.json', 'tsconfig.json', 'scripts/build.mjs'];
+const inputs = ['src', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs'];
 
 function newest(path) {
   const stats = statSync(path);
@@ -28,7 +28,7 @@ if (!force && existsSync(stamp) && statSync(stamp).mtimeMs >= Math.max(...inputs
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 const { build } = await import('esbuild');
 rmSync(join(root, 'dist/cli/chunks'), { recursive: true, force: true });
-await build({
+const result = await build({
   entryPoints: { main: join(root, 'src/cli/main.ts') },
   outdir: join(root, 'dist/cli'),
   bundle: true,
@@ -43,5 +43,8 @@ await build({
   banner: { js: "import { createRequire as __gitstateRequire } from 'node:module'; const require = __gitstateRequire(import.meta.url);" },
   sourcemap: true,
   logLevel: 'warning',
+  // GITSTATE_BUILD_META=file writes esbuild's metafile: which modules went into which chunk
+  metafile: Boolean(process.env.GITSTATE_BUILD_META),
 });
+if (process.env.GITSTATE_BUILD_META) writeFileSync(process.env.GITSTATE_BUILD_META, JSON.stringify(result.metafile));
 writeFileSync(stamp, `${new Date().toISOString()}\n`);

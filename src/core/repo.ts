@@ -279,8 +279,8 @@ export class StateRepo {
 
   /** Checks every content passes before it is committed: its schema. (The secret guard checks each commit as a whole: see submit.) */
   checks(): Promise<ContentCheck[]> {
-    this.checksPromise ??= Promise.all([import('../schema/validate.js'), import('../schema/user.js')]).then(([{ validateContent }, { loadUserSchemas }]) => [
-      async (path: string, value: unknown) => validateContent(path, value, await loadUserSchemas(this.dir)),
+    this.checksPromise ??= Promise.all([import('../schema/check.js'), import('../schema/user.js')]).then(([{ checkSchemas }, { loadUserSchemas }]) => [
+      async (path: string, value: unknown) => checkSchemas(path, value, await loadUserSchemas(this.dir)),
     ]);
     return this.checksPromise;
   }

@@ -4,6 +4,7 @@
  * timestamps come both as ISO strings and as bare YAML timestamps.
  */
 import * as z from 'zod';
+import { builtinKind } from './kinds.js';
 
 // ISO 8601 / YAML timestamp: 2026-01-21, 2026-01-21T15:54:19Z, 2026-01-21 15:54:19.5 +01:00
 const TIMESTAMP = /^\d{4}-\d{1,2}-\d{1,2}(?:(?:[Tt]|[ \t]+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[ \t]*(?:Z|[+-]\d{1,2}(?::?\d{2})?))?)?$/;
@@ -81,19 +82,20 @@ export const stateJson = z.looseObject({
 
 /** Which built-in schema applies to a repo-relative path (and this content), if any. */
 export function builtinSchemaFor(path: string, value: unknown): z.ZodType | undefined {
-  switch (path) {
-    case 'current_work.yaml':
+  switch (builtinKind(path)) {
+    case 'current-work':
       return currentWork;
-    case 'environments.yaml':
+    case 'environments':
       return isNested(value) ? nestedEnvironments : environments;
-    case 'knowledge.yaml':
-    case 'shared_context.yaml':
+    case 'map':
       return map.nullable();
-    case 'state.json':
+    case 'state':
       return stateJson;
+    case 'project-work':
+      return projectWork;
+    case undefined:
+      return undefined;
   }
-  if (/^projects\/[^/]+\/current_work\.yaml$/.test(path)) return projectWork;
-  return undefined;
 }
 
 function isNested(value: unknown): boolean {

@@ -1,7 +1,8 @@
 /**
  * User schemas: JSON Schema files in the state repo, under `.gitstate/schemas/`,
  * each naming the files it applies to in `x-gitstate-files` (`*` matches within
- * one path segment, `**` across segments). Loaded with zod's `z.fromJSONSchema`.
+ * one path segment, `**` across segments). Compiled with zod's `z.fromJSONSchema`
+ * (compile.ts, loaded only when a repo has user schemas).
  *
  * A schema is compiled when it is written: one that does not compile is
  * refused, and nothing is committed. One already in the repo that does not
@@ -19,11 +20,11 @@
 import { readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as z from 'zod';
+import type * as z from 'zod';
 import { SchemaError } from '../errors.js';
 
 export const USER_SCHEMA_DIR = '.gitstate/schemas';
-const FILES_KEY = 'x-gitstate-files';
+export const FILES_KEY = 'x-gitstate-files';
 
 export interface UserSchema {
   /** Repo-relative path of the schema file. */
@@ -76,6 +77,7 @@ async function loadOne(absolute: string, file: string): Promise<UserSchema> {
     return broken(file, 'it is not valid JSON', null);
   }
   try {
+    const { compileUserSchema } = await import('./compile.js'); // zod, only when there is a schema to compile
     return compileUserSchema(json, file);
   } catch (err) {
     return broken(file, (err as Error).message.replace(`user schema ${file} `, ''), globsOf(json));
@@ -88,42 +90,10 @@ function broken(file: string, error: string, globs: string[] | null): UserSchema
   return { file, error, patterns: [], matches: (path) => !path.startsWith('.gitstate/') && patterns.some((p) => p.test(path)) };
 }
 
-function globsOf(json: unknown): string[] | null {
+export function globsOf(json: unknown): string[] | null {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return null;
   const globs = (json as Record<string, unknown>)[FILES_KEY];
   return Array.isArray(globs) && globs.length > 0 && globs.every((g) => typeof g === 'string' && g !== '') ? (globs as string[]) : null;
-}
-
-/** Compile a user schema (the parsed content of `file`); a SchemaError says why it does not compile. */
-export function compileUserSchema(json: unknown, file: string): UserSchema {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new SchemaError(`user schema ${file} must be a JSON object`);
-  }
-  const globs = globsOf(json);
-  if (!globs) throw new SchemaError(`user schema ${file} needs "${FILES_KEY}": a list of file patterns it applies to`);
-  const patterns = regexSources(json);
-  for (const source of patterns) {
-    try {
-      new RegExp(source);
-    } catch (err) {
-      throw new SchemaError(`user schema ${file} has a pattern that is not a regular expression: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '')}`);
-    }
-  }
-  let schema: z.ZodType;
-  try {
-    schema = z.fromJSONSchema(json as Parameters<typeof z.fromJSONSchema>[0]);
-    // Some problems show only when a value is checked: try one that runs no pattern.
-    schema.safeParse(undefined);
-  } catch (err) {
-    throw new SchemaError(`user schema ${file} could not be loaded: ${(err as Error).message.split('\n')[0]}`);
-  }
-  const matchers = globs.map(globToRegExp);
-  return { file, schema, patterns, matches: (path) => !path.startsWith('.gitstate/') && matchers.some((p) => p.test(path)) };
-}
-
-/** Check the content of a user schema file as it is written: it must compile. */
-export function checkUserSchemaFile(path: string, value: unknown): void {
-  compileUserSchema(value, path);
 }
 
 /** The error for a file named by a schema that does not load. */
@@ -135,7 +105,7 @@ export function brokenSchemaError(user: UserSchema, path: string): SchemaError {
 }
 
 /** Every regular expression a JSON Schema runs: `pattern` values and `patternProperties` keys, at any depth. */
-function regexSources(json: unknown): string[] {
+export function regexSources(json: unknown): string[] {
   const out = new Set<string>();
   const stack: unknown[] = [json];
   while (stack.length > 0) {
@@ -155,7 +125,7 @@ function regexSources(json: unknown): string[] {
 }
 
 /** `*` is any run of characters but `/`; `**` any run including `/`; the rest is literal. */
-function globToRegExp(glob: string): RegExp {
+export function globToRegExp(glob: string): RegExp {
   const body = glob
     .split('**')
     .map((part) => part.split('*').map((lit) => lit.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*'))

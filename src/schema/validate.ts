@@ -7,7 +7,8 @@ import { SchemaError } from '../errors.js';
 import { formatKeyPath, type Segment } from '../base/keypath.js';
 import { builtinSchemaFor } from './builtin.js';
 import { redactText } from '../security/redact.js';
-import { brokenSchemaError, checkUserSchemaFile, isUserSchemaFile, type UserSchema } from './user.js';
+import { brokenSchemaError, isUserSchemaFile, type UserSchema } from './user.js';
+import { checkUserSchemaFile } from './compile.js';
 
 type Issue = z.core.$ZodIssue;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateContent } from '../../src/schema/validate.js';
-import { compileUserSchema } from '../../src/schema/user.js';
+import { compileUserSchema } from '../../src/schema/compile.js';
 import { SchemaError } from '../../src/errors.js';
 
 function error(path: string, value: unknown, user = [] as ReturnType<typeof compileUserSchema>[]): string {
