@@ -18,6 +18,7 @@ export const FULL_SUITES = [
   'test/sync/ssh-server.test.ts',
   'test/input/hostile.test.ts',
   'test/yaml/corpus.test.ts',
+  'test/concurrency/power-loss.test.ts',
   'test/yaml/property.test.ts',
 ];
 

@@ -4,10 +4,12 @@
  * Spot checks in test/cli/errors.test.ts run the same cases through the built
  * binary and compare.
  */
+import { Readable } from 'node:stream';
 import { main } from '../../src/cli/program.js';
 import type { RunResult } from './repo.js';
 
-export async function runMain(args: string[], options: { dir?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+/** `input` is what the command reads from standard input (none: an empty pipe). */
+export async function runMain(args: string[], options: { dir?: string; env?: Record<string, string>; input?: string } = {}): Promise<RunResult> {
   let stdout = '';
   let stderr = '';
   const out = process.stdout.write;
@@ -16,11 +18,14 @@ export async function runMain(args: string[], options: { dir?: string; env?: Rec
   Object.assign(process.env, { GITSTATE_DIR: '', ...options.env });
   process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
   process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  const stdin = Object.getOwnPropertyDescriptor(process, 'stdin')!;
+  Object.defineProperty(process, 'stdin', { configurable: true, value: Readable.from(options.input === undefined ? [] : [Buffer.from(options.input)]) });
   process.exitCode = undefined;
   try {
     const code = await main([...(options.dir ? ['--dir', options.dir] : []), ...args]);
     return { code, stdout, stderr };
   } finally {
+    Object.defineProperty(process, 'stdin', stdin);
     process.stdout.write = out;
     process.stderr.write = err;
     process.exitCode = undefined;

@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateRepo } from '../../src/core/repo.js';
 import { assertRepoHealthy, cleanupTempDirs, cli, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
+import { runMain } from '../helpers/main.js';
 
 afterAll(cleanupTempDirs);
 
@@ -93,6 +94,7 @@ describe('bad input through the CLI', () => {
 
   it('has at least 40 cases', () => expect(cases.length).toBeGreaterThanOrEqual(40));
 
+  // In-process (a child process per case costs ~300 ms); the built binary is checked against it below.
   for (const c of cases) {
     it(`${c.name}: exit ${c.code}, one line, nothing written`, async () => {
       const repo = await tempRepo();
@@ -105,7 +107,7 @@ describe('bad input through the CLI', () => {
       const files = await snapshot(repo.dir);
       const outsideFiles = await snapshot(outside.dir);
 
-      const r = await cli(c.args, { dir: repo.dir, input: c.input });
+      const r = await runMain(c.args, { dir: repo.dir, input: c.input });
 
       expect(r.code, r.stderr).toBe(c.code);
       const lines = r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('(run with --help'));
@@ -117,6 +119,26 @@ describe('bad input through the CLI', () => {
       expect(await snapshot(repo.dir)).toEqual(files);
       expect(await snapshot(outside.dir)).toEqual(outsideFiles);
       if (status === '') assertRepoHealthy(repo.dir);
+    });
+  }
+});
+
+describe('bad input through the built binary', () => {
+  // one case of each kind: on disk, from stdin, a path, a usage error
+  const sample = ['malformed YAML on disk, then a set on it', 'write with duplicate keys', '".." in the file name', 'an unknown option'];
+  for (const name of sample) {
+    it(`${name}: the same code and message as in-process`, async () => {
+      const c = cases.find((k) => k.name === name)!;
+      const runs = [];
+      for (const run of [runMain, cli]) {
+        const repo = await tempRepo();
+        await c.setup?.(repo.dir);
+        const head = headOid(repo.dir);
+        const r = await run(c.args, { dir: repo.dir, input: c.input });
+        expect(headOid(repo.dir)).toBe(head);
+        runs.push({ code: r.code, stderr: r.stderr.replaceAll(repo.dir, '<dir>'), stdout: r.stdout });
+      }
+      expect(runs[1]).toEqual(runs[0]);
     });
   }
 });

@@ -14,7 +14,7 @@ import { push, sync } from '../../src/sync/sync.js';
 import { hookCuttingPush, hookMovingMainOnce, hookProtectingMain, removeHooks } from '../helpers/real-servers.mjs';
 import { useHttpServer } from '../helpers/real-servers.js';
 import { assertRepoHealthy, cli, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
-import { sized } from '../helpers/tier.js';
+import { itFull, sized } from '../helpers/tier.js';
 
 const USER = 'alice';
 const PASSWORD = 'pa55-word-on-the-server';
@@ -75,7 +75,7 @@ describe('https through nginx + git http-backend', () => {
     git(bare('three.git'), 'fsck', '--strict', '--no-progress');
   });
 
-  it('http.sslCAInfo in the repository config is honoured', async () => {
+  itFull('http.sslCAInfo in the repository config is honoured', async () => {
     const { url } = await firstMachine('ca.git');
     const repo = await tempRepo();
     await addRemote(repo, 'origin', url);
@@ -90,7 +90,7 @@ describe('https through nginx + git http-backend', () => {
     }
   });
 
-  it(`${MACHINES} machines syncing at the same moment all succeed`, async () => {
+  itFull(`${MACHINES} machines syncing at the same moment all succeed`, async () => {
     const url = server().createRepo('race.git');
     const first = await clone(url);
     const repos = [first, ...(await Promise.all(Array.from({ length: MACHINES - 1 }, () => clone(url))))];
@@ -107,7 +107,7 @@ describe('https through nginx + git http-backend', () => {
     for (const repo of repos) assertRepoHealthy(repo.dir);
   });
 
-  it('unrelated histories are refused with exit 4, and merged with --allow-unrelated', async () => {
+  itFull('unrelated histories are refused with exit 4, and merged with --allow-unrelated', async () => {
     const { url } = await firstMachine('unrelated.git');
     const dir = join(await tempDir(), 'state');
     await cli(['init'], { dir });
@@ -124,7 +124,7 @@ describe('https through nginx + git http-backend', () => {
     assertRepoHealthy(dir);
   });
 
-  it('a remote with only another branch is a clear error naming it; --branch tracks it (clone and remote add)', async () => {
+  itFull('a remote with only another branch is a clear error naming it; --branch tracks it (clone and remote add)', async () => {
     const url = server().createRepo('master.git');
     const other = await tempRepo();
     git(other.dir, 'push', '-q', `${url.replace('https://', `https://${USER}:${PASSWORD}@`)}`, 'main:master');
@@ -148,7 +148,7 @@ describe('https through nginx + git http-backend', () => {
     expect((await cli(['pull', '--remote', 'mirror', '--json'], { dir: third })).code).toBe(0);
   });
 
-  it('a failed clone (wrong token) removes what it made, and a retry works', async () => {
+  itFull('a failed clone (wrong token) removes what it made, and a retry works', async () => {
     const { url } = await firstMachine('retry-clone.git');
     const dir = join(await tempDir(), 'state');
     const denied = await cli(['clone', url], { dir, env: { GITSTATE_TOKEN: 'wrong' } });
@@ -158,7 +158,7 @@ describe('https through nginx + git http-backend', () => {
     expect((await cli(['clone', url], { dir })).code).toBe(0);
   });
 
-  it('the server down and the connection cut mid-pack: clear errors, local data intact, the next sync recovers', async () => {
+  itFull('the server down and the connection cut mid-pack: clear errors, local data intact, the next sync recovers', async () => {
     const { repo } = await firstMachine('faults.git');
     await repo.set('knowledge', 'precious', 'kept');
     const head = headOid(repo.dir);
@@ -174,7 +174,7 @@ describe('https through nginx + git http-backend', () => {
     expect(git(bare('faults.git'), 'rev-parse', 'main').trim()).toBe(head);
   });
 
-  it('a remote rewritten by a force push: nothing of ours is lost, we never force', async () => {
+  itFull('a remote rewritten by a force push: nothing of ours is lost, we never force', async () => {
     const { url, repo } = await firstMachine('forced.git');
     await repo.set('knowledge', 'ours', 'published');
     await sync(repo);
@@ -210,7 +210,7 @@ describe.each(['native', 'isomorphic'] as const)('https on the %s transport', (t
     assertRepoHealthy(repo.dir);
   });
 
-  it("a protected branch is a clear error with the server's own text, never retried", async () => {
+  itFull("a protected branch is a clear error with the server's own text, never retried", async () => {
     const { repo } = await firstMachine(name('protected'));
     await repo.set('knowledge', 'mine', 1);
     hookProtectingMain(bare(name('protected')));
@@ -223,7 +223,7 @@ describe.each(['native', 'isomorphic'] as const)('https on the %s transport', (t
     expect(headOid(repo.dir)).toBe(head);
   });
 
-  it('a non-fast-forward push is rejected with a message that says so, and sync answers it', async () => {
+  itFull('a non-fast-forward push is rejected with a message that says so, and sync answers it', async () => {
     const { url, repo } = await firstMachine(name('nff'));
     const other = await clone(url);
     await other.set('knowledge', 'other', 1);

@@ -13,7 +13,7 @@ import { sync } from '../../src/sync/sync.js';
 import { hookCuttingPush, hookMovingMainOnce, hookProtectingMain, removeHooks } from '../helpers/real-servers.mjs';
 import { useSshServer } from '../helpers/real-servers.js';
 import { assertRepoHealthy, cli, CLI, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
-import { sized } from '../helpers/tier.js';
+import { itFull, sized } from '../helpers/tier.js';
 
 const server = useSshServer();
 const ROUNDS = sized(1, 5, 'REAL_SERVER_ROUNDS');
@@ -55,7 +55,7 @@ describe('ssh through OpenSSH sshd', () => {
     expect(git(bare('alias.git'), 'rev-parse', 'main').trim()).toBe(headOid(dir));
   });
 
-  it(`${MACHINES} machines syncing at the same moment all succeed`, async () => {
+  itFull(`${MACHINES} machines syncing at the same moment all succeed`, async () => {
     const url = server().createRepo('race.git');
     const first = await clone(url);
     const repos = [first, ...(await Promise.all(Array.from({ length: MACHINES - 1 }, () => clone(url))))];
@@ -72,7 +72,7 @@ describe('ssh through OpenSSH sshd', () => {
     for (const repo of repos) assertRepoHealthy(repo.dir);
   });
 
-  it('on a terminal: progress for clone and push over ssh, and "cloned into" on a line of its own', async () => {
+  itFull('on a terminal: progress for clone and push over ssh, and "cloned into" on a line of its own', async () => {
     const url = server().createRepo('tty.git');
     await clone(url);
     const dir = join(await tempDir(), 'state');
@@ -99,7 +99,7 @@ describe('ssh through OpenSSH sshd', () => {
     expect(git(bare('moved.git'), 'rev-parse', 'main').trim()).toBe(headOid(repo.dir));
   });
 
-  it("a protected branch: the server's text, no retry, no hint lines", async () => {
+  itFull("a protected branch: the server's text, no retry, no hint lines", async () => {
     const { repo } = await firstMachine('protected.git');
     await repo.set('knowledge', 'mine', 1);
     hookProtectingMain(bare('protected.git'));
@@ -109,7 +109,7 @@ describe('ssh through OpenSSH sshd', () => {
     expect(err.message).toMatch(/^push to origin \(ssh:\/\/.*protected\.git\) refused: \[remote rejected\] \(pre-receive hook declined\); the server said: main is protected: pushes need a review/);
   });
 
-  it("native git's own words for each ssh failure, never its last line alone", async () => {
+  itFull("native git's own words for each ssh failure, never its last line alone", async () => {
     const { url, repo } = await firstMachine('errors.git');
     const fails = async (env: Record<string, string>, target = url) => {
       const r = await tempRepo();
@@ -141,7 +141,7 @@ describe('ssh through OpenSSH sshd', () => {
     expect(git(bare('errors.git'), 'rev-parse', 'main').trim()).toBe(headOid(repo.dir));
   });
 
-  it('sshd down: a clear error naming the remote, then recovery is the next sync', async () => {
+  itFull('sshd down: a clear error naming the remote, then recovery is the next sync', async () => {
     const { repo } = await firstMachine('down.git');
     const port = server().port;
     const other = await tempRepo();
@@ -153,7 +153,7 @@ describe('ssh through OpenSSH sshd', () => {
 });
 
 describe('clone cleanup', () => {
-  it('a clone of a missing ssh repository leaves nothing behind; the retry works', async () => {
+  itFull('a clone of a missing ssh repository leaves nothing behind; the retry works', async () => {
     const url = server().createRepo('later.git');
     const missing = url.replace('later.git', 'not-yet.git');
     const dir = join(await tempDir(), 'state');
