@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Build: the library with tsc (dist/, with types), then the CLI bundled by
-// esbuild into dist/cli/main.js (the path installed hooks and MCP
-// configurations name), with the modules only writes need split into chunks
-// loaded on first use. Skipped when dist/ is newer than every input, so
+// esbuild into dist/cli/bundle.cjs, the launcher dist/cli/main.js (the path
+// installed hooks and MCP configurations name; src/cli/launch.ts) and the V8
+// code cache it runs the bundle with. Skipped when dist/ is newer than every input, so
 // `npm ci` (prepare) followed by `npm test` (pretest) builds once.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,24 +29,49 @@ if (!force && existsSync(stamp) && statSync(stamp).mtimeMs >= Math.max(...inputs
 
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 const { build } = await import('esbuild');
-rmSync(join(root, 'dist/cli/chunks'), { recursive: true, force: true });
+const cli = join(root, 'dist/cli');
+rmSync(join(cli, 'chunks'), { recursive: true, force: true });
+rmSync(join(cli, 'bundle.cache'), { force: true });
+// The CLI: one CommonJS file, run by the launcher below with V8's code cache.
 const result = await build({
-  entryPoints: { main: join(root, 'src/cli/main.ts') },
-  outdir: join(root, 'dist/cli'),
+  entryPoints: [join(root, 'src/cli/main.ts')],
+  outfile: join(cli, 'bundle.cjs'),
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  chunkNames: 'chunks/[name]-[hash]',
   // isomorphic-git is required at run time (see src/git/iso.ts); everything else goes in the bundle
   external: ['isomorphic-git', 'isomorphic-git/*'],
-  // CommonJS dependencies in an ES module bundle need a require of their own
-  banner: { js: "import { createRequire as __gitstateRequire } from 'node:module'; const require = __gitstateRequire(import.meta.url);" },
+  // modules that find files beside themselves (createRequire, the hooks folder) do it from the bundle's own path
+  define: { 'import.meta.url': '__gitstateModuleUrl' },
+  banner: { js: "var __gitstateModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   sourcemap: true,
   logLevel: 'warning',
-  // GITSTATE_BUILD_META=file writes esbuild's metafile: which modules went into which chunk
+  // GITSTATE_BUILD_META=file writes esbuild's metafile: which modules went into the bundle
   metafile: Boolean(process.env.GITSTATE_BUILD_META),
 });
 if (process.env.GITSTATE_BUILD_META) writeFileSync(process.env.GITSTATE_BUILD_META, JSON.stringify(result.metafile));
+// The bundle's content hash, on its last line: the launcher uses a code cache only for the bundle it was made from.
+const bundled = readFileSync(join(cli, 'bundle.cjs'));
+writeFileSync(join(cli, 'bundle.cjs'), Buffer.concat([bundled, Buffer.from(`\n//# gitstate-bundle ${createHash('sha256').update(bundled).digest('hex')}\n`)]));
+// The launcher, at the path installed hooks and MCP configurations name.
+await build({ entryPoints: [join(root, 'src/cli/launch.ts')], outfile: join(cli, 'main.js'), format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning' });
+chmodSync(join(cli, 'main.js'), 0o755);
+warmCodeCache();
+
+/** Make the code cache from one real write (init, set, get) in a scratch repo, so it holds what a write compiles. */
+function warmCodeCache() {
+  const scratch = mkdtempSync(join(tmpdir(), 'gitstate-build-'));
+  try {
+    const run = (args, env = {}) =>
+      execFileSync(process.execPath, [join(cli, 'main.js'), '--dir', join(scratch, 'state'), '--author', 'gitstate build <build@localhost>', ...args], {
+        env: { ...process.env, GITSTATE_DIR: '', GITSTATE_CODE_CACHE: 'off', ...env },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+    run(['init', '-q']);
+    run(['set', 'knowledge', 'build', 'warm-up'], { GITSTATE_WRITE_CODE_CACHE: '1' });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
 writeFileSync(stamp, `${new Date().toISOString()}\n`);

@@ -12,7 +12,8 @@ import { main, report } from './program.js';
 // beyond libuv's default four threads. Must be set before the thread pool first starts.
 process.env.UV_THREADPOOL_SIZE ??= '8';
 
-main(process.argv.slice(2), { autoSyncCli: fileURLToPath(import.meta.url) }).then(
+// the executable beside this module (in the bundle: the launcher, dist/cli/main.js)
+main(process.argv.slice(2), { autoSyncCli: fileURLToPath(new URL('./main.js', import.meta.url)) }).then(
   (code) => {
     process.exitCode = code;
   },

@@ -7,7 +7,7 @@
  * (isomorphic-git, zod, proper-lockfile) are loaded on the first write only:
  * a one-shot `gitstate get` stays fast.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotFoundError, RepoError } from '../errors.js';
 import { getValue } from '../yaml/edit.js';
@@ -95,7 +95,6 @@ export class StateRepo {
 
   /** Create the state repository (idempotent: an existing one is opened unchanged). */
   static async init(dir: string, options: RepoOptions = {}): Promise<StateRepo> {
-    const { mkdir } = await import('node:fs/promises');
     await mkdir(dir, { recursive: true });
     const real = await realDir(dir);
     const { initRepository } = await import('./init.js');

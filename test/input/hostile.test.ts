@@ -140,7 +140,7 @@ export const hostileCases: Case[] = [
   { name: 'a 20-digit number in a batch', args: ['batch'], input: '{"op":"set","file":"knowledge","key":"n","value":12345678901234567890}\n', code: 3, error: /batch line 1: the number 12345678901234567890 has more digits than a number can keep/ },
   { name: 'a 20-digit number on the command line', args: ['set', 'knowledge', 'n', '12345678901234567890'], code: 3, error: /VALUE: the number 12345678901234567890 has more digits/ },
   { name: 'a 20-digit number in a JSON file', args: ['write', 'notes/n.json'], input: '{"n": 12345678901234567890}\n', code: 3, error: /notes\/n\.json: the number 12345678901234567890/ },
-  { name: 'the same number quoted is kept', args: ['set', 'knowledge', 'n', '"12345678901234567890"'], stored: async (d) => expect(git(d, 'show', 'HEAD:knowledge.yaml')).toMatch(/n: ['"]12345678901234567890['"]/) },
+  { name: 'the same number quoted is kept', args: ['set', 'knowledge', 'n', '"12345678901234567890"'], stored: async (d) => expect(git(d, 'show', 'HEAD:knowledge.yaml')).toMatch(/"?n"?: ['"]12345678901234567890['"]/) },
   { name: '-m forging a Gitstate-Op trailer', args: ['set', 'knowledge', 'a', '1', '-m', 'why\n\nGitstate-Op: delete\nGitstate-File: other.yaml'], code: 3, error: /the commit note \(-m\) has a line starting "Gitstate-…:"/ },
   { name: 'malformed JSON holding a token is not quoted', args: ['write', 'notes/j.json'], input: `{"a": ${TOK}}`, code: 3, error: /^gitstate: invalid JSON in notes\/j\.json: / },
   { name: 'a malformed batch line holding a token is not quoted', args: ['batch'], input: `{"op": "set", "file": "knowledge", "key": "k", "value": "${TOK}}\n`, code: 3, error: /^gitstate: batch line 1 is not valid JSON: a string is not closed/ },

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * The `gitstate` executable (built to dist/cli/main.js, the path installed hooks
+ * and MCP configurations name). It runs the bundled CLI, dist/cli/bundle.cjs,
+ * with V8's code cache for it (bundle.cache, made by the build after a real
+ * write): compiling the bundle is most of a CLI call's cost above Node's own
+ * start-up, and a cached call skips it. This is vm.Script's documented
+ * `cachedData`; on Node 22 `module.enableCompileCache()` does the same job.
+ *
+ * The cache is used only when its header names this very bundle (its size and
+ * the content hash the build appended to it: V8 checks only the length of the
+ * source); V8 itself rejects one made by another Node or V8 version.
+ * Either way the call just compiles as usual. GITSTATE_CODE_CACHE=off skips
+ * it; =report says on stderr whether it was used.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bundle = join(here, 'bundle.cjs');
+const cacheFile = join(here, 'bundle.cache');
+const mode = process.env.GITSTATE_CODE_CACHE ?? '';
+
+const source = readFileSync(bundle, 'utf8');
+// The build ends the bundle with its content hash; the cache header must name the same bundle.
+const id = /\n\/\/# gitstate-bundle ([0-9a-f]{64})\n$/.exec(source)?.[1];
+const stamp = `gitstate-code-cache ${Buffer.byteLength(source)} ${id}\n`;
+
+function readCache(): Buffer | undefined {
+  if (mode === 'off' || id === undefined) return undefined;
+  try {
+    const data = readFileSync(cacheFile);
+    return data.subarray(0, stamp.length).toString('latin1') === stamp ? data.subarray(stamp.length) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const cachedData = readCache();
+// Node's own CommonJS wrapper; the shebang line becomes a comment of the same length.
+const body = source.startsWith('#!') ? `//${source.slice(2)}` : source;
+const script = new Script(`(function (exports, require, module, __filename, __dirname) {${body}\n})`, { filename: bundle, cachedData });
+if (mode === 'report') process.stderr.write(`gitstate: code cache ${cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used'}\n`);
+
+if (process.env.GITSTATE_WRITE_CODE_CACHE === '1') {
+  // The build's warm-up call: cache what this call compiled, once it is done.
+  process.once('exit', () => {
+    const temp = `${cacheFile}.${process.pid}.tmp`;
+    writeFileSync(temp, Buffer.concat([Buffer.from(stamp, 'latin1'), script.createCachedData()]));
+    renameSync(temp, cacheFile);
+  });
+}
+
+const module = { exports: {} };
+const run = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
+run.call(module.exports, module.exports, createRequire(bundle), module, bundle, here);

@@ -1,0 +1,52 @@
+/**
+ * The launcher (src/cli/launch.ts): the build's code cache is used, and a cache
+ * that does not belong to the bundle beside it is never used: the call
+ * compiles as usual and works.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupTempDirs, ROOT, tempDir } from '../helpers/repo.js';
+
+afterAll(cleanupTempDirs);
+
+const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+
+/** Run the launcher in `dir` with the cache reported; returns [stdout, what it said of the cache]. */
+function launch(dir: string): [string, string] {
+  const r = spawnSync(process.execPath, [join(dir, 'main.js'), '--version'], { env: { ...process.env, GITSTATE_CODE_CACHE: 'report' }, encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return [r.stdout.trim(), r.stderr.trim()];
+}
+
+/** A copy of the built launcher, bundle and cache, as npm would install them (new modification times). */
+async function copyOfCli(): Promise<string> {
+  const dir = await tempDir();
+  for (const name of ['main.js', 'bundle.cjs', 'bundle.cache']) copyFileSync(join(ROOT, 'dist/cli', name), join(dir, name));
+  return dir;
+}
+
+describe('the CLI launcher', () => {
+  it("uses the build's code cache", () => {
+    expect(launch(join(ROOT, 'dist/cli'))).toEqual([version, 'gitstate: code cache used']);
+  });
+
+  it('uses it for a copy of the same bundle, never for a changed one, and still runs', async () => {
+    const dir = await copyOfCli();
+    expect(launch(dir)).toEqual([version, 'gitstate: code cache used']); // copied: still the same bundle
+    const source = readFileSync(join(dir, 'bundle.cjs'), 'utf8');
+    writeFileSync(join(dir, 'bundle.cjs'), source.replace('//# gitstate-bundle ', '// changed\n//# gitstate-bundle '));
+    expect(launch(dir)).toEqual([version, 'gitstate: code cache absent']); // changed: never the old cache
+    writeFileSync(join(dir, 'bundle.cjs'), source.replace(/\/\/# gitstate-bundle [0-9a-f]+\n$/, ''));
+    expect(launch(dir)).toEqual([version, 'gitstate: code cache absent']); // no hash: no cache
+  });
+
+  it('a cache whose stamp matches but whose data V8 does not accept is rejected, and the call still runs', async () => {
+    const dir = await copyOfCli();
+    const cache = readFileSync(join(dir, 'bundle.cache'));
+    const header = cache.subarray(0, cache.indexOf(10) + 1);
+    writeFileSync(join(dir, 'bundle.cache'), Buffer.concat([header, Buffer.alloc(4096, 7)]));
+    expect(launch(dir)).toEqual([version, 'gitstate: code cache rejected']);
+  });
+});
