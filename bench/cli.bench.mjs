@@ -11,9 +11,9 @@ export const name = 'cli';
 const QUICK = process.env.BENCH_QUICK === '1';
 const PAIRS = QUICK ? 8 : 40;
 
-function wall(args, cwd) {
+function wall(args, cwd, env = {}) {
   const t = performance.now();
-  const r = spawnSync(args[0], args.slice(1), { cwd, stdio: 'ignore', env: { ...process.env, GITSTATE_DIR: '' } });
+  const r = spawnSync(args[0], args.slice(1), { cwd, stdio: 'ignore', env: { ...process.env, GITSTATE_DIR: '', ...env } });
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`);
   return performance.now() - t;
 }
@@ -22,19 +22,23 @@ export async function run() {
   const dir = (await StateRepo.init(join(tempDir(), 'state'))).dir;
   const floor = [process.execPath, '-e', '0'];
   let n = 0;
+  const noCache = { GITSTATE_CODE_CACHE: 'off' };
   const commands = [
     ['gitstate set knowledge k v', () => [process.execPath, CLI, '--dir', dir, 'set', 'knowledge', 'k', `v${n++}`], 1.6],
     ['gitstate get knowledge k', () => [process.execPath, CLI, '--dir', dir, 'get', 'knowledge', 'k'], 1.3],
+    ['gitstate set, without the code cache', () => [process.execPath, CLI, '--dir', dir, 'set', 'knowledge', 'k', `v${n++}`], null, noCache],
+    ['gitstate get, without the code cache', () => [process.execPath, CLI, '--dir', dir, 'get', 'knowledge', 'k'], null, noCache],
+    ['commander + yaml alone: parse the file, print a value', () => [process.execPath, join(import.meta.dirname, 'lib/deps-floor.mjs'), join(dir, 'knowledge.yaml'), 'k'], null],
     ['git add + git commit (2 processes)', null, null],
   ];
   const rows = [];
-  for (const [label, make, target] of commands) {
+  for (const [label, make, target, env] of commands) {
     const times = [];
     const floors = [];
     for (let i = 0; i < PAIRS + 3; i++) {
       const f = wall(floor, dir);
       const t = make
-        ? wall(make(), dir)
+        ? wall(make(), dir, env)
         : (() => {
             const file = join(dir, 'hand.txt');
             spawnSync('sh', ['-c', `echo ${i} >> ${file}`]);

@@ -4,6 +4,14 @@ export type { RepoOptions, WriteOptions, WriteResult, ValidationResult, Recovery
 export { StateManager, StateCorruptError, StateFlushError, readStateFile } from './state/manager.js';
 export type { StateManagerOptions, StateData } from './state/manager.js';
 export { resetState, flushStateFile } from './state/commands.js';
+export { History } from './history/history.js';
+export { commitHandEdits, listHandEdits } from './core/hand-edits.js';
+export type { HandEdit } from './core/hand-edits.js';
+export { sync, pull, push, syncStatus } from './sync/sync.js';
+export type { SyncOptions, SyncResult, SyncStatus } from './sync/sync.js';
+export { addRemote, removeRemote, listRemotes, cloneRepo } from './sync/remote.js';
+export { buildContext, renderContext } from './context/context.js';
+export { doctor } from './doctor/doctor.js';
 export { queryValue, queryFile, QueryError } from './query/query.js';
 export type { QueryMatch } from './query/query.js';
 export { routeFile, currentProject } from './projects/routing.js';
