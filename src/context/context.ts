@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { hostName } from '../core/author.js';
 import type { StateRepo } from '../core/repo.js';
 import { UsageError } from '../errors.js';
+import { redactText } from '../security/redact.js';
 import { History } from '../history/history.js';
 import { currentProject, type RouteOptions } from '../projects/routing.js';
 
@@ -103,7 +104,18 @@ export async function buildContext(repo: StateRepo, options: ContextOptions = {}
   }
   if (options.sinceLastSession) data.sinceLastSession = await changesSince(repo, await readMarker(repo));
   if (options.markSession) await writeMarker(repo, data.head);
-  return data;
+  // An assistant reads this at every session start: a secret the repo already
+  // holds (pushed with --no-verify elsewhere, committed by hand) is not repeated to it.
+  return redactStrings(data);
+}
+
+function redactStrings<T>(value: T): T {
+  if (typeof value === 'string') return redactText(value) as T;
+  if (Array.isArray(value)) return value.map(redactStrings) as T;
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redactText(k), redactStrings(v)])) as T;
+  }
+  return value;
 }
 
 async function changesSince(repo: StateRepo, since: string | null): Promise<NonNullable<ContextData['sinceLastSession']>> {

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildContext, renderContext } from '../../src/context/context.js';
-import { cleanupTempDirs, cli, tempRepo } from '../helpers/repo.js';
+import { cleanupTempDirs, cli, git, tempRepo } from '../helpers/repo.js';
 
 afterAll(cleanupTempDirs);
 
@@ -33,6 +33,18 @@ describe('gitstate context', () => {
     expect(json.environments.find((e: { name: string }) => e.name === 'dev').expired).toBe(true);
     expect(json.project).toMatchObject({ name: 'backend', source: 'env', file: 'projects/backend/current_work.yaml', branch: 'main', testStatus: 'passed' });
     expect(json.currentWork.issues).toEqual([{ key: 'BE-7', status: 'Open' }]);
+  });
+
+  it('a secret the repo already holds is not repeated to the assistant', async () => {
+    const repo = await tempRepo();
+    const token = `ghp_${'A1b2C3d4E5'.repeat(4)}`;
+    // committed past the guard, as native git --no-verify would
+    await writeFile(join(repo.dir, 'knowledge.yaml'), `deploy_note: use ${token} for the bot\n`);
+    git(repo.dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--no-verify', '-qam', 'by hand');
+    const data = await buildContext(repo, { currentProject: () => null });
+    const text = renderContext(data);
+    expect(text).toContain('- deploy_note: use [redacted] for the bot');
+    expect(JSON.stringify(data)).not.toContain(token);
   });
 
   it('a corrupt state.json or a missing project file does not stop it', async () => {
