@@ -18,7 +18,7 @@
  * existed: it gets the marker).
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, GitstateError, messageOf, PathError, RepoError, SecretError } from '../errors.js';
@@ -443,7 +443,7 @@ function plural(n: number, word: string): string {
  * git for them (a child process per write).
  */
 export async function configureRepository(store: GitStore): Promise<void> {
-  for (const [key, value] of Object.entries(PINNED_CONFIG)) {
+  for (const [key, value] of Object.entries({ ...PINNED_CONFIG, ...probeFileSystem(store.gitdir) })) {
     if ((await store.getConfig(key)) !== value) await store.setConfig(key, value);
   }
   for (const key of ['user.name', 'user.email']) {
@@ -451,6 +451,25 @@ export async function configureRepository(store: GitStore): Promise<void> {
     const value = await nativeGlobalConfig(key);
     if (value) await store.setConfig(key, value);
   }
+}
+
+/**
+ * What native git's init finds out about the file system, which isomorphic-git's
+ * init does not (it writes ignorecase=true and symlinks=false everywhere): with
+ * ignorecase on a case-sensitive disk, git takes Notes.yaml and notes.yaml for
+ * one file.
+ */
+function probeFileSystem(gitdir: string): Record<string, string> {
+  const ignoreCase = existsSync(join(gitdir, 'CoNfIg')); // the config file, found under another case
+  const probe = join(gitdir, `gitstate-symlink-probe-${process.pid}`);
+  let symlinks = true;
+  try {
+    symlinkSync('target', probe);
+  } catch {
+    symlinks = false;
+  }
+  rmSync(probe, { force: true });
+  return { 'core.ignorecase': String(ignoreCase), 'core.symlinks': String(symlinks) };
 }
 
 function nativeGlobalConfig(key: string): Promise<string | undefined> {

@@ -227,3 +227,17 @@ describe('the format marker', () => {
     assertRepoHealthy(dir);
   });
 });
+
+describe('the file system, as native git finds it', () => {
+  it('init records the same core.ignorecase and core.symlinks as git init in the same folder', async () => {
+    const parent = await tempDir();
+    const ours = (await StateRepo.init(join(parent, 'state'))).dir;
+    git(parent, 'init', '-q', 'native');
+    for (const key of ['core.ignorecase', 'core.symlinks']) {
+      // native git writes a key only when it differs from git's default (ignorecase false, symlinks true)
+      const native = git(join(parent, 'native'), 'config', '--bool', '--default', key === 'core.ignorecase' ? 'false' : 'true', key).trim();
+      expect(git(ours, 'config', '--bool', key).trim(), key).toBe(native);
+    }
+    expect(readdirSync(join(ours, '.git')).filter((n) => n.includes('probe'))).toEqual([]);
+  });
+});
