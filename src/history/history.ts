@@ -184,7 +184,7 @@ export class History {
     const { store, index } = await this.ready();
     const oid = await resolveRev(store, rev);
     await index.update(oid);
-    return this.revertCommit(store, index, oid, 'revert', options);
+    return onCurrentHead(() => this.revertOnHead(store, index, oid, 'revert', options));
   }
 
   /**
@@ -203,24 +203,15 @@ export class History {
         const target = revertedCommit((await store.readCommit(oid)).message);
         if (target) undone.add(target);
       } else if (!undone.has(oid)) {
-        return this.revertCommit(store, index, oid, 'undo', options);
+        const target = oid;
+        return onCurrentHead(() => this.revertOnHead(store, index, target, 'undo', options));
       }
       oid = record.p[0] ?? null;
     }
     throw new ConflictError('nothing left to undo: every commit after the first has been undone');
   }
 
-  /** The commit to take back is chosen once; the merge is made again if HEAD moves before it commits. */
-  private revertCommit(
-    store: GitStore,
-    index: HistoryIndex,
-    oid: string,
-    op: 'revert' | 'undo',
-    options: { force?: boolean; message?: string },
-  ): Promise<WriteResult & { conflicts: string[] }> {
-    return onCurrentHead(() => this.revertOnHead(store, index, oid, op, options));
-  }
-
+  /** Revert `oid` on the current HEAD (callers retry it with onCurrentHead: the commit to take back is chosen once). */
   private async revertOnHead(
     store: GitStore,
     index: HistoryIndex,

@@ -29,3 +29,30 @@ export function useSshServer(): () => SshServer {
   });
   return () => server!;
 }
+
+/**
+ * `machines` clones of `url` write at once and sync at once, each as its own
+ * process, `rounds` times: every sync succeeds, and all end on one HEAD holding
+ * every machine's last write.
+ */
+export async function simultaneousSyncs(url: string, machines: number, rounds: number): Promise<void> {
+  const { expect } = await import('vitest');
+  const { join } = await import('node:path');
+  const { cloneRepo } = await import('../../src/sync/remote.js');
+  const { sync } = await import('../../src/sync/sync.js');
+  const { assertRepoHealthy, cli, headOid, tempDir } = await import('./repo.js');
+  const clone = async () => cloneRepo(url, join(await tempDir(), 'state'));
+  const first = await clone();
+  const repos = [first, ...(await Promise.all(Array.from({ length: machines - 1 }, clone)))];
+  for (let round = 0; round < rounds; round++) {
+    await Promise.all(repos.map((repo, i) => repo.set('knowledge', `m${i}`, `r${round}`)));
+    // Separate processes, as separate machines are: each pushes while the others do.
+    const results = await Promise.all(repos.map((repo) => cli(['sync'], { dir: repo.dir })));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+  }
+  for (const repo of repos) await sync(repo);
+  expect(new Set(repos.map((r) => headOid(r.dir))).size).toBe(1);
+  const expected = Object.fromEntries(repos.map((_, i) => [`m${i}`, `r${rounds - 1}`]));
+  expect(await first.get('knowledge')).toMatchObject(expected);
+  for (const repo of repos) assertRepoHealthy(repo.dir);
+}

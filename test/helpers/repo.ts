@@ -80,3 +80,23 @@ export function commitCount(dir: string): number {
 export function headOid(dir: string): string {
   return git(dir, 'rev-parse', 'HEAD').trim();
 }
+
+/** Every entry of the work tree outside .git: folders, symlinks, and each file's bytes (base64). */
+export async function workTreeSnapshot(dir: string): Promise<Map<string, string>> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const { relative } = await import('node:path');
+  const out = new Map<string, string>();
+  const walk = async (at: string) => {
+    for (const entry of await readdir(at, { withFileTypes: true })) {
+      const path = join(at, entry.name);
+      if (entry.name === '.git') continue;
+      if (entry.isDirectory()) {
+        out.set(relative(dir, path), 'dir');
+        await walk(path);
+      } else if (entry.isFile()) out.set(relative(dir, path), (await readFile(path)).toString('base64'));
+      else out.set(relative(dir, path), 'symlink');
+    }
+  };
+  await walk(dir);
+  return out;
+}

@@ -3,30 +3,16 @@
  * error naming what was wrong and where, and leaves nothing written — HEAD, the
  * index and every byte of the work tree unchanged. The process stays healthy.
  */
-import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateRepo } from '../../src/core/repo.js';
-import { assertRepoHealthy, cleanupTempDirs, cli, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
+import { assertRepoHealthy, cleanupTempDirs, cli, git, headOid, tempDir, tempRepo, workTreeSnapshot } from '../helpers/repo.js';
 import { runMain } from '../helpers/main.js';
 
 afterAll(cleanupTempDirs);
 
-/** Every file of the work tree (outside .git) with its bytes. */
-async function snapshot(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (at: string) => {
-    for (const entry of await readdir(at, { withFileTypes: true })) {
-      const path = join(at, entry.name);
-      if (entry.name === '.git') continue;
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile()) out.set(relative(dir, path), (await readFile(path)).toString('base64'));
-      else out.set(relative(dir, path), 'symlink');
-    }
-  };
-  await walk(dir);
-  return out;
-}
+const snapshot = workTreeSnapshot;
 
 interface Case {
   name: string;

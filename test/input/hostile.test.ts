@@ -8,14 +8,14 @@
  * `npm test` runs every third case; `npm run test:full` (and CI) all of them.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMcpServer } from '../../src/mcp/server.js';
 import { StateManager } from '../../src/state/manager.js';
-import { assertRepoHealthy, cleanupTempDirs, cli, git, headOid, tempRepo } from '../helpers/repo.js';
+import { assertRepoHealthy, cleanupTempDirs, cli, git, headOid, tempRepo, workTreeSnapshot } from '../helpers/repo.js';
 import { tokens as T } from '../security/tokens.js';
 import { sized } from '../helpers/tier.js';
 
@@ -29,21 +29,7 @@ const byHand = (dir: string, message: string) => {
 };
 const schemaText = (files: string[], body: object) => `${JSON.stringify({ 'x-gitstate-files': files, ...body })}\n`;
 
-async function snapshot(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (at: string) => {
-    for (const entry of await readdir(at, { withFileTypes: true })) {
-      const path = join(at, entry.name);
-      if (entry.name === '.git') continue;
-      if (entry.isDirectory()) {
-        out.set(relative(dir, path), 'dir');
-        await walk(path);
-      } else out.set(relative(dir, path), (await readFile(path)).toString('base64'));
-    }
-  };
-  await walk(dir);
-  return out;
-}
+const snapshot = workTreeSnapshot;
 
 interface Case {
   name: string;

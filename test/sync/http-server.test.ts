@@ -12,7 +12,7 @@ import type { StateRepo } from '../../src/core/repo.js';
 import { addRemote, cloneRepo } from '../../src/sync/remote.js';
 import { push, sync } from '../../src/sync/sync.js';
 import { hookCuttingPush, hookMovingMainOnce, hookProtectingMain, removeHooks } from '../helpers/real-servers.mjs';
-import { useHttpServer } from '../helpers/real-servers.js';
+import { simultaneousSyncs, useHttpServer } from '../helpers/real-servers.js';
 import { assertRepoHealthy, cli, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
 import { itFull, sized } from '../helpers/tier.js';
 
@@ -90,22 +90,7 @@ describe('https through nginx + git http-backend', () => {
     }
   });
 
-  itFull(`${MACHINES} machines syncing at the same moment all succeed`, async () => {
-    const url = server().createRepo('race.git');
-    const first = await clone(url);
-    const repos = [first, ...(await Promise.all(Array.from({ length: MACHINES - 1 }, () => clone(url))))];
-    for (let round = 0; round < ROUNDS; round++) {
-      await Promise.all(repos.map((repo, i) => repo.set('knowledge', `m${i}`, `r${round}`)));
-      // Separate processes, as separate machines are: each pushes while the others do.
-      const results = await Promise.all(repos.map((repo) => cli(['sync'], { dir: repo.dir })));
-      for (const r of results) expect(r.code, r.stderr).toBe(0);
-    }
-    for (const repo of repos) await sync(repo);
-    expect(new Set(repos.map((r) => headOid(r.dir))).size).toBe(1);
-    const expected = Object.fromEntries(repos.map((_, i) => [`m${i}`, `r${ROUNDS - 1}`]));
-    expect(await first.get('knowledge')).toMatchObject(expected);
-    for (const repo of repos) assertRepoHealthy(repo.dir);
-  });
+  itFull(`${MACHINES} machines syncing at the same moment all succeed`, () => simultaneousSyncs(server().createRepo('race.git'), MACHINES, ROUNDS));
 
   itFull('unrelated histories are refused with exit 4, and merged with --allow-unrelated', async () => {
     const { url } = await firstMachine('unrelated.git');
