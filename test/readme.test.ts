@@ -38,4 +38,22 @@ describe('README examples', () => {
     expect(out.trimEnd().split('\n').slice(-3).join('\n')).toBe('key: AAP-1\nstatus: In Progress\nbranch: feature/aap-1');
     assertRepoHealthy(dir);
   });
+
+  it('the sync example clones a second machine and brings its write back', async () => {
+    const tmp = await tempDir();
+    const dir = join(tmp, 'state');
+    runShell('gitstate init', dir);
+    // the example's mktemp folders go in this test's temp dir, removed afterwards
+    const out = runShell(`export TMPDIR=${JSON.stringify(tmp)}\n${blockAfter('## Sync')}`, dir);
+    expect(out.trimEnd().split('\n').at(-1)).toBe('vim');
+    assertRepoHealthy(dir);
+  });
+
+  it('the secrets and state.json examples run as printed', async () => {
+    const dir = join(await tempDir(), 'state');
+    runShell('gitstate init', dir);
+    expect(runShell(blockAfter('## Secrets'), dir)).toContain('let through by the allow-list');
+    expect(runShell(blockAfter('## state.json'), dir)).toContain('reviewer');
+    assertRepoHealthy(dir);
+  });
 });
