@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { assertRepoHealthy, cleanupTempDirs, CLI, ROOT, tempDir } from './helpers/repo.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { assertRepoHealthy, cleanupTempDirs, CLI, ROOT, tempDir, tempRepo } from './helpers/repo.js';
 
 afterAll(cleanupTempDirs);
 
@@ -55,5 +57,22 @@ describe('README examples', () => {
     expect(runShell(blockAfter('## Secrets'), dir)).toContain('let through by the allow-list');
     expect(runShell(blockAfter('## state.json'), dir)).toContain('reviewer');
     assertRepoHealthy(dir);
+  });
+
+  it('the assistant section lists every tool the server offers, with its arguments', async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Assistants (MCP)'), readme.indexOf('## state.json'));
+    const listed = new Map([...section.matchAll(/`(\w+)\(([^)]*)\)`/g)].map((m) => [m[1]!, m[2]!.split(',').map((a) => a.trim().replace(/[?=].*$/, '')).filter((a) => a && a !== 'project' && a !== 'root')]));
+    const repo = await tempRepo();
+    const client = new Client({ name: 'readme-test', version: '1.0.0' });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, '--dir', repo.dir, 'mcp'], env: { ...process.env, GITSTATE_DIR: '' } as Record<string, string>, stderr: 'pipe' }));
+    try {
+      const { tools } = await client.listTools();
+      const offered = new Map(tools.map((t) => [t.name, Object.keys(t.inputSchema.properties ?? {}).filter((a) => a !== 'project' && a !== 'root')]));
+      expect([...listed.keys()].sort()).toEqual([...offered.keys()].sort());
+      for (const [name, args] of offered) expect(listed.get(name)?.sort(), name).toEqual(args.sort());
+    } finally {
+      await client.close();
+    }
   });
 });
