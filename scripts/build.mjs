@@ -51,6 +51,9 @@ const result = await build({
   metafile: Boolean(process.env.GITSTATE_BUILD_META),
 });
 if (process.env.GITSTATE_BUILD_META) writeFileSync(process.env.GITSTATE_BUILD_META, JSON.stringify(result.metafile));
+// vm.Script (the launcher) cannot run import(): every module must be in the bundle or required.
+const dynamicImport = /\bimport\(\s*["'`]/.exec(readFileSync(join(cli, 'bundle.cjs'), 'utf8'));
+if (dynamicImport) throw new Error(`dist/cli/bundle.cjs keeps a dynamic import() of an external module (${dynamicImport[0]}): import it statically`);
 // The bundle's content hash, on its last line: the launcher uses a code cache only for the bundle it was made from.
 const bundled = readFileSync(join(cli, 'bundle.cjs'));
 writeFileSync(join(cli, 'bundle.cjs'), Buffer.concat([bundled, Buffer.from(`\n//# gitstate-bundle ${createHash('sha256').update(bundled).digest('hex')}\n`)]));

@@ -1,7 +1,7 @@
 /**
- * Installing the pre-commit hook (hooks/pre-commit of this package) into a
- * state repository, with the path of this gitstate baked in, so hand-made
- * commits are checked even where `gitstate` is not on PATH.
+ * Installing the hooks (hooks/pre-commit and hooks/commit-msg of this package)
+ * into a state repository, with the path of this gitstate baked in, so
+ * hand-made commits are checked even where `gitstate` is not on PATH.
  */
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -23,11 +23,28 @@ const PACKAGE_ROOT = packageRoot();
 export const CLI_PATH = join(PACKAGE_ROOT, 'dist/cli/main.js');
 const MARK = '# installed by gitstate';
 
-/** Returns false when the hook was already installed as it would be now. */
+/** The hooks gitstate installs: pre-commit checks the files of a native commit, commit-msg its message. */
+export const HOOKS = ['pre-commit', 'commit-msg'] as const;
+
+/** Returns false when every hook was already installed as it would be now. A hook of the user's own is left alone (an error, after the others are installed). */
 export async function installHooks(gitdir: string): Promise<boolean> {
-  const template = await readFile(join(PACKAGE_ROOT, 'hooks/pre-commit'), 'utf8');
+  let changed = false;
+  let refused: unknown;
+  for (const name of HOOKS) {
+    try {
+      if (await installHook(gitdir, name)) changed = true;
+    } catch (err) {
+      refused ??= err;
+    }
+  }
+  if (refused) throw refused;
+  return changed;
+}
+
+async function installHook(gitdir: string, name: (typeof HOOKS)[number]): Promise<boolean> {
+  const template = await readFile(join(PACKAGE_ROOT, 'hooks', name), 'utf8');
   const hook = template.replace('GITSTATE_CLI="${GITSTATE_CLI:-}"', `${MARK}\nGITSTATE_CLI="\${GITSTATE_CLI:-${CLI_PATH}}"`);
-  const target = join(gitdir, 'hooks', 'pre-commit');
+  const target = join(gitdir, 'hooks', name);
   const existing = await readFile(target, 'utf8').catch(() => null);
   if (existing === hook) return false;
   if (existing !== null && !existing.includes(MARK)) {

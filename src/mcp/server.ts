@@ -53,6 +53,8 @@ const routing = {
 export interface McpOptions {
   /** The clock session-log entries are dated by (default: the system clock). */
   clock?: Pick<Clock, 'now'>;
+  /** Called after each tool call that made a commit (serveStdio: auto-sync, as after a CLI write). */
+  onWrite?: () => void;
 }
 
 /** Every tool the server offers, in the order tools/list gives them. */
@@ -86,7 +88,10 @@ export function createMcpServer(repo: StateRepo, stateOrHandle: StateManager | S
   const state = stateOrHandle instanceof StateHandle ? stateOrHandle : StateHandle.of(stateOrHandle);
   const server = new McpServer({ name: 'gitstate', version: '0.1.0' });
   const history = new History(repo);
-  const write = (r: { commit: string; changed: boolean }) => ({ commit: r.commit, changed: r.changed });
+  const write = (r: { commit: string; changed: boolean }) => {
+    if (r.changed) options.onWrite?.();
+    return { commit: r.commit, changed: r.changed };
+  };
   const file = (a: { key: string; project?: string; root?: boolean }) =>
     routeFile(repo.dir, a.key, { project: a.project, root: a.root, currentProject: () => state.currentProject() });
 
@@ -199,10 +204,13 @@ export function createMcpServer(repo: StateRepo, stateOrHandle: StateManager | S
  * state.json changes are flushed; if that fails they are written aside, the
  * error says where, and the process exits 1.
  */
-export async function serveStdio(repo: StateRepo): Promise<void> {
+export async function serveStdio(repo: StateRepo, options: { autoSyncCli?: string } = {}): Promise<void> {
   const state = new StateHandle(repo.dir, { watch: true, flushOnExit: true });
   await state.get().catch((err: unknown) => process.stderr.write(`gitstate mcp: state tools unavailable until state.json is fixed: ${messageOf(err)}\n`));
-  const server = createMcpServer(repo, state);
+  const cli = options.autoSyncCli;
+  // With auto-sync on, an assistant's writes are synced in the background like the CLI's (best effort: status shows errors).
+  const onWrite = cli ? () => void import('../sync/auto.js').then(({ afterWrite }) => afterWrite(repo, cli)).catch(() => undefined) : undefined;
+  const server = createMcpServer(repo, state, { onWrite });
   const transport = new LineTransport();
   await new Promise<void>((resolve, reject) => {
     transport.onclose = () => resolve();

@@ -74,6 +74,11 @@ export async function guardCommit(commit: CommitToCheck, parents: ParentReader, 
   return held;
 }
 
+/** A commit message (a native commit's, through the commit-msg hook) must not hold a secret. */
+export function checkMessage(message: string, allow: AllowList): void {
+  refuseNew(scanLine(message), null, allow, 'the commit message');
+}
+
 /**
  * The secrets in `content` (new bytes of `path`): refused unless one of the
  * versions `before()` gives (the parents', read only when there is a finding)

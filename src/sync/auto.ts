@@ -1,6 +1,6 @@
 /**
  * Auto-sync: with `auto: true` in `.gitstate/sync.yaml` and a remote, every
- * write from the CLI (or the MCP server) leaves a background `gitstate sync
+ * write from the CLI or an MCP tool leaves a background `gitstate sync
  * --auto`. Writes never wait for the network: the background process waits
  * until writes have been quiet for `auto_delay_ms` (default 5 s), syncs, and
  * goes again if more writes came meanwhile. One such process runs at a time;

@@ -7,7 +7,7 @@
  * parents all held something else. A merge that only carried the value over
  * is not the write; a merge that made a new value is.
  *
- * Clocks differ between machines, so the rule (docs/drafts/14.md) is:
+ * Clocks differ between machines, so the rule (README, Sync) is:
  * 1. if one write is an ancestor of the other, the descendant wins: it was
  *    made over the other;
  * 2. a commit time more than SKEW_BOUND_S ahead of this machine's clock comes

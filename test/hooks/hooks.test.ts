@@ -57,10 +57,33 @@ describe('pre-commit hook', () => {
     await cli(['init'], { dir });
     expect((await cli(['hooks', 'install'], { dir })).stdout).toContain('already installed');
     await writeFile(join(dir, '.git/hooks/pre-commit'), '#!/bin/sh\nexit 0\n');
+    const { rm } = await import('node:fs/promises');
+    await rm(join(dir, '.git/hooks/commit-msg'));
     const r = await cli(['hooks', 'install'], { dir });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/not installed by gitstate; leaving it alone/);
+    expect(r.stderr).toMatch(/pre-commit exists and was not installed by gitstate; leaving it alone/);
     expect(await readFile(join(dir, '.git/hooks/pre-commit'), 'utf8')).toBe('#!/bin/sh\nexit 0\n');
+    expect(await readFile(join(dir, '.git/hooks/commit-msg'), 'utf8')).toContain(CLI); // the other hook is still installed
+  });
+});
+
+describe('commit-msg hook', () => {
+  it('is installed by init and refuses a hand-made commit whose message holds a secret; comment lines do not count', async () => {
+    const dir = join(await tempDir(), 'state');
+    await cli(['init'], { dir });
+    expect(await readFile(join(dir, '.git/hooks/commit-msg'), 'utf8')).toContain(CLI);
+    const head = headOid(dir);
+    await writeFile(join(dir, 'knowledge.yaml'), 'fine: true\n');
+    const token = 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB';
+    const bad = await byHand(dir, 'commit', '-qam', `deploy with ${token}`);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/^gitstate: the commit message: looks like a secret \(rule [a-z0-9-]+, fingerprint fp:[0-9a-f]{16}\)/m);
+    expect(bad.stderr).not.toContain(token);
+    expect(headOid(dir)).toBe(head);
+    // git strips # lines from the message it records (a template or the status it shows)
+    await writeFile(join(dir, 'msg.txt'), `fine by hand\n# ${token}\n`);
+    expect((await byHand(dir, 'commit', '-qa', '-F', join(dir, 'msg.txt'), '--cleanup=strip')).code).toBe(0);
+    expect(headOid(dir)).not.toBe(head);
   });
 });
 

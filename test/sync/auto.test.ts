@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useGitServer } from '../helpers/server.js';
-import { cli, gitAsync, headOid, tempDir } from '../helpers/repo.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CLI, cli, gitAsync, headOid, tempDir } from '../helpers/repo.js';
 
 const gitServer = useGitServer();
 
@@ -47,4 +49,22 @@ describe('auto-sync', () => {
     await until(async () => (await serverTip('auto.git')) === headOid(dir), 'the retried sync to push');
     expect(JSON.parse((await cli(['status', '--json'], { dir })).stdout).sync.lastError).toBeNull();
   }, 180_000);
+
+  it('an MCP tool write is synced in the background too', async () => {
+    const url = gitServer().createRepo('auto-mcp.git');
+    const dir = join(await tempDir(), 'state');
+    expect((await cli(['clone', url], { dir })).code).toBe(0);
+    await cli(['write', '.gitstate/sync'], { dir, input: 'auto: true\nauto_delay_ms: 300\n' });
+    await until(async () => (await serverTip('auto-mcp.git')) === headOid(dir), 'the settings to be pushed');
+    const client = new Client({ name: 'auto-sync-test', version: '1.0.0' });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, '--dir', dir, 'mcp'], env: { ...process.env, GITSTATE_DIR: '' } as Record<string, string>, stderr: 'pipe' }));
+    try {
+      const r = (await client.callTool({ name: 'memory_update', arguments: { key: 'knowledge', path: 'from_mcp', value: 'yes' } })) as { isError?: boolean };
+      expect(r.isError).toBeFalsy();
+      await until(async () => (await serverTip('auto-mcp.git')) === headOid(dir), 'the background sync to push the MCP write');
+      expect((await gitAsync(join(gitServer().root, 'auto-mcp.git'), 'show', 'main:knowledge.yaml')).stdout).toContain('from_mcp');
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
 });

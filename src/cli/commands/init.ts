@@ -14,7 +14,7 @@ export function register(program: Command): void {
       if (report.created) lines.push(`initialized state repository in ${report.dir}`);
       else if (report.upgraded) lines.push(`upgraded the state repository in ${report.dir} to the current format`);
       else lines.push(`already initialized: ${report.dir} (nothing changed)`);
-      if (report.hookInstalled && !report.created) lines.push('installed the pre-commit hook');
+      if (report.hookInstalled && !report.created) lines.push('installed the pre-commit and commit-msg hooks');
       if (report.adopted.length > 0) lines.push(`adopted as they are: ${report.adopted.join(', ')}`);
       for (const e of report.excluded) lines.push(`left out (added to .gitignore): ${e.path}: ${e.reason}`);
       for (const w of report.warnings) lines.push(`warning: ${w.message} (kept; gitstate validate shows it)`);
