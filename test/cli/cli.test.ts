@@ -14,39 +14,46 @@ beforeAll(async () => {
   expect(init.code).toBe(0);
 });
 
+/**
+ * The commands run in-process (program.ts's main, what the binary runs): a child
+ * process per call costs ~250 ms. The binary itself runs init above, the help
+ * and discovery cases below, and test/cli/errors.test.ts compares the two.
+ */
+const run = runMain;
+
 describe('gitstate CLI', () => {
   it('init is idempotent and says so', async () => {
     const head = headOid(dir);
-    const again = await cli(['init'], { dir });
+    const again = await run(['init'], { dir });
     expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining('already initialized') });
     expect(headOid(dir)).toBe(head);
-    const json = await cli(['init', '--json'], { dir });
+    const json = await run(['init', '--json'], { dir });
     expect(JSON.parse(json.stdout)).toMatchObject({ dir: expect.any(String), created: false, commit: null, adopted: [], excluded: [] });
   });
 
   it('set/get with YAML values, --string, and --json', async () => {
-    expect((await cli(['set', 'knowledge', 'n', '42'], { dir })).stdout.trim()).toBe(headOid(dir));
-    expect(JSON.parse((await cli(['get', 'knowledge', 'n', '--json'], { dir })).stdout)).toBe(42);
-    await cli(['set', 'knowledge', 'v', '1.10', '--string'], { dir });
-    expect((await cli(['get', 'knowledge', 'v', '--json'], { dir })).stdout.trim()).toBe('"1.10"');
-    await cli(['set', 'knowledge', 'm', '{a: 1, b: [x, y]}'], { dir });
-    expect(JSON.parse((await cli(['get', '--json', 'knowledge', 'm'], { dir })).stdout)).toEqual({ a: 1, b: ['x', 'y'] });
-    expect((await cli(['get', 'knowledge', 'm'], { dir })).stdout).toBe('a: 1\nb:\n  - x\n  - y\n');
-    const json = JSON.parse((await cli(['--json', 'set', 'knowledge', 'n', '43'], { dir })).stdout);
+    expect((await run(['set', 'knowledge', 'n', '42'], { dir })).stdout.trim()).toBe(headOid(dir));
+    expect(JSON.parse((await run(['get', 'knowledge', 'n', '--json'], { dir })).stdout)).toBe(42);
+    await run(['set', 'knowledge', 'v', '1.10', '--string'], { dir });
+    expect((await run(['get', 'knowledge', 'v', '--json'], { dir })).stdout.trim()).toBe('"1.10"');
+    await run(['set', 'knowledge', 'm', '{a: 1, b: [x, y]}'], { dir });
+    expect(JSON.parse((await run(['get', '--json', 'knowledge', 'm'], { dir })).stdout)).toEqual({ a: 1, b: ['x', 'y'] });
+    expect((await run(['get', 'knowledge', 'm'], { dir })).stdout).toBe('a: 1\nb:\n  - x\n  - y\n');
+    const json = JSON.parse((await run(['--json', 'set', 'knowledge', 'n', '43'], { dir })).stdout);
     expect(json).toEqual({ commit: headOid(dir), changed: true, files: ['knowledge.yaml'] });
     assertRepoHealthy(dir);
   });
 
   it('append, merge, delete, write from stdin, with a -m note and --author', async () => {
-    const r = await cli(['append', 'current_work', 'active_issues', '{key: AAP-7, status: Open}', '-m', 'picked up in standup', '--author', 'Ada <ada@example.com>'], { dir });
+    const r = await run(['append', 'current_work', 'active_issues', '{key: AAP-7, status: Open}', '-m', 'picked up in standup', '--author', 'Ada <ada@example.com>'], { dir });
     expect(r.code).toBe(0);
     expect(git(dir, 'log', '-1', '--format=%an <%ae>%n%B')).toMatch(/^Ada <ada@example.com>\nappend current_work.yaml active_issues\n\npicked up in standup\n\nGitstate-Op: append/);
-    await cli(['merge', 'environments', 'dev', '{namespace: dev-ns}'], { dir });
-    await cli(['merge', 'environments', '{qa: {namespace: qa-ns}}'], { dir });
-    expect(JSON.parse((await cli(['get', 'environments', '--json'], { dir })).stdout)).toEqual({ dev: { namespace: 'dev-ns' }, qa: { namespace: 'qa-ns' } });
-    await cli(['delete', 'current_work', 'active_issues[key=AAP-7]'], { dir });
-    expect(JSON.parse((await cli(['get', 'current_work', 'active_issues', '--json'], { dir })).stdout)).toEqual([]);
-    expect((await cli(['write', 'notes/today'], { dir, input: '# kept\nitems: [1]\n' })).code).toBe(0);
+    await run(['merge', 'environments', 'dev', '{namespace: dev-ns}'], { dir });
+    await run(['merge', 'environments', '{qa: {namespace: qa-ns}}'], { dir });
+    expect(JSON.parse((await run(['get', 'environments', '--json'], { dir })).stdout)).toEqual({ dev: { namespace: 'dev-ns' }, qa: { namespace: 'qa-ns' } });
+    await run(['delete', 'current_work', 'active_issues[key=AAP-7]'], { dir });
+    expect(JSON.parse((await run(['get', 'current_work', 'active_issues', '--json'], { dir })).stdout)).toEqual([]);
+    expect((await run(['write', 'notes/today'], { dir, input: '# kept\nitems: [1]\n' })).code).toBe(0);
     expect(await readFile(join(dir, 'notes/today.yaml'), 'utf8')).toBe('# kept\nitems: [1]\n');
     assertRepoHealthy(dir);
   });
@@ -58,41 +65,41 @@ describe('gitstate CLI', () => {
       { op: 'merge', file: 'knowledge', key: 'b3', value: { y: 2 } },
     ].map((l) => JSON.stringify(l)).join('\n');
     let before = commitCount(dir);
-    const plain = await cli(['batch', '--json'], { dir, input: lines });
+    const plain = await run(['batch', '--json'], { dir, input: lines });
     expect(plain.code).toBe(0);
     expect(JSON.parse(plain.stdout).results).toHaveLength(3);
     expect(commitCount(dir)).toBe(before + 3);
     before = commitCount(dir);
-    const atomic = await cli(['batch', '--atomic'], { dir, input: lines.replace(/b(\d)/g, 'c$1') });
+    const atomic = await run(['batch', '--atomic'], { dir, input: lines.replace(/b(\d)/g, 'c$1') });
     expect(atomic.code).toBe(0);
     expect(commitCount(dir)).toBe(before + 1);
     expect(atomic.stdout.trim()).toBe(headOid(dir));
   });
 
   it('ls, validate and status', async () => {
-    expect((await cli(['ls'], { dir })).stdout).toContain('current_work.yaml\nenvironments.yaml\nknowledge.yaml\nnotes/today.yaml\nshared_context.yaml');
-    const validate = await cli(['validate', '--json'], { dir });
+    expect((await run(['ls'], { dir })).stdout).toContain('current_work.yaml\nenvironments.yaml\nknowledge.yaml\nnotes/today.yaml\nshared_context.yaml');
+    const validate = await run(['validate', '--json'], { dir });
     expect(validate.code).toBe(0);
     expect(JSON.parse(validate.stdout).every((r: { ok: boolean }) => r.ok)).toBe(true);
-    const status = JSON.parse((await cli(['status', '--json'], { dir })).stdout);
+    const status = JSON.parse((await run(['status', '--json'], { dir })).stdout);
     expect(status).toMatchObject({ branch: 'main', head: headOid(dir), clean: true, changes: [] });
     await writeFile(join(dir, 'shared_context.yaml'), 'a: [\n');
-    const bad = await cli(['validate'], { dir });
+    const bad = await run(['validate'], { dir });
     expect(bad.code).toBe(3);
     expect(bad.stdout).toMatch(/invalid  invalid YAML in shared_context.yaml at line \d+/);
-    const dirty = JSON.parse((await cli(['status', '--json'], { dir })).stdout);
+    const dirty = JSON.parse((await run(['status', '--json'], { dir })).stdout);
     expect(dirty).toMatchObject({ clean: false, changes: [{ path: 'shared_context.yaml', status: ' M' }] });
     git(dir, 'checkout', '--', 'shared_context.yaml');
   });
 
   it('errors: one line, documented exit code, JSON with --json', async () => {
-    const missing = await cli(['get', 'knowledge', 'nope'], { dir });
+    const missing = await run(['get', 'knowledge', 'nope'], { dir });
     expect(missing).toMatchObject({ code: 3, stdout: '', stderr: 'gitstate: no value at nope in knowledge.yaml\n' });
-    const json = await cli(['get', 'knowledge', 'nope', '--json'], { dir });
+    const json = await run(['get', 'knowledge', 'nope', '--json'], { dir });
     expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'NOT_FOUND', message: 'no value at nope in knowledge.yaml' } });
-    expect((await cli(['frobnicate'], { dir })).code).toBe(2);
-    expect((await cli(['set', 'knowledge'], { dir })).code).toBe(2);
-    const noRepo = await cli(['get', 'knowledge'], { dir: join(dir, 'nope') });
+    expect((await run(['frobnicate'], { dir })).code).toBe(2);
+    expect((await run(['set', 'knowledge'], { dir })).code).toBe(2);
+    const noRepo = await run(['get', 'knowledge'], { dir: join(dir, 'nope') });
     expect(noRepo.code).toBe(1);
     expect(noRepo.stderr.trim().split('\n')).toHaveLength(1);
   });

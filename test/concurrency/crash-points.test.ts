@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { StateRepo } from '../../src/core/repo.js';
 import { assertRepoHealthy, cleanupTempDirs, git, headOid, tempRepo } from '../helpers/repo.js';
 import { writer } from '../helpers/writer.js';
+import { itFull } from '../helpers/tier.js';
 
 afterAll(cleanupTempDirs);
 
@@ -17,10 +18,12 @@ afterAll(cleanupTempDirs);
 // 2 blobs, the root tree, the commit; then the 2 work-tree files); the ref; the index.
 const BEFORE_REF = ['locked', 'synced', 'rename-1', 'rename-4', 'rename-5', 'rename-6', 'renamed'];
 const AFTER_REF = ['ref-moved', 'published'];
+/** `npm test` kills at one point of each phase; `npm run test:full` at every one. */
+const QUICK = new Set(['locked', 'rename-4', 'renamed', 'ref-moved', 'published']);
 
 describe('a crash at each step of a write', () => {
   for (const point of [...BEFORE_REF, ...AFTER_REF]) {
-    it(`killed at "${point}": all or nothing, and the next writer recovers`, async () => {
+    (QUICK.has(point) ? it : itFull)(`killed at "${point}": all or nothing, and the next writer recovers`, async () => {
       const repo = await tempRepo();
       await repo.set('knowledge', 'step', 'old');
       await repo.set('shared_context', 'step', 'old');

@@ -14,8 +14,8 @@ import { sized } from '../helpers/tier.js';
 
 afterAll(cleanupTempDirs);
 
-const NATIVE = sized(8, 40, 'NATIVE_COMMITS');
-const SETS = sized(25, 150, 'GITSTATE_SETS');
+const NATIVE = sized(5, 40, 'NATIVE_COMMITS');
+const SETS = sized(15, 150, 'GITSTATE_SETS');
 
 /** Native git commits to hand.txt, retrying as a user would when git reports a lock. */
 function nativeLoop(dir: string, count: number) {

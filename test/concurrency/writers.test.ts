@@ -11,7 +11,7 @@ import { writer } from '../helpers/writer.js';
 import { sized } from '../helpers/tier.js';
 
 /** Appends each writer process makes. */
-const EACH = sized(12, 100, 'WRITER_APPENDS');
+const EACH = sized(6, 100, 'WRITER_APPENDS');
 
 afterAll(cleanupTempDirs);
 

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StateRepo } from '../../src/core/repo.js';
 import { OperationError, PathError, RepoError, SchemaError } from '../../src/errors.js';
-import { assertRepoHealthy, cleanupTempDirs, commitCount, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
+import { assertRepoHealthy, cleanupTempDirs, commitCount, git, headOid, tempDir, initRepo, tempRepo } from '../helpers/repo.js';
 
 afterAll(cleanupTempDirs);
 
 describe('StateRepo.init', () => {
   it('creates the seed layout, pinned config and one commit', async () => {
-    const repo = await tempRepo();
+    const repo = await initRepo();
     expect(repo.created).toBe(true);
     expect(git(repo.dir, 'ls-files').split('\n').filter(Boolean)).toEqual([
       '.gitignore',
@@ -79,7 +79,7 @@ describe('writes', () => {
   });
 
   it('leaves each index entry with the stat data of the file as renamed, so git trusts it without re-reading', async () => {
-    const repo = await tempRepo();
+    const repo = await initRepo(); // a copy's files have new stat data its index does not know
     await repo.set('knowledge', 'value', 1);
     await repo.transaction(async (t) => {
       await t.set('knowledge', 'value', 2);

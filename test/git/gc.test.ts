@@ -2,12 +2,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { gc } from '../../src/gc/gc.js';
 import { History } from '../../src/history/history.js';
 import { assertRepoHealthy, cleanupTempDirs, cli, commitCount, git, tempRepo } from '../helpers/repo.js';
+import { itFull } from '../helpers/tier.js';
 
 afterAll(cleanupTempDirs);
 
 describe('gc', () => {
   for (const native of [true, false]) {
-    it(`${native ? 'native git gc' : 'isomorphic-git packObjects + indexPack'}: packs loose objects, keeps everything reachable`, async () => {
+    (native ? it : itFull)(`${native ? 'native git gc' : 'isomorphic-git packObjects + indexPack'}: packs loose objects, keeps everything reachable`, async () => {
       const repo = await tempRepo();
       for (let i = 0; i < 40; i++) await repo.set('knowledge', 'n', i);
       const commits = commitCount(repo.dir);

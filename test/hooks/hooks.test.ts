@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useGitServer } from '../helpers/server.js';
 import { cli, CLI, git, gitAsync, headOid, ROOT, tempDir } from '../helpers/repo.js';
+import { itFull } from '../helpers/tier.js';
 
 const gitServer = useGitServer();
 
@@ -110,7 +111,7 @@ describe('session hooks', () => {
     expect(start.stdout).toMatch(/desktop: set current_work\.yaml active_issues\n {2}- current_work\.yaml \+ active_issues\[key=AAP-9\]/);
   });
 
-  it('never fail and never block long when the remote is dead', async () => {
+  itFull('never fail and never block long when the remote is dead', async () => {
     const dir = join(await tempDir(), 'state');
     await cli(['init'], { dir });
     await cli(['remote', 'add', 'origin', 'http://127.0.0.1:9/dead.git'], { dir });

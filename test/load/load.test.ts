@@ -15,8 +15,8 @@ import { replayProblems } from '../helpers/replay.mjs';
 
 afterAll(cleanupTempDirs);
 
-const PROCS = sized(3, 8, 'LOAD_PROCS');
-const OPS = sized(25, 500, 'LOAD_OPS');
+const PROCS = sized(2, 8, 'LOAD_PROCS');
+const OPS = sized(20, 500, 'LOAD_OPS');
 const CHILD = join(ROOT, 'test/helpers/load-child.mjs');
 
 interface Record {

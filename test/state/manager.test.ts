@@ -6,7 +6,7 @@ import { StateManager, StateCorruptError } from '../../src/state/manager.js';
 import { resetState } from '../../src/state/commands.js';
 import { SecretError } from '../../src/errors.js';
 import { assertRepoHealthy, cleanupTempDirs, cli, commitCount, git, headOid, ROOT, tempRepo } from '../helpers/repo.js';
-import { sized } from '../helpers/tier.js';
+import { itFull, sized } from '../helpers/tier.js';
 
 afterAll(cleanupTempDirs);
 
@@ -151,7 +151,7 @@ describe('nothing acknowledged is lost on a graceful stop (real child processes)
   }
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    it(`${signal} mid-burst flushes every acknowledged set, then the process dies by ${signal}`, async () => {
+    (signal === 'SIGTERM' ? it : itFull)(`${signal} mid-burst flushes every acknowledged set, then the process dies by ${signal}`, async () => {
       const repo = await tempRepo();
       const c = child(repo.dir, 'burst', 'burst', BURST);
       // Signal while the burst is still going.

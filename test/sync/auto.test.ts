@@ -4,6 +4,7 @@ import { useGitServer } from '../helpers/server.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CLI, cli, gitAsync, headOid, tempDir } from '../helpers/repo.js';
+import { itFull } from '../helpers/tier.js';
 
 const gitServer = useGitServer();
 
@@ -23,7 +24,8 @@ async function serverTip(name: string): Promise<string> {
 }
 
 describe('auto-sync', () => {
-  it('writes return at once; a background sync pushes them once quiet; a failure is shown and retried', async () => {
+  // 15 s of quiet periods: the full tier; the quick tier's MCP case below also waits for a background push
+  itFull('writes return at once; a background sync pushes them once quiet; a failure is shown and retried', async () => {
     const url = gitServer().createRepo('auto.git');
     const dir = join(await tempDir(), 'state');
     expect((await cli(['clone', url], { dir })).code).toBe(0);

@@ -3,38 +3,43 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useGitServer } from '../helpers/server.js';
 import { assertRepoHealthy, cli, CLI, git, headOid, tempDir } from '../helpers/repo.js';
+import { itFull } from '../helpers/tier.js';
+import { runMain } from '../helpers/main.js';
 
 const gitServer = useGitServer();
+
+/** In-process (program.ts's main): these tests are about what the commands do and say; the rest run the binary. */
+const run = runMain;
 
 describe('sync CLI', () => {
   it('remote, clone, sync, conflicts and status, all with --json', async () => {
     const url = gitServer().createRepo('cli.git');
     const a = join(await tempDir(), 'state');
     const b = join(await tempDir(), 'state');
-    expect((await cli(['init'], { dir: a })).code).toBe(0);
-    expect((await cli(['remote', 'add', 'origin', url], { dir: a })).code).toBe(0);
-    expect(JSON.parse((await cli(['remote', 'list', '--json'], { dir: a })).stdout)).toEqual([{ name: 'origin', url }]);
-    const first = await cli(['sync', '--json'], { dir: a });
+    expect((await run(['init'], { dir: a })).code).toBe(0);
+    expect((await run(['remote', 'add', 'origin', url], { dir: a })).code).toBe(0);
+    expect(JSON.parse((await run(['remote', 'list', '--json'], { dir: a })).stdout)).toEqual([{ name: 'origin', url }]);
+    const first = await run(['sync', '--json'], { dir: a });
     expect(JSON.parse(first.stdout)).toMatchObject({ remote: 'origin', pushed: true });
-    expect(JSON.parse((await cli(['clone', url, '--json'], { dir: b })).stdout).head).toBe(headOid(a));
+    expect(JSON.parse((await run(['clone', url, '--json'], { dir: b })).stdout).head).toBe(headOid(a));
 
-    await cli(['set', 'knowledge', 'owner', 'a'], { dir: a, env: { GITSTATE_HOST: 'laptop' } });
-    await cli(['set', 'knowledge', 'owner', 'b'], { dir: b, env: { GITSTATE_HOST: 'desktop' } });
-    expect((await cli(['sync'], { dir: a })).code).toBe(0);
-    const manual = await cli(['sync', '--strategy', 'manual'], { dir: b });
+    await run(['set', 'knowledge', 'owner', 'a'], { dir: a, env: { GITSTATE_HOST: 'laptop' } });
+    await run(['set', 'knowledge', 'owner', 'b'], { dir: b, env: { GITSTATE_HOST: 'desktop' } });
+    expect((await run(['sync'], { dir: a })).code).toBe(0);
+    const manual = await run(['sync', '--strategy', 'manual'], { dir: b });
     expect(manual.code).toBe(4);
     expect(manual.stderr).toMatch(/knowledge\.yaml: owner/);
-    const merged = await cli(['sync', '--strategy', 'theirs', '--json'], { dir: b });
+    const merged = await run(['sync', '--strategy', 'theirs', '--json'], { dir: b });
     expect(JSON.parse(merged.stdout)).toMatchObject({ action: 'merged', pushed: true, conflicts: [{ key: 'owner', kept: 'theirs' }] });
-    const records = JSON.parse((await cli(['conflicts', '--json'], { dir: b })).stdout);
+    const records = JSON.parse((await run(['conflicts', '--json'], { dir: b })).stdout);
     expect(records).toMatchObject([{ file: 'knowledge.yaml', key: 'owner', ours: { value: 'b', host: 'desktop' }, theirs: { value: 'a', host: 'laptop' } }]);
-    expect((await cli(['pull', '--json'], { dir: a })).code).toBe(0);
+    expect((await run(['pull', '--json'], { dir: a })).code).toBe(0);
     expect(headOid(a)).toBe(headOid(b));
-    const status = JSON.parse((await cli(['status', '--json'], { dir: a })).stdout);
+    const status = JSON.parse((await run(['status', '--json'], { dir: a })).stdout);
     expect(status.sync).toMatchObject({ remote: 'origin', ahead: 0, behind: 0, lastError: null, lastSync: expect.any(String) });
-    expect((await cli(['sync', '--strategy', 'bogus'], { dir: a })).code).toBe(2);
-    expect((await cli(['remote', 'remove', 'origin'], { dir: a })).code).toBe(0);
-    expect((await cli(['sync'], { dir: a })).code).toBe(2);
+    expect((await run(['sync', '--strategy', 'bogus'], { dir: a })).code).toBe(2);
+    expect((await run(['remote', 'remove', 'origin'], { dir: a })).code).toBe(0);
+    expect((await run(['sync'], { dir: a })).code).toBe(2);
     assertRepoHealthy(a);
     assertRepoHealthy(b);
   });
@@ -85,18 +90,18 @@ describe('sync CLI', () => {
   it('says truthfully what happened: a first sync fills an empty remote, a push with nothing new says so; errors in status are plain text', async () => {
     const url = gitServer().createRepo('truthful.git');
     const dir = join(await tempDir(), 'state');
-    await cli(['init'], { dir });
-    await cli(['remote', 'add', 'origin', url], { dir });
-    expect((await cli(['sync'], { dir })).stdout.trim()).toMatch(/^pushed to origin \(it was empty\) at [0-9a-f]{12}$/);
-    expect((await cli(['push'], { dir })).stdout.trim()).toMatch(/^nothing to push: origin is at [0-9a-f]{12} already$/);
-    expect((await cli(['sync'], { dir })).stdout.trim()).toMatch(/^up to date with origin at [0-9a-f]{12}$/);
+    await run(['init'], { dir });
+    await run(['remote', 'add', 'origin', url], { dir });
+    expect((await run(['sync'], { dir })).stdout.trim()).toMatch(/^pushed to origin \(it was empty\) at [0-9a-f]{12}$/);
+    expect((await run(['push'], { dir })).stdout.trim()).toMatch(/^nothing to push: origin is at [0-9a-f]{12} already$/);
+    expect((await run(['sync'], { dir })).stdout.trim()).toMatch(/^up to date with origin at [0-9a-f]{12}$/);
     gitServer().fault = 'hang';
     try {
-      expect((await cli(['sync', '--timeout', '500'], { dir })).code).toBe(1);
+      expect((await run(['sync', '--timeout', '500'], { dir })).code).toBe(1);
     } finally {
       gitServer().fault = 'none';
     }
-    const status = JSON.parse((await cli(['status', '--json'], { dir })).stdout);
+    const status = JSON.parse((await run(['status', '--json'], { dir })).stdout);
     expect(status.sync.lastError).toMatch(/did not answer within 500 ms$/);
     expect(status.sync.lastError).not.toMatch(/%20/);
   });
@@ -112,7 +117,7 @@ describe('sync CLI', () => {
     expect(status.sync.lastError).toMatch(/127\.0\.0\.1:9/);
   });
 
-  it('shows progress on a terminal, and nothing with --quiet', async () => {
+  itFull('shows progress on a terminal, and nothing with --quiet', async () => {
     const url = gitServer().createRepo('progress.git');
     const seed = join(await tempDir(), 'state');
     await cli(['init'], { dir: seed });

@@ -13,7 +13,7 @@ import { useGitServer } from '../helpers/server.js';
 import { assertRepoHealthy, git, gitAsync, tempDir, tempRepo } from '../helpers/repo.js';
 import { sized } from '../helpers/tier.js';
 
-const WRITES = sized(24, 500, 'CONVERGENCE_WRITES');
+const WRITES = sized(12, 500, 'CONVERGENCE_WRITES');
 
 const gitServer = useGitServer();
 

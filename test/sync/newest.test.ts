@@ -13,7 +13,8 @@ import { addRemote, cloneRepo } from '../../src/sync/remote.js';
 import { sync } from '../../src/sync/sync.js';
 import { SKEW_BOUND_S } from '../../src/sync/newest.js';
 import { useGitServer } from '../helpers/server.js';
-import { assertRepoHealthy, cli, git, gitAsync, headOid, tempDir, tempRepo } from '../helpers/repo.js';
+import { runMain } from '../helpers/main.js';
+import { assertRepoHealthy, git, gitAsync, headOid, tempDir, tempRepo } from '../helpers/repo.js';
 // The server runs in this process: git that talks to it must not block it (gitAsync, not git).
 
 const gitServer = useGitServer();
@@ -110,11 +111,11 @@ describe('secrets that arrive by sync', () => {
   it('a pulled secret is reported (commit, file, rule, never the value) and blocks nothing; conflict records redact it', async () => {
     const url = gitServer().createRepo('secret.git');
     const dir = join(await tempDir(), 'state');
-    await cli(['init'], { dir });
-    await cli(['remote', 'add', 'origin', url], { dir });
-    await cli(['sync'], { dir });
+    await runMain(['init'], { dir });
+    await runMain(['remote', 'add', 'origin', url], { dir });
+    await runMain(['sync'], { dir });
     const other = join(await tempDir(), 'other');
-    expect((await cli(['clone', url], { dir: other })).code).toBe(0);
+    expect((await runMain(['clone', url], { dir: other })).code).toBe(0);
     // Someone else commits a secret with native git, past the hooks.
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(other, 'knowledge.yaml'), `remote_secret: ${TOKEN}\nowner: other\n`);
@@ -122,9 +123,9 @@ describe('secrets that arrive by sync', () => {
     const secretCommit = headOid(other);
     await gitAsync(other, 'push', '-q', 'origin', 'main');
     // Here: a change to the same file and key, so the merge conflicts on a value next to the secret.
-    await cli(['set', 'knowledge', 'owner', 'me'], { dir });
+    await runMain(['set', 'knowledge', 'owner', 'me'], { dir });
     for (const strategy of ['theirs', 'ours']) {
-      const r = await cli(['sync', '--strategy', strategy], { dir });
+      const r = await runMain(['sync', '--strategy', strategy], { dir });
       expect(r.code, r.stderr).toBe(0);
       if (strategy === 'theirs') {
         expect(r.stdout).toMatch(new RegExp(`warning: commit ${secretCommit.slice(0, 12)} from origin put what looks like a secret in knowledge\\.yaml at remote_secret \\(rule github-token\\)`));
@@ -135,11 +136,11 @@ describe('secrets that arrive by sync', () => {
     assertRepoHealthy(dir);
     // A conflict on the secret's own key: the record holds a marker and the commit, not the value.
     await gitAsync(other, '-c', 'user.name=o', '-c', 'user.email=o@example.com', 'pull', '-q', '--no-rebase', '--no-edit', 'origin', 'main');
-    await cli(['set', 'knowledge', 'remote_secret', 'redacted'], { dir });
+    await runMain(['set', 'knowledge', 'remote_secret', 'redacted'], { dir });
     await writeFile(join(other, 'knowledge.yaml'), `remote_secret: ${TOKEN.replace('A1', 'Y8')}\nowner: other\n`);
     git(other, '-c', 'user.name=o', '-c', 'user.email=o@example.com', 'commit', '--no-verify', '-qam', 'another secret');
     await gitAsync(other, 'push', '-q', 'origin', 'main');
-    const r = await cli(['sync', '--strategy', 'ours', '--json'], { dir });
+    const r = await runMain(['sync', '--strategy', 'ours', '--json'], { dir });
     expect(r.code, r.stderr).toBe(0);
     const conflicts = await readFile(join(dir, '.gitstate/conflicts.yaml'), 'utf8');
     expect(conflicts).not.toMatch(/ghp_/);

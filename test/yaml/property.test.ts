@@ -15,7 +15,7 @@ import { sized } from '../helpers/tier.js';
 import { PyYaml } from '../helpers/pyyaml.js';
 import { checkedEdit, type Op } from '../helpers/edit-check.js';
 
-const RUNS = sized(300, 2000, 'PROPERTY_RUNS');
+const RUNS = sized(200, 2000, 'PROPERTY_RUNS');
 
 const KEYS = ['key', 'name', 'id', 'status', 'summary', 'started', 'notes', 'on', 'yes', 'time', 'list', 'a', 'b c', '123', 'déjà'];
 const STRINGS = [
