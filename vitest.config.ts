@@ -35,5 +35,9 @@ export default defineConfig({
     // Tests wait on the git, gitstate and server processes they start, and on fsync:
     // three workers keep this 2-core machine's cores busy (two left them idle 13% of the time).
     maxWorkers: 3,
+    // A worker runs its files in one module graph: re-importing src/, yaml, isomorphic-git and
+    // the MCP SDK for each of 60 files cost ~50 s of CPU. Suites keep no state between files
+    // (each cleans its temp dirs and restores env and timers).
+    isolate: false,
   },
 });
