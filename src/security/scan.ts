@@ -68,8 +68,23 @@ export function scanText(text: string): Finding[] {
 
 /** Text as a one-line summary of what is in it, for names, messages and people (no lines). */
 export function scanLine(text: string): Finding[] {
-  return scanText(text).map(({ line: _line, ...f }) => f);
+  if (text.length > SHORT_TEXT) return scanText(text).map(({ line: _line, ...f }) => f);
+  let found = recentShortTexts.get(text);
+  if (!found) {
+    found = scanText(text).map(({ line: _line, ...f }) => f);
+    if (recentShortTexts.size >= 4096) recentShortTexts.clear();
+    recentShortTexts.set(text, found);
+  }
+  return found.slice();
 }
+
+/**
+ * The findings of short texts (key names, most values) seen lately: every
+ * StateManager set scans its key names, the same ones again and again, and the
+ * rules cost ~10 µs per text. The findings depend on the text alone.
+ */
+const SHORT_TEXT = 256;
+const recentShortTexts = new Map<string, Finding[]>();
 
 /** Base64 runs that decode to a PEM block, located by the encoded "-----BEGIN" signatures. */
 function base64Pems(text: string): Array<{ decoded: string; index: number }> {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileAllowList, findSecret, findSecrets, isSensitiveKey, redactText, scanFile, scanText } from '../../src/security/secrets.js';
 import { BASE64_PEM_SIGNATURES } from '../../src/security/rules.js';
+import { scanLine } from '../../src/security/scan.js';
 import { SecretError } from '../../src/errors.js';
 import { StateManager } from '../../src/state/manager.js';
 import { History } from '../../src/history/history.js';
@@ -137,6 +138,17 @@ const keyCases: Array<[string, boolean]> = [
   ['tokenizer', false],
   ['keyboard', false],
 ];
+
+describe('remembered findings of short texts', () => {
+  it('a short text scanned again gives the same findings, and a caller changing them changes nothing', () => {
+    const texts = [`${T.github}`, 'counters', `x ${T.aws} y`, 'plain words', T.jwt];
+    const first = texts.map((t) => scanLine(t));
+    first.forEach((f) => f.splice(0)); // callers get their own list
+    for (const t of texts) expect(scanLine(t)).toEqual(scanText(t).map(({ line: _line, ...f }) => f));
+    expect(scanLine(T.github).map((f) => f.rule)).toEqual(scanText(T.github).map((f) => f.rule));
+    expect(scanLine(T.github).length).toBeGreaterThan(0);
+  });
+});
 
 describe('key names', () => {
   it.each(keyCases)('%s is sensitive: %s', (key, sensitive) => expect(isSensitiveKey(key)).toBe(sensitive));
