@@ -112,3 +112,12 @@ export async function workTreeSnapshot(dir: string): Promise<Map<string, string>
   await walk(dir);
   return out;
 }
+
+/**
+ * Put process.env back to `saved` in place. Never `process.env = saved`: a plain
+ * object there stops Node from noticing a later TZ change, and suites share a worker.
+ */
+export function restoreEnv(saved: NodeJS.ProcessEnv): void {
+  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+  Object.assign(process.env, saved);
+}

@@ -13,7 +13,7 @@ import { deleteAt, getAt, setAt } from '../../src/state/object-path.js';
 import { parseKeyPath } from '../../src/base/keypath.js';
 import { StateManager } from '../../src/state/manager.js';
 import { parseTrailers } from '../../src/history/index-file.js';
-import { assertRepoHealthy, cleanupTempDirs, git, tempRepo } from '../helpers/repo.js';
+import { assertRepoHealthy, cleanupTempDirs, git, restoreEnv, tempRepo } from '../helpers/repo.js';
 import { tokens } from './tokens.js';
 
 afterAll(cleanupTempDirs);
@@ -100,7 +100,7 @@ describe('authors', () => {
       git(repo.dir, 'config', 'user.email', 'ann@x.org');
       expect(await resolveAuthor(store)).toEqual({ name: 'Ann', email: 'ann@x.org' });
     } finally {
-      process.env = saved;
+      restoreEnv(saved);
     }
   });
 });

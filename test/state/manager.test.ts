@@ -175,7 +175,7 @@ describe('nothing acknowledged is lost on a graceful stop (real child processes)
     expect(Object.keys((await diskState(repo.dir)).quiet as object)).toHaveLength(50);
   });
 
-  it('four processes on different keys: every key survives', async () => {
+  itFull('four processes on different keys: every key survives', async () => {
     const repo = await tempRepo();
     const children = ['p0', 'p1', 'p2', 'p3'].map((p) => child(repo.dir, 'keys', p, 200));
     const results = await Promise.all(children.map((c) => c.exited));

@@ -13,7 +13,7 @@ import { addRemote, cloneRepo } from '../../src/sync/remote.js';
 import { push, sync } from '../../src/sync/sync.js';
 import { hookCuttingPush, hookMovingMainOnce, hookProtectingMain, removeHooks } from '../helpers/real-servers.mjs';
 import { simultaneousSyncs, useHttpServer } from '../helpers/real-servers.js';
-import { assertRepoHealthy, cli, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
+import { assertRepoHealthy, cli, git, headOid, tempDir, restoreEnv, tempRepo } from '../helpers/repo.js';
 import { itFull, sized } from '../helpers/tier.js';
 
 const USER = 'alice';
@@ -231,7 +231,7 @@ describe.each(['native', 'isomorphic'] as const)('https on the %s transport', (t
       try {
         return ((await sync(repo).catch((e: unknown) => e)) as Error).message;
       } finally {
-        process.env = saved;
+        restoreEnv(saved);
       }
     };
     expect(await wrong({ GITSTATE_TOKEN: 'wrong-token-123' })).toMatch(/^authentication failed for origin \(https:\/\/127\.0\.0\.1:\d+\/.*\) on fetch: the server refused the token in GITSTATE_TOKEN/);

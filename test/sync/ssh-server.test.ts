@@ -12,7 +12,7 @@ import { addRemote, cloneRepo } from '../../src/sync/remote.js';
 import { sync } from '../../src/sync/sync.js';
 import { hookCuttingPush, hookMovingMainOnce, hookProtectingMain, removeHooks } from '../helpers/real-servers.mjs';
 import { simultaneousSyncs, useSshServer } from '../helpers/real-servers.js';
-import { assertRepoHealthy, cli, CLI, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
+import { assertRepoHealthy, cli, CLI, git, headOid, tempDir, restoreEnv, tempRepo } from '../helpers/repo.js';
 import { itFull, sized } from '../helpers/tier.js';
 
 const server = useSshServer();
@@ -42,7 +42,7 @@ async function firstMachine(name: string): Promise<{ url: string; repo: StateRep
 }
 
 describe('ssh through OpenSSH sshd', () => {
-  it('clone through an ssh-config alias (gitserver:/path), with core.sshCommand honoured; edits carried both ways', async () => {
+  itFull('clone through an ssh-config alias (gitserver:/path), with core.sshCommand honoured; edits carried both ways', async () => {
     await firstMachine('alias.git');
     const dir = join(await tempDir(), 'state');
     const cloned = await cli(['clone', server().aliasUrl('alias.git')], { dir });
@@ -104,7 +104,7 @@ describe('ssh through OpenSSH sshd', () => {
       try {
         return ((await sync(r, { timeoutMs: 10_000 }).catch((e: unknown) => e)) as Error).message;
       } finally {
-        process.env = saved;
+        restoreEnv(saved);
       }
     };
     const empty = join(await tempDir(), 'known_hosts');
