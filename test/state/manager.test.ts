@@ -7,6 +7,7 @@ import { resetState } from '../../src/state/commands.js';
 import { SecretError } from '../../src/errors.js';
 import { assertRepoHealthy, cleanupTempDirs, cli, commitCount, git, headOid, ROOT, tempRepo } from '../helpers/repo.js';
 import { itFull, sized } from '../helpers/tier.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 afterAll(cleanupTempDirs);
 
@@ -52,22 +53,43 @@ describe('StateManager in memory', () => {
   });
 
   it('flushes after the quiet period, and within maxWait under a steady stream', async () => {
+    // On a manual clock: the machine's speed decides nothing.
     const repo = await tempRepo();
-    const state = await StateManager.open(repo.dir, { debounceMs: 80, maxWaitMs: 250, flushOnExit: false });
+    const clock = new ManualClock();
+    const flushTimes: number[] = [];
+    let wake: (() => void) | null = null;
+    const flushed = () => new Promise<void>((r) => (wake = r));
+    const state = await StateManager.open(repo.dir, { clock, debounceMs: 80, maxWaitMs: 250, flushOnExit: false, onFlush: () => (flushTimes.push(clock.now()), wake?.()) });
     const before = commitCount(repo.dir);
     state.set('a', 1);
-    await sleep(300);
+    const first = flushed();
+    expect(await clock.advanceToNext()).toBe(80); // the quiet period
+    await first;
     expect(commitCount(repo.dir)).toBe(before + 1);
     // A change every 20 ms never leaves 80 ms of quiet: only maxWait can flush.
-    const start = Date.now();
+    const start = clock.now();
     let i = 0;
-    while (Date.now() - start < 1200) {
+    while (clock.now() - start < 1200) {
       state.set('stream', i++);
-      await sleep(20);
+      let left = 20;
+      for (;;) {
+        const due = await clock.nextSleep(); // a change is pending: its timer is set
+        if (due > left) break;
+        let didFlush = false;
+        const flush = flushed().then(() => (didFlush = true));
+        clock.advance(due);
+        left -= due;
+        // the timer either flushes (an event) or, the quiet period not being over, sleeps again
+        await Promise.race([flush, clock.nextSleep()]);
+        if (didFlush) break; // nothing pending now: no timer until the next change
+      }
+      clock.advance(left);
     }
-    const flushed = commitCount(repo.dir) - before - 1;
-    expect(flushed).toBeGreaterThanOrEqual(3);
-    expect(flushed).toBeLessThanOrEqual(6);
+    const stream = flushTimes.slice(1);
+    expect(stream.length).toBeGreaterThanOrEqual(4);
+    // each stream flush came a max wait after the first change it carried, never after 80 ms of quiet
+    for (let k = 1; k < stream.length; k++) expect(stream[k]! - stream[k - 1]!).toBeGreaterThanOrEqual(250);
+    expect(commitCount(repo.dir)).toBe(before + 1 + stream.length);
     await state.close();
     expect((await diskState(repo.dir)).stream).toBe(i - 1);
   });
@@ -93,7 +115,8 @@ describe('StateManager in memory', () => {
     const other = await StateManager.open(repo.dir, { flushOnExit: false });
     other.set('remote', 'flushed');
     await other.close();
-    for (let i = 0; i < 50 && watcher.get('remote') === undefined; i++) await sleep(20);
+    // the watch fires when the file system tells it; a deadline only stops a test that would hang
+    for (let i = 0; i < 1000 && watcher.get('remote') === undefined; i++) await sleep(20);
     expect(watcher.get('remote')).toBe('flushed');
     expect(watcher.get('local')).toBe('pending');
     await watcher.close();
