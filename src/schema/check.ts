@@ -31,6 +31,7 @@ function isMapOrEmpty(value: unknown): boolean {
 
 /** zod's name for what it got instead. */
 function typeName(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value); // NaN, Infinity, -Infinity (YAML's .nan, .inf)
   if (Array.isArray(value)) return 'array';
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
   return typeof value;

@@ -18,6 +18,7 @@ async function outcome(run: () => unknown): Promise<string> {
 }
 
 const values = fc.oneof(
+  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY), // YAML's .nan and .inf
   fc.anything({ withDate: true, withMap: true, withSet: true, withNullPrototype: true, withTypedArray: true }),
   fc.constant(null),
   fc.constant(undefined),
