@@ -90,6 +90,21 @@ export class BranchMovedError extends GitstateError {
   }
 }
 
+/**
+ * Run `attempt` again while it fails with BranchMovedError (at most 20 more
+ * times): for work read outside the lock and committed with `expectedHead`,
+ * which must be worked out again on the new HEAD so the write that moved it is kept.
+ */
+export async function onCurrentHead<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof BranchMovedError) || tries >= 20) throw err;
+    }
+  }
+}
+
 function short(oid: string | null): string {
   return oid ? oid.slice(0, 7) : '(no commit)';
 }

@@ -16,7 +16,7 @@
  * The pre-pass also brings a repo made before the format marker existed up to
  * the current format (core/format.ts), in the same commit.
  */
-import { BranchMovedError, ExitCode, GitstateError, messageOf, NotFoundError, OperationError } from '../errors.js';
+import { ExitCode, GitstateError, messageOf, NotFoundError, onCurrentHead, OperationError } from '../errors.js';
 import { readStateBytes } from '../base/files.js';
 import { normalizeStatePath, STATE_EXTENSIONS } from '../base/paths.js';
 import { blobOid } from '../git/objects.js';
@@ -237,13 +237,7 @@ export async function commitHandEdits(repo: StateRepo, options: CommitOptions = 
   // can land meanwhile: the commit is made only on the HEAD the edits were read
   // against, else they are read again. Without this, a stale copy of a file would
   // be committed over a write acknowledged in between.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await commitHandEditsAt(repo, options);
-    } catch (err) {
-      if (!(err instanceof BranchMovedError) || attempt >= 20) throw err;
-    }
-  }
+  return onCurrentHead(() => commitHandEditsAt(repo, options));
 }
 
 async function commitHandEditsAt(repo: StateRepo, options: CommitOptions): Promise<WriteResult & { edits: HandEdit[] }> {

@@ -4,7 +4,7 @@
  * new commit: history is never rewritten, so synced machines stay fast-forward.
  */
 import { createTwoFilesPatch } from 'diff';
-import { BranchMovedError, ConflictError, NotFoundError, UsageError } from '../errors.js';
+import { ConflictError, NotFoundError, onCurrentHead, UsageError } from '../errors.js';
 import { readStateBytes } from '../base/files.js';
 import { listHandEdits } from '../core/hand-edits.js';
 import { parseKeyPath } from '../base/keypath.js';
@@ -352,18 +352,4 @@ function isStructured(path: string): boolean {
 
 function serializeValue(path: string, value: unknown): string {
   return textWithValue(path, null, value);
-}
-
-/**
- * A revert is merged against the HEAD it read: if a write lands before it
- * commits, it is worked out again on the new HEAD, so that write is kept.
- */
-async function onCurrentHead<T>(attempt: () => Promise<T>): Promise<T> {
-  for (let tries = 0; ; tries++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (!(err instanceof BranchMovedError) || tries >= 20) throw err;
-    }
-  }
 }

@@ -1,7 +1,10 @@
 /** The real servers (real-servers.mjs), one per test file: started before its tests, stopped after. */
-import { afterAll, beforeAll } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { cloneRepo } from '../../src/sync/remote.js';
+import { sync } from '../../src/sync/sync.js';
 import { startHttpServer, startSshServer } from './real-servers.mjs';
-import { cleanupTempDirs } from './repo.js';
+import { assertRepoHealthy, cleanupTempDirs, cli, headOid, tempDir } from './repo.js';
 
 type HttpServer = Awaited<ReturnType<typeof startHttpServer>>;
 type SshServer = Awaited<ReturnType<typeof startSshServer>>;
@@ -36,11 +39,6 @@ export function useSshServer(): () => SshServer {
  * every machine's last write.
  */
 export async function simultaneousSyncs(url: string, machines: number, rounds: number): Promise<void> {
-  const { expect } = await import('vitest');
-  const { join } = await import('node:path');
-  const { cloneRepo } = await import('../../src/sync/remote.js');
-  const { sync } = await import('../../src/sync/sync.js');
-  const { assertRepoHealthy, cli, headOid, tempDir } = await import('./repo.js');
   const clone = async () => cloneRepo(url, join(await tempDir(), 'state'));
   const first = await clone();
   const repos = [first, ...(await Promise.all(Array.from({ length: machines - 1 }, clone)))];

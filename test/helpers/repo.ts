@@ -3,9 +3,9 @@
  * native git to check what gitstate wrote.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { StateRepo } from '../../src/core/repo.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -95,8 +95,6 @@ export function headOid(dir: string): string {
 
 /** Every entry of the work tree outside .git: folders, symlinks, and each file's bytes (base64). */
 export async function workTreeSnapshot(dir: string): Promise<Map<string, string>> {
-  const { readdir, readFile } = await import('node:fs/promises');
-  const { relative } = await import('node:path');
   const out = new Map<string, string>();
   const walk = async (at: string) => {
     for (const entry of await readdir(at, { withFileTypes: true })) {
