@@ -11,9 +11,9 @@
  * against its parent once — so it is correct whoever made the commits. A torn
  * last line (a crash while appending) is ignored and redone.
  */
-import { execFile } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runGit } from '../git/native.js';
 import type { GitStore, TreeEntry } from '../git/store.js';
 
 export interface CommitRecord {
@@ -34,10 +34,13 @@ export interface CommitRecord {
   f: Record<string, string | null>;
 }
 
-/** Past this many commits to index, native git (when installed) reads them in one pass. */
+/**
+ * Past this many commits to index, native git (when installed) reads them in
+ * one pass: a git process costs what indexing ~30 commits in-process does.
+ */
 function bulkThreshold(): number {
   const fromEnv = Number(process.env.GITSTATE_HISTORY_BULK_MIN);
-  return Number.isFinite(fromEnv) && process.env.GITSTATE_HISTORY_BULK_MIN ? fromEnv : 200;
+  return Number.isFinite(fromEnv) && process.env.GITSTATE_HISTORY_BULK_MIN ? fromEnv : 32;
 }
 
 export class HistoryIndex {
@@ -67,21 +70,12 @@ export class HistoryIndex {
   async update(head: string | null): Promise<void> {
     this.readAppended();
     if (!head) return;
-    const missing: string[] = [];
-    const stack = [head];
-    const seen = new Set<string>();
-    while (stack.length > 0) {
-      const oid = stack.pop()!;
-      if (seen.has(oid) || this.get(oid)) continue;
-      seen.add(oid);
-      missing.push(oid);
-      stack.push(...(await this.store.readCommit(oid)).parents);
-    }
-    if (missing.length === 0) return;
+    const missing = await this.missingFrom(head);
+    if (missing.size === 0) return;
     const lines: string[] = [];
-    const bulk = missing.length > bulkThreshold() ? await nativeRecords(this.store.dir, head, new Set(missing)) : null;
+    const bulk = missing.size > bulkThreshold() ? await nativeRecords(this.store.dir, head, boundary(missing), new Set(missing.keys())) : null;
     // Parents before children, so a torn append never leaves a child without its parent.
-    for (const oid of missing.reverse()) {
+    for (const oid of [...missing.keys()].reverse()) {
       const record = bulk?.get(oid) ?? (await this.indexCommit(oid));
       this.records.set(oid, record);
       lines.push(JSON.stringify(record));
@@ -93,6 +87,37 @@ export class HistoryIndex {
     } catch {
       // the index is a cache: when it cannot be written (a read-only repository), the records serve this process from memory
     }
+  }
+
+  /**
+   * Commits reachable from `head` that are not indexed yet, with their parents,
+   * children before parents. The walk stops at indexed commits (their ancestors
+   * are indexed too). It reads commits in-process; a walk that runs past the
+   * bulk threshold (a pull of many commits) takes the commit graph from native
+   * git in one process instead: reading a thousand packed commits one by one
+   * through isomorphic-git costs over a second.
+   */
+  private async missingFrom(head: string): Promise<Map<string, string[]>> {
+    const found = new Map<string, string[]>();
+    let graph: Map<string, string[]> | null = null;
+    let asked = false;
+    const stack = [head];
+    while (stack.length > 0) {
+      const oid = stack.pop()!;
+      if (found.has(oid) || this.get(oid)) continue;
+      if (!asked && found.size > bulkThreshold()) {
+        asked = true;
+        graph = await nativeGraph(this.store.dir, head);
+      }
+      const parents = graph?.get(oid) ?? (await this.store.readCommit(oid)).parents;
+      found.set(oid, parents);
+      stack.push(...parents);
+    }
+    if (!graph) return found;
+    // in native git's topological order
+    const ordered = new Map<string, string[]>();
+    for (const [oid, parents] of graph as Map<string, string[]>) if (found.has(oid)) ordered.set(oid, parents);
+    return ordered;
   }
 
   /** Commits reachable from `head`, newest first (by committer time, as `git log` orders them). */
@@ -179,40 +204,58 @@ export class HistoryIndex {
   }
 }
 
+/** Indexed parents of the commits about to be indexed: where native git's log can stop. */
+function boundary(missing: Map<string, string[]>): string[] {
+  const out = new Set<string>();
+  for (const parents of missing.values()) for (const p of parents) if (!missing.has(p)) out.add(p);
+  return [...out];
+}
+
+/** Every commit reachable from `head` with its parents, children before parents (`git rev-list --topo-order --parents`); null without native git. */
+async function nativeGraph(dir: string, head: string): Promise<Map<string, string[]> | null> {
+  const run = await runGit(['rev-list', '--topo-order', '--parents', head], { cwd: dir }).catch(() => null);
+  if (!run || run.code !== 0) return null;
+  const graph = new Map<string, string[]>();
+  for (const line of run.stdout.split('\n')) {
+    const [oid, ...parents] = line.split(' ');
+    if (oid) graph.set(oid, parents);
+  }
+  return graph;
+}
+
 /**
  * Records for many commits at once from native git's log: one process, instead
  * of reading every commit and tree in-process (10,000 commits: ~11 s -> well
- * under a second). Null when git is not installed; the caller then reads them itself.
+ * under a second). The log stops at commits already indexed. Null when git is
+ * not installed; the caller then reads them itself.
  */
-function nativeRecords(dir: string, head: string, wanted: Set<string>): Promise<Map<string, CommitRecord> | null> {
+async function nativeRecords(dir: string, head: string, indexed: string[], wanted: Set<string>): Promise<Map<string, CommitRecord> | null> {
   const format = ['%H', '%P', '%ct', '%an <%ae>', '%s', '%(trailers:key=Gitstate-Op,valueonly,separator=%x20)', '%(trailers:key=Gitstate-Host,valueonly,separator=%x20)'].join('%x1f');
-  const args = ['log', '--diff-merges=first-parent', '--raw', '--no-abbrev', '--no-renames', '-z', `--format=%x1e${format}`, head];
-  return new Promise((resolve) => {
-    execFile('git', args, { cwd: dir, maxBuffer: 1 << 30, encoding: 'utf8' }, (err, stdout) => {
-      if (err) return resolve(null);
-      const records = new Map<string, CommitRecord>();
-      for (const chunk of stdout.split('\x1e')) {
-        if (!chunk) continue;
-        const [rawHeader = '', raw = ''] = splitOnce(chunk, '\n');
-        const header = rawHeader.replace(/\0$/, '');
-        const [c = '', p = '', t = '0', a = '', subject = '', op = '', host = ''] = header.split('\x1f');
-        if (!wanted.has(c)) continue;
-        const record: CommitRecord = { c, p: p ? p.split(' ') : [], t: Number(t), a, s: subject, f: {} };
-        if (op.trim()) record.op = op.trim();
-        if (host.trim()) record.host = host.trim();
-        // -z raw entries: ":<modes> <old> <new> <status>\0<path>\0"
-        const fields = raw.replace(/^\n+/, '').split('\0');
-        for (let i = 0; i + 1 < fields.length; i += 2) {
-          const meta = fields[i]!.trim().split(' ');
-          const path = fields[i + 1]!;
-          if (meta.length < 5 || !meta[0]!.startsWith(':')) break;
-          record.f[path] = /^0+$/.test(meta[3]!) ? null : meta[3]!;
-        }
-        records.set(c, record);
-      }
-      resolve(records);
-    });
-  });
+  const args = ['log', '--diff-merges=first-parent', '--raw', '--no-abbrev', '--no-renames', '-z', `--format=%x1e${format}`, '--stdin'];
+  // the revisions on stdin: a long list of stops would not fit a command line
+  const run = await runGit(args, { cwd: dir, input: [head, ...indexed.map((oid) => `^${oid}`)].join('\n') + '\n' }).catch(() => null);
+  if (!run || run.code !== 0) return null;
+  const records = new Map<string, CommitRecord>();
+  for (const chunk of run.stdout.split('\x1e')) {
+    if (!chunk) continue;
+    const [rawHeader = '', raw = ''] = splitOnce(chunk, '\n');
+    const header = rawHeader.replace(/\0$/, '');
+    const [c = '', p = '', t = '0', a = '', subject = '', op = '', host = ''] = header.split('\x1f');
+    if (!wanted.has(c)) continue;
+    const record: CommitRecord = { c, p: p ? p.split(' ') : [], t: Number(t), a, s: subject, f: {} };
+    if (op.trim()) record.op = op.trim();
+    if (host.trim()) record.host = host.trim();
+    // -z raw entries: ":<modes> <old> <new> <status>\0<path>\0"
+    const fields = raw.replace(/^\n+/, '').split('\0');
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const meta = fields[i]!.trim().split(' ');
+      const path = fields[i + 1]!;
+      if (meta.length < 5 || !meta[0]!.startsWith(':')) break;
+      record.f[path] = /^0+$/.test(meta[3]!) ? null : meta[3]!;
+    }
+    records.set(c, record);
+  }
+  return records;
 }
 
 function splitOnce(text: string, separator: string): [string, string] {

@@ -118,8 +118,9 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
   const nothing = { remote, pushed: false, remoteWasEmpty: theirs === null, conflicts: [], secrets: [] };
   if (!theirs || theirs === (await store.headOid())) return { ...nothing, action: 'up-to-date', head: await store.headOid() };
   const current = await store.headOid();
+  const base = current ? await mergeBase(store, current, theirs) : null;
   // Refused before anything is written (hand edits included): git refuses this too.
-  if (current && !options.allowUnrelated && (await mergeBase(store, current, theirs)) === null) {
+  if (current && !options.allowUnrelated && base === null) {
     throw new UnrelatedHistoryError(
       `${label} (${redact(target.url)}) has a history unrelated to this repository's (no commit in common); nothing was merged. Merge them anyway with --allow-unrelated, or clone the remote into an empty state dir`,
     );
@@ -127,8 +128,12 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
   try {
     const seen = await keepUncommitted(repo, theirs);
     const ours = await store.headOid();
-    // Both questions at once: each is a git process (or a walk) of its own.
-    const [containsTheirs, fastForward] = ours ? await Promise.all([isAncestor(store, theirs, ours), isAncestor(store, ours, theirs)]) : [false, true];
+    // The merge base answers both questions (an ancestor is its own merge base with a descendant), unless hand edits were committed since.
+    const [containsTheirs, fastForward] = !ours
+      ? [false, true]
+      : ours === current
+        ? [base === theirs, base === ours]
+        : await Promise.all([isAncestor(store, theirs, ours), isAncestor(store, ours, theirs)]);
     if (containsTheirs) return { ...nothing, action: 'up-to-date', head: ours };
     if (fastForward || !ours) {
       // keepUncommitted diffed this very pair already, unless it committed hand edits first

@@ -95,6 +95,44 @@ describe('log', () => {
     expect(native.some((r: { p: string[] }) => r.p.length === 2)).toBe(true);
   });
 
+  it('native git indexes only what is missing: it stops at the commits already indexed, merges included', async () => {
+    const repo = await tempRepo();
+    await repo.set('knowledge', 'a', 1);
+    await new History(repo).log(); // the start is indexed
+    byHand(repo.dir, 'switch', '-qc', 'side');
+    for (let i = 0; i < 3; i++) {
+      await writeFile(join(repo.dir, `side${i}.yaml`), `n: ${i}\n`);
+      byHand(repo.dir, 'add', '.');
+      byHand(repo.dir, 'commit', '-qm', `side ${i}`);
+    }
+    byHand(repo.dir, 'switch', '-q', 'main');
+    await repo.set('knowledge', 'b', 2);
+    byHand(repo.dir, 'merge', '-q', '--no-edit', 'side');
+    await repo.set('knowledge', 'c', 3);
+    const indexed = async (bulkMin: string) => {
+      const file = join(repo.gitdir, 'gitstate/history.jsonl');
+      const before = (await readFile(file, 'utf8')).trim().split('\n').slice(0, 2).join('\n');
+      await writeFile(file, `${before}\n`); // back to the first two commits
+      process.env.GITSTATE_HISTORY_BULK_MIN = bulkMin;
+      try {
+        await new History(repo).log();
+        return (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      } finally {
+        delete process.env.GITSTATE_HISTORY_BULK_MIN;
+      }
+    };
+    const inProcess = await indexed('100000');
+    const native = await indexed('0');
+    // the same records, each commit once, parents before children
+    const ids = native.map((r: { c: string }) => r.c);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(native.length).toBe(2 + 3 + 3); // two kept; side 0-2, b, the merge, c
+    const position = new Map(ids.map((c: string, i: number) => [c, i]));
+    for (const r of native) for (const p of r.p as string[]) expect(position.get(p)).toBeLessThan(position.get(r.c)!);
+    const sorted = (rs: Array<{ c: string }>) => [...rs].sort((x, y) => x.c.localeCompare(y.c));
+    expect(sorted(native)).toEqual(sorted(inProcess));
+  });
+
   it('the history index ignores a torn last line and catches up', async () => {
     const repo = await tempRepo();
     await repo.set('knowledge', 'a', 1);
