@@ -21,7 +21,7 @@ export const MAX_COMPONENT_BYTES = 255;
 // Letters, digits and a few safe punctuation marks; no `%`, `\`, control chars or spaces.
 const SEGMENT = /^[\p{L}\p{N}_][\p{L}\p{N}._@+-]*$/u;
 /** Names Windows keeps for devices, with any extension (`con.yaml`, `NUL.json`). */
-const WINDOWS_RESERVED = /^(?:con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(?:\.|$)/i;
+const WINDOWS_RESERVED = /^(?:con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3])(?:\.|$)/i;
 
 /**
  * Turn a user's FILE argument into a repo-relative POSIX path with an extension.

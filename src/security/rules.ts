@@ -65,7 +65,7 @@ export const BASE64_PEM_SIGNATURES: readonly string[] = [0, 1, 2].map((offset) =
 
 /** Values under sensitive keys that are clearly not secrets: references to a secret kept elsewhere, and placeholders. */
 export const PLACEHOLDER =
-  /^(?:\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|<[^>]*>|\{\{[^}]*\}\}|\{[A-Za-z_][A-Za-z0-9_]*\}|%s|%\([A-Za-z_]+\)s|\*+|x+|X+|\.{3}|…|redacted|\[redacted[^\]]*\]|changeme|none|null|nil|todo|tbd|env:[\w-]+|vault:\S+|op:\/\/\S+|password|pass|secret)$/i;
+  /^(?:\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|<[^>]*>|\{\{[^}]*\}\}|\{[A-Za-z_][A-Za-z0-9_]*\}|%s|%\([A-Za-z_]+\)s|\*+|x+|X+|\.{3}|\u2026|redacted|\[redacted[^\]]*\]|changeme|none|null|nil|todo|tbd|env:[\w-]+|vault:\S+|op:\/\/\S+|password|pass|secret)$/i;
 
 /** Last words that make a key sensitive (`db_password`, `githubToken`, `client-secret`). */
 export const SENSITIVE_WORDS: ReadonlySet<string> = new Set([

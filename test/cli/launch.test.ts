@@ -23,7 +23,7 @@ function launch(dir: string): [string, string] {
 /** A copy of the built launcher, bundle and cache, as npm would install them (new modification times). */
 async function copyOfCli(): Promise<string> {
   const dir = await tempDir();
-  for (const name of ['main.js', 'bundle.cjs', 'bundle.cache']) copyFileSync(join(ROOT, 'dist/cli', name), join(dir, name));
+  for (const name of ['package.json', 'main.js', 'bundle.cjs', 'bundle.cache']) copyFileSync(join(ROOT, 'dist/cli', name), join(dir, name));
   return dir;
 }
 
@@ -40,6 +40,19 @@ describe('the CLI launcher', () => {
     expect(launch(dir)).toEqual([version, 'gitstate: code cache absent']); // changed: never the old cache
     writeFileSync(join(dir, 'bundle.cjs'), source.replace(/\/\/# gitstate-bundle [0-9a-f]+\n$/, ''));
     expect(launch(dir)).toEqual([version, 'gitstate: code cache absent']); // no hash: no cache
+  });
+
+  it('the bundle is ASCII, and one that is not (edited by hand) is read as UTF-8: its text is never garbled', async () => {
+    const built = readFileSync(join(ROOT, 'dist/cli/bundle.cjs'));
+    expect(built.every((byte) => byte < 0x80)).toBe(true); // the build keeps it so (the launcher's Latin-1 read)
+    const dir = await copyOfCli();
+    const source = readFileSync(join(dir, 'bundle.cjs'), 'utf8');
+    // the version it prints, prefixed with a non-ASCII mark
+    const marked = source.replace(`.version("${version}")`, `.version("\u00e9 ${version}")`);
+    expect(marked).not.toBe(source);
+    writeFileSync(join(dir, 'bundle.cjs'), marked);
+    expect(readFileSync(join(dir, 'bundle.cjs')).some((byte) => byte >= 0x80)).toBe(true);
+    expect(launch(dir)).toEqual([`\u00e9 ${version}`, 'gitstate: code cache absent']);
   });
 
   it('a cache whose stamp matches but whose data V8 does not accept is rejected, and the call still runs', async () => {

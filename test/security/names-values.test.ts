@@ -38,6 +38,7 @@ describe('file names', () => {
     ['con', /a name Windows keeps/],
     ['projects/NUL.yaml', /a name Windows keeps/],
     ['lpt1.json', /a name Windows keeps/],
+    ['com\u00b9.yaml', /a name Windows keeps/],
     ['.gitstate/local/x', /local to this machine and never committed/],
     ['e\u0301t\u00e9', /not in Unicode NFC/],
     [`notes/${tokens.github}!`, /unsupported character/],

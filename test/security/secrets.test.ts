@@ -173,6 +173,7 @@ const valueCases: Array<[string, unknown, string | null]> = [
   ['a Date under a secret key', { secret: new Date('2026-01-21') }, null],
   ['an empty password', { password: '' }, null],
   ['a placeholder password', { password: '${DB_PASSWORD}' }, null],
+  ['an ellipsis for a password', { password: '\u2026' }, null],
   ['a redacted token', { token: '<redacted>' }, null],
   ['a vault reference', { password: 'vault:secret/data/db' }, null],
   ['numbers under token-ish keys', { max_tokens: 4096, tokens: 'many', token_count: 12 }, null],
