@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { NotFoundError, RepoError } from '../errors.js';
 import { indexManager, iso, isoModels } from './iso.js';
 import { commitTree, parseTree, readLoose } from './loose.js';
-import { readIdentity, type Identity } from './config.js';
+import { readConfig, readIdentity, type Identity } from './config.js';
 import { blobOid, type TreeEntry } from './objects.js';
 import { patchIndex } from './index-patch.js';
 import { Stage, TMP_DIR } from './stage.js';
@@ -207,9 +207,9 @@ export class GitStore {
   // ---- config, remotes, status ----------------------------------------------
 
   /** A value from the repository's own config (.git/config), or undefined. */
+  /** A value from the repository's own config (git/config.ts reads it as git does; isomorphic-git writes it). */
   async getConfig(path: string): Promise<string | undefined> {
-    const value: unknown = await iso().getConfig({ fs: this.fs as never, gitdir: this.gitdir, path });
-    return value === undefined || value === null ? undefined : String(value);
+    return readConfig(this.gitdir, path);
   }
 
   async setConfig(path: string, value: string | undefined): Promise<void> {

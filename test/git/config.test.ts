@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readIdentity } from '../../src/git/config.js';
+import { readConfig, readIdentity } from '../../src/git/config.js';
 import { cleanupTempDirs, git, tempDir } from '../helpers/repo.js';
 
 afterAll(cleanupTempDirs);
@@ -40,6 +40,31 @@ describe('identity from .git/config', () => {
       expect(identity.name, config).toBe(native('user.name'));
       expect(identity.email, config).toBe(native('user.email'));
     }
+  });
+
+  it('reads any key as native git does: subsections, case, continuations, keys without a value', async () => {
+    const dir = await tempDir();
+    git(dir, 'init', '-q');
+    const config = [
+      '[remote "origin"]\n\turl = https://example.org/state.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*',
+      '[remote "Work.Host"]\n\tURL = git@work:state.git ; comment',
+      '[remote.old]\n\turl = /srv/old.git',
+      '[remote "q\\"uote"]\n\turl = "/srv/q uote.git"',
+      '[gitstate "origin"]\n\tbranch = trunk',
+      '[gitstate "origin"]\n\tbranch = last-wins',
+      '[core]\n\tsshCommand = ssh -i key \\\n  -o BatchMode=yes\n\tfilemode',
+    ].join('\n');
+    writeFileSync(join(dir, '.git', 'config'), `${config}\n`);
+    const native = (key: string) => {
+      try {
+        return execFileSync('git', ['config', '--file', join(dir, '.git', 'config'), '--get', key], { encoding: 'utf8' }).replace(/\n$/, '');
+      } catch {
+        return undefined;
+      }
+    };
+    const keys = ['remote.origin.url', 'Remote.origin.URL', 'remote.Origin.url', 'remote.Work.Host.url', 'remote.work.host.url', 'remote.old.url', 'remote.q"uote.url', 'gitstate.origin.branch', 'core.sshcommand', 'core.filemode', 'remote.none.url', 'core'];
+    for (const key of keys) expect(readConfig(join(dir, '.git'), key), key).toBe(native(key));
+    expect(readConfig(join(dir, '.git'), 'remote.Work.Host.url')).toBe('git@work:state.git'); // the table compares something
   });
 
   it('is empty without a config file', async () => {
