@@ -206,13 +206,11 @@ function isManaged(path: string): boolean {
 export async function listHandEdits(repo: StateRepo): Promise<HandEdit[]> {
   const store = await repo.store();
   const out: HandEdit[] = [];
-  for (const [path, head, workdir] of await store.statusMatrix()) {
-    if (!isManaged(path) || workdir === 1) continue;
-    if (head === 1 && workdir === 2) out.push({ path, status: 'modified' });
-    else if (head === 1 && workdir === 0) out.push({ path, status: 'deleted' });
-    else if (head === 0 && workdir === 2) out.push({ path, status: 'new' });
+  for (const { path, atHead, onDisk } of await store.diskChanges()) {
+    if (!isManaged(path)) continue;
+    out.push({ path, status: !atHead ? 'new' : onDisk ? 'modified' : 'deleted' });
   }
-  return out;
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 export interface CommitOptions {

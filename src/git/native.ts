@@ -137,3 +137,44 @@ export async function gitConfig(cwd: string, key: string, urlMatch?: string): Pr
   const run = await runGit(args, { cwd }).catch(() => null);
   return run && run.code === 0 ? run.stdout.trim() || null : null;
 }
+
+/** A path whose bytes on disk differ from HEAD: whether HEAD has it, and whether the disk does. */
+export interface DiskChange {
+  path: string;
+  atHead: boolean;
+  onDisk: boolean;
+}
+
+/**
+ * The work tree against HEAD, from native git: `git diff HEAD` (tracked paths)
+ * and `git ls-files --others` (new ones; ignored files left out), run side by
+ * side. The repository is named explicitly and the index is the repository's
+ * own, whatever a calling hook set. Null when git is not installed or cannot
+ * answer (no HEAD yet). A path git lists as deleted and also as untracked (taken
+ * out of the index by hand) is on disk: `both` marks it for a content check.
+ */
+export async function nativeDiskChanges(dir: string, gitdir: string): Promise<Array<DiskChange & { both?: boolean }> | null> {
+  const env: NodeJS.ProcessEnv = { ...process.env, GIT_DIR: gitdir, GIT_WORK_TREE: dir };
+  delete env.GIT_INDEX_FILE;
+  const options = { cwd: dir, env };
+  const [diff, others] = await Promise.all([
+    runGit(['diff', 'HEAD', '--no-renames', '--no-ext-diff', '--name-status', '-z'], options).catch(() => null),
+    runGit(['ls-files', '--others', '--exclude-standard', '-z'], options).catch(() => null),
+  ]);
+  if (!diff || !others || diff.code !== 0 || others.code !== 0) return null;
+  const changes = new Map<string, DiskChange & { both?: boolean }>();
+  const fields = diff.stdout.split('\0');
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const status = fields[i]!;
+    const path = fields[i + 1]!;
+    // A: in the index, not at HEAD; D: at HEAD, not on disk; M, T, U: changed
+    changes.set(path, { path, atHead: status !== 'A', onDisk: status !== 'D' });
+  }
+  for (const path of others.stdout.split('\0')) {
+    if (!path) continue;
+    const known = changes.get(path);
+    if (known) changes.set(path, { path, atHead: known.atHead, onDisk: true, both: true });
+    else changes.set(path, { path, atHead: false, onDisk: true });
+  }
+  return [...changes.values()];
+}
