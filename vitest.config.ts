@@ -25,6 +25,7 @@ export const FULL_SUITES = [
   'test/git/gc.test.ts',
   'test/concurrency/crash-points.test.ts',
   'test/yaml/property.test.ts',
+  'test/git/disk-changes.test.ts',
 ];
 
 export default defineConfig({

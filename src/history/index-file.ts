@@ -36,11 +36,12 @@ export interface CommitRecord {
 
 /**
  * Past this many commits to index, native git (when installed) reads them in
- * one pass: a git process costs what indexing ~30 commits in-process does.
+ * one pass: two git processes cost what reading ~15 packed commits through
+ * isomorphic-git does (a pull brings its commits in a pack).
  */
 function bulkThreshold(): number {
   const fromEnv = Number(process.env.GITSTATE_HISTORY_BULK_MIN);
-  return Number.isFinite(fromEnv) && process.env.GITSTATE_HISTORY_BULK_MIN ? fromEnv : 32;
+  return Number.isFinite(fromEnv) && process.env.GITSTATE_HISTORY_BULK_MIN ? fromEnv : 8;
 }
 
 export class HistoryIndex {
