@@ -253,7 +253,7 @@ export class Stage {
 
   private putObject(type: ObjectType, content: Uint8Array): string {
     const { oid, deflated } = encodeObject(type, content);
-    if (!this.objects.has(oid) && !existsSync(join(this.store.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))) {
+    if (!this.objects.has(oid) && !existsSync(join(this.store.gitdir, 'objects', oid.slice(0, 2), oid.slice(2))) && !this.store.packs.has(oid)) {
       this.objects.set(oid, this.writeTemp(deflated));
     }
     return oid;

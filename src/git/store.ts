@@ -18,6 +18,7 @@ import { commitTree, parseTree, readLoose } from './loose.js';
 import { readConfig, readIdentity, type Identity } from './config.js';
 import { blobOid, type TreeEntry } from './objects.js';
 import { patchIndex } from './index-patch.js';
+import { PackIndexes } from './packs.js';
 import { nativeDiskChanges, type DiskChange } from './native.js';
 import { Stage, TMP_DIR } from './stage.js';
 
@@ -63,6 +64,8 @@ export class GitStore {
   readonly gitdir: string;
   /** How the write path changes the disk (a test can stand in between). */
   readonly disk: Disk;
+  /** The packs' object ids, so a stage never writes a loose copy of a packed object. */
+  readonly packs: PackIndexes;
   /** The stage folder (.git/gitstate-tmp) is known to exist; cleared when swept. */
   tempFolderMade = false;
 
@@ -72,6 +75,7 @@ export class GitStore {
   ) {
     this.gitdir = join(dir, '.git');
     this.disk = options.disk ?? nodeDisk;
+    this.packs = new PackIndexes(this.gitdir);
   }
 
   private get fs(): unknown {
@@ -325,6 +329,7 @@ export class GitStore {
 
   /** A stage for commits on `base` (HEAD as it is now when omitted). */
   async begin(base?: string | null): Promise<Stage> {
+    this.packs.refresh(); // a fetch or gc since the last commit may have added packs
     return new Stage(this, base === undefined ? await this.headOid() : base);
   }
 
