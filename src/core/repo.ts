@@ -7,7 +7,8 @@
  * (isomorphic-git, zod, proper-lockfile) are loaded on the first write only:
  * a one-shot `gitstate get` stays fast.
  */
-import { mkdir, readdir, stat } from 'node:fs/promises';
+// sync calls: node:fs/promises costs a CLI call ~2 ms to load, and these are single quick calls
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotFoundError, RepoError } from '../errors.js';
 import { getValue } from '../yaml/edit.js';
@@ -84,7 +85,7 @@ export class StateRepo {
     let real: string;
     try {
       real = await realDir(dir);
-      await stat(join(real, '.git', 'HEAD'));
+      statSync(join(real, '.git', 'HEAD'));
     } catch {
       throw new RepoError(`no state repository at ${dir}`, { dir });
     }
@@ -95,7 +96,7 @@ export class StateRepo {
 
   /** Create the state repository (idempotent: an existing one is opened unchanged). */
   static async init(dir: string, options: RepoOptions = {}): Promise<StateRepo> {
-    await mkdir(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     const real = await realDir(dir);
     const { initRepository } = await import('./init.js');
     const created = await initRepository(real, options);
@@ -125,7 +126,7 @@ export class StateRepo {
   async list(): Promise<string[]> {
     const out: string[] = [];
     const walk = async (rel: string): Promise<void> => {
-      const entries = await readdir(join(this.dir, rel), { withFileTypes: true });
+      const entries = readdirSync(join(this.dir, rel), { withFileTypes: true });
       for (const entry of entries) {
         if (entry.name.startsWith('.')) continue;
         const path = rel ? `${rel}/${entry.name}` : entry.name;

@@ -6,12 +6,16 @@
  * differently are double-quoted with escapes, and exponent numbers get a
  * fractional part. JSON is rendered here, in the file's indent and separators.
  */
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Document, isCollection, isMap, isScalar, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { Node } from 'yaml';
 import { OperationError } from '../errors.js';
 import type { Style } from './style.js';
 import { doubleQuoted, needsEscape, numberText, retypedByYaml11 } from './yaml11.js';
+
+const require = createRequire(import.meta.url);
+/** node:crypto, loaded when a first node is rendered: a read renders none, and loading it costs a CLI call ~2 ms. */
+const randomBytes = (size: number): Buffer => (require('node:crypto') as typeof import('node:crypto')).randomBytes(size);
 
 // PyYAML's scanner ends a plain scalar at a tab and then fails on it; yaml 1.2 allows it.
 const PYYAML_UNSAFE_PLAIN = /\t/;
