@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { BranchMovedError, UsageError } from '../errors.js';
 import type { StateRepo } from '../core/repo.js';
 import { commitBeforeSync } from '../core/hand-edits.js';
+import { readStateBytes } from '../base/files.js';
 import { isAncestor, mergeBase } from '../git/ancestry.js';
 import { HistoryIndex } from '../history/index-file.js';
 import { UnrelatedHistoryError } from './errors.js';
@@ -190,9 +191,10 @@ async function keepUncommitted(repo: StateRepo, theirs: string): Promise<{ ours:
   const changed = await new HistoryIndex(store).changedPaths(await store.treeOf(ours), await store.treeOf(theirs));
   const files: Array<{ path: string; content: Uint8Array | null }> = [];
   for (const path of Object.keys(changed)) {
-    const disk = await readFile(join(repo.dir, path)).catch(() => null);
+    // read as every state file is (a symlink is refused); sync, as each async read costs thread-pool round trips
+    const disk = await readStateBytes(repo.dir, path);
     const atHead = await store.blobOidAt(ours, path);
-    if ((disk ? await store.hashBlob(disk) : null) !== atHead) files.push({ path, content: disk });
+    if ((disk ? store.hashBlob(disk) : null) !== atHead) files.push({ path, content: disk });
   }
   if (files.length > 0) {
     // only on the HEAD the files were compared with: a write that landed since makes this a BranchMovedError, and the pull looks again
