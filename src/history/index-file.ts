@@ -72,13 +72,12 @@ export class HistoryIndex {
     this.readAppended();
     if (!head) return;
     const missing = await this.missingFrom(head);
-    if (missing.size === 0) return;
+    if (missing.length === 0) return;
     const lines: string[] = [];
-    const bulk = missing.size > bulkThreshold() ? await nativeRecords(this.store.dir, head, boundary(missing), new Set(missing.keys())) : null;
     // Parents before children, so a torn append never leaves a child without its parent.
-    for (const oid of [...missing.keys()].reverse()) {
-      const record = bulk?.get(oid) ?? (await this.indexCommit(oid));
-      this.records.set(oid, record);
+    for (const entry of missing.reverse()) {
+      const record = typeof entry === 'string' ? await this.indexCommit(entry) : entry;
+      this.records.set(record.c, record);
       lines.push(JSON.stringify(record));
     }
     try {
@@ -91,34 +90,36 @@ export class HistoryIndex {
   }
 
   /**
-   * Commits reachable from `head` that are not indexed yet, with their parents,
-   * children before parents. The walk stops at indexed commits (their ancestors
-   * are indexed too). It reads commits in-process; a walk that runs past the
-   * bulk threshold (a pull of many commits) takes the commit graph from native
-   * git in one process instead: reading a thousand packed commits one by one
-   * through isomorphic-git costs over a second.
+   * The commits reachable from `head` that are not indexed yet, children before
+   * parents: their ids, read in-process, or past the bulk threshold (a pull
+   * brings many, in a pack, where reading each costs ~1 ms) their records from
+   * one native `git log`. The walk stops at indexed commits, as everything
+   * before one is indexed too; so does the log, at those the walk met and at
+   * the branch's tip.
    */
-  private async missingFrom(head: string): Promise<Map<string, string[]>> {
-    const found = new Map<string, string[]>();
-    let graph: Map<string, string[]> | null = null;
-    let asked = false;
+  private async missingFrom(head: string): Promise<Array<string | CommitRecord>> {
+    const found: string[] = [];
+    const stops = new Set<string>();
+    const seen = new Set<string>();
     const stack = [head];
     while (stack.length > 0) {
       const oid = stack.pop()!;
-      if (found.has(oid) || this.get(oid)) continue;
-      if (!asked && found.size > bulkThreshold()) {
-        asked = true;
-        graph = await nativeGraph(this.store.dir, head);
+      if (seen.has(oid)) continue;
+      seen.add(oid);
+      if (this.get(oid)) {
+        stops.add(oid);
+        continue;
       }
-      const parents = graph?.get(oid) ?? (await this.store.readCommit(oid)).parents;
-      found.set(oid, parents);
-      stack.push(...parents);
+      if (found.length === bulkThreshold()) {
+        const tip = await this.store.headOid();
+        if (tip && this.get(tip)) stops.add(tip);
+        const records = await nativeLog(this.store.dir, head, [...stops]);
+        if (records) return records.filter((r) => !this.get(r.c));
+      }
+      found.push(oid);
+      stack.push(...(await this.store.readCommit(oid)).parents);
     }
-    if (!graph) return found;
-    // in native git's topological order
-    const ordered = new Map<string, string[]>();
-    for (const [oid, parents] of graph as Map<string, string[]>) if (found.has(oid)) ordered.set(oid, parents);
-    return ordered;
+    return found;
   }
 
   /** Commits reachable from `head`, newest first (by committer time, as `git log` orders them). */
@@ -205,44 +206,24 @@ export class HistoryIndex {
   }
 }
 
-/** Indexed parents of the commits about to be indexed: where native git's log can stop. */
-function boundary(missing: Map<string, string[]>): string[] {
-  const out = new Set<string>();
-  for (const parents of missing.values()) for (const p of parents) if (!missing.has(p)) out.add(p);
-  return [...out];
-}
-
-/** Every commit reachable from `head` with its parents, children before parents (`git rev-list --topo-order --parents`); null without native git. */
-async function nativeGraph(dir: string, head: string): Promise<Map<string, string[]> | null> {
-  const run = await runGit(['rev-list', '--topo-order', '--parents', head], { cwd: dir }).catch(() => null);
-  if (!run || run.code !== 0) return null;
-  const graph = new Map<string, string[]>();
-  for (const line of run.stdout.split('\n')) {
-    const [oid, ...parents] = line.split(' ');
-    if (oid) graph.set(oid, parents);
-  }
-  return graph;
-}
-
 /**
- * Records for many commits at once from native git's log: one process, instead
- * of reading every commit and tree in-process (10,000 commits: ~11 s -> well
- * under a second). The log stops at commits already indexed. Null when git is
- * not installed; the caller then reads them itself.
+ * Records of the commits reachable from `head` and not from `stops`, children
+ * before parents (`git log --topo-order --raw`), in one process instead of
+ * reading every commit and tree in-process (10,000 commits: ~11 s -> well
+ * under a second). Null when git is not installed or cannot answer.
  */
-async function nativeRecords(dir: string, head: string, indexed: string[], wanted: Set<string>): Promise<Map<string, CommitRecord> | null> {
+async function nativeLog(dir: string, head: string, stops: string[]): Promise<CommitRecord[] | null> {
   const format = ['%H', '%P', '%ct', '%an <%ae>', '%s', '%(trailers:key=Gitstate-Op,valueonly,separator=%x20)', '%(trailers:key=Gitstate-Host,valueonly,separator=%x20)'].join('%x1f');
-  const args = ['log', '--diff-merges=first-parent', '--raw', '--no-abbrev', '--no-renames', '-z', `--format=%x1e${format}`, '--stdin'];
+  const args = ['log', '--topo-order', '--diff-merges=first-parent', '--raw', '--no-abbrev', '--no-renames', '-z', `--format=%x1e${format}`, '--stdin'];
   // the revisions on stdin: a long list of stops would not fit a command line
-  const run = await runGit(args, { cwd: dir, input: [head, ...indexed.map((oid) => `^${oid}`)].join('\n') + '\n' }).catch(() => null);
+  const run = await runGit(args, { cwd: dir, input: [head, ...stops.map((oid) => `^${oid}`)].join('\n') + '\n' }).catch(() => null);
   if (!run || run.code !== 0) return null;
-  const records = new Map<string, CommitRecord>();
+  const records: CommitRecord[] = [];
   for (const chunk of run.stdout.split('\x1e')) {
     if (!chunk) continue;
     const [rawHeader = '', raw = ''] = splitOnce(chunk, '\n');
     const header = rawHeader.replace(/\0$/, '');
     const [c = '', p = '', t = '0', a = '', subject = '', op = '', host = ''] = header.split('\x1f');
-    if (!wanted.has(c)) continue;
     const record: CommitRecord = { c, p: p ? p.split(' ') : [], t: Number(t), a, s: subject, f: {} };
     if (op.trim()) record.op = op.trim();
     if (host.trim()) record.host = host.trim();
@@ -254,7 +235,7 @@ async function nativeRecords(dir: string, head: string, indexed: string[], wante
       if (meta.length < 5 || !meta[0]!.startsWith(':')) break;
       record.f[path] = /^0+$/.test(meta[3]!) ? null : meta[3]!;
     }
-    records.set(c, record);
+    records.push(record);
   }
   return records;
 }
