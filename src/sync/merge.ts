@@ -83,10 +83,12 @@ export async function mergeBranch(
   strategy: Strategy | undefined,
   remote: string,
   label = `${remote}/main`,
+  /** The merge base, when the caller asked git for it already. */
+  knownBase?: string | null,
 ): Promise<WriteResult & { conflicts: ConflictRecord[] }> {
   const store = await repo.store();
   const settings = await loadSyncSettings(repo.dir);
-  const base = await mergeBase(store, ours, theirs);
+  const base = knownBase !== undefined ? knownBase : await mergeBase(store, ours, theirs);
   const index = new HistoryIndex(store);
   await index.update(ours);
   await index.update(theirs);

@@ -142,7 +142,7 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
       await repo.advance(ours, theirs, changed);
       return { ...nothing, action: 'fast-forward', head: theirs, secrets: await reportSecrets(repo, ours, theirs, changed) };
     }
-    const merged = await mergeBranch(repo, ours, theirs, options.strategy, remote, label);
+    const merged = await mergeBranch(repo, ours, theirs, options.strategy, remote, label, ours === current ? base : undefined);
     const index = new HistoryIndex(store);
     const changed = await index.changedPaths(await store.treeOf(ours), await store.treeOf(merged.commit));
     return { ...nothing, action: 'merged', head: merged.commit, conflicts: merged.conflicts, secrets: await reportSecrets(repo, ours, theirs, changed) };
