@@ -7,9 +7,12 @@
  * otherwise write each again. Git does the same check before it writes.
  *
  * A pack's name is its checksum, so a loaded index never goes stale; `refresh`
- * picks up packs added since (a fetch, a gc) and drops those removed.
+ * picks up packs added since (a fetch, a gc) and drops those removed. An index
+ * whose pack is missing counts as holding nothing. A pack relied on is
+ * freshened (its mtime set to now), as git does, so a concurrent prune's grace
+ * period counts from this write.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 
 const MAGIC = 0xff744f63;
@@ -18,6 +21,8 @@ const IDS = FANOUT + 256 * 4;
 
 export class PackIndexes {
   private readonly indexes = new Map<string, Buffer>();
+  /** Packs freshened since the last refresh. */
+  private readonly freshened = new Set<string>();
 
   constructor(private readonly gitdir: string) {}
 
@@ -29,9 +34,10 @@ export class PackIndexes {
     } catch {
       names = [];
     }
-    for (const name of this.indexes.keys()) if (!names.includes(name)) this.indexes.delete(name);
+    this.freshened.clear();
+    for (const name of this.indexes.keys()) if (!names.includes(name) || !existsSync(this.packOf(name))) this.indexes.delete(name);
     for (const name of names) {
-      if (this.indexes.has(name)) continue;
+      if (this.indexes.has(name) || !existsSync(this.packOf(name))) continue;
       try {
         const bytes = readFileSync(join(this.gitdir, 'objects', 'pack', name));
         // only version 2 (git's format since 1.5.2); anything else counts as holding nothing
@@ -47,17 +53,34 @@ export class PackIndexes {
     if (this.indexes.size === 0) return false;
     const id = Buffer.from(oid, 'hex');
     const first = id[0]!;
-    for (const idx of this.indexes.values()) {
+    for (const [name, idx] of this.indexes) {
       let lo = first === 0 ? 0 : idx.readUInt32BE(FANOUT + (first - 1) * 4);
       let hi = idx.readUInt32BE(FANOUT + first * 4);
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
         const order = idx.compare(id, 0, 20, IDS + mid * 20, IDS + mid * 20 + 20);
-        if (order === 0) return true;
+        if (order === 0) return this.freshen(name);
         if (order > 0) hi = mid;
         else lo = mid + 1;
       }
     }
     return false;
+  }
+
+  private packOf(idxName: string): string {
+    return join(this.gitdir, 'objects', 'pack', `${idxName.slice(0, -'.idx'.length)}.pack`);
+  }
+
+  /** Git's freshen_packed_object: true when the pack is still there to rely on. */
+  private freshen(idxName: string): boolean {
+    if (this.freshened.has(idxName)) return true;
+    try {
+      const now = new Date();
+      utimesSync(this.packOf(idxName), now, now);
+    } catch {
+      return false; // the pack went (a repack): write the object loose after all
+    }
+    this.freshened.add(idxName);
+    return true;
   }
 }

@@ -2,7 +2,7 @@
  * The pack indexes (src/git/packs.ts): every object native git packed is
  * found, nothing else is, and a write never makes a loose copy of a packed object.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,10 +43,27 @@ describe('pack indexes', () => {
         expect(packs.has(oid)).toBe(known.has(oid));
       }),
     );
-    for (const name of readdirSync(join(dir, '.git/objects/pack'))) if (name.endsWith('.idx')) writeFileSync(join(dir, '.git/objects/pack', name), 'not an index');
-    const stale = new PackIndexes(join(dir, '.git'));
-    stale.refresh();
-    expect(stale.has(packed[0]!)).toBe(false); // a damaged index counts as holding nothing
+    // a pack relied on is freshened, as git does, so a prune's grace period counts from now
+    const packDir = join(dir, '.git/objects/pack');
+    const pack = readdirSync(packDir).find((n) => n.endsWith('.pack'))!;
+    utimesSync(join(packDir, pack), new Date(0), new Date(0));
+    const fresh = new PackIndexes(join(dir, '.git'));
+    fresh.refresh();
+    expect(fresh.has(packed[0]!)).toBe(true);
+    expect(statSync(join(packDir, pack)).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+    // a damaged index counts as holding nothing
+    const idx = readdirSync(packDir).find((n) => n.endsWith('.idx'))!;
+    const good = readFileSync(join(packDir, idx));
+    writeFileSync(join(packDir, idx), 'not an index');
+    const damaged = new PackIndexes(join(dir, '.git'));
+    damaged.refresh();
+    expect(damaged.has(packed[0]!)).toBe(false);
+    writeFileSync(join(packDir, idx), good);
+    // an index whose pack is gone holds nothing
+    rmSync(join(packDir, pack));
+    const orphan = new PackIndexes(join(dir, '.git'));
+    orphan.refresh();
+    expect(orphan.has(packed[0]!)).toBe(false);
   });
 
   it('a write takes packed objects as they are: no loose copy', async () => {
