@@ -19,7 +19,7 @@ import { readConfig, readIdentity, type Identity } from './config.js';
 import { blobOid, type TreeEntry } from './objects.js';
 import { patchIndex } from './index-patch.js';
 import { PackIndexes } from './packs.js';
-import { nativeDiskChanges, type DiskChange } from './native.js';
+import { nativeBlobs, nativeDiskChanges, type DiskChange } from './native.js';
 import { Stage, TMP_DIR } from './stage.js';
 
 export type { TreeEntry } from './objects.js';
@@ -51,6 +51,9 @@ export type StatusRow = [string, number, number, number];
 const JOURNAL = 'gitstate-pending.json';
 const OID = /^[0-9a-f]{40}$/;
 const CACHE_LIMIT = 4096;
+/** Below this many blobs a git process costs more than reading them one by one. */
+const PRELOAD_MIN = 4;
+const PRELOAD_LIMIT = 32 * 1024 * 1024;
 
 export class GitStore {
   /** Node's fs, wrapped once in isomorphic-git's FileSystem (it would re-wrap on every call). */
@@ -58,6 +61,8 @@ export class GitStore {
   /** isomorphic-git's cache (parsed packfile indexes), kept for the life of the store. */
   private readonly cache: object = {};
   private readonly trees = new Map<string, TreeEntry[]>();
+  /** Blobs read ahead by `preloadBlobs`. */
+  private readonly preloaded = new Map<string, Uint8Array>();
   private readonly commitTrees = new Map<string, string>();
   private branchRef: string | null = null;
 
@@ -183,10 +188,31 @@ export class GitStore {
   }
 
   async readBlob(oid: string): Promise<Uint8Array> {
+    const preloaded = this.preloaded.get(oid);
+    if (preloaded) return preloaded;
     const loose = readLoose(this.gitdir, oid);
     if (loose?.type === 'blob') return loose.content;
     const { blob } = await iso().readBlob({ ...this.args, oid });
     return blob;
+  }
+
+  /**
+   * Read these blobs ahead in one native git process, where installed: a pull
+   * then reads every incoming file from memory instead of one by one from the
+   * pack it fetched. Blobs never change, so what is kept stays right; at most
+   * PRELOAD_LIMIT bytes are kept.
+   */
+  async preloadBlobs(oids: string[]): Promise<void> {
+    const wanted = [...new Set(oids)].filter((oid) => !this.preloaded.has(oid));
+    if (wanted.length < PRELOAD_MIN) return;
+    const blobs = await nativeBlobs(this.gitdir, wanted);
+    if (!blobs) return;
+    let bytes = [...this.preloaded.values()].reduce((n, b) => n + b.byteLength, 0);
+    for (const [oid, blob] of blobs) {
+      if (bytes + blob.byteLength > PRELOAD_LIMIT) break;
+      this.preloaded.set(oid, blob);
+      bytes += blob.byteLength;
+    }
   }
 
   /** user.name / user.email from the repository's own config (no isomorphic-git, no child process). */

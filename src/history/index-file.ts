@@ -13,7 +13,7 @@
  */
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runGit } from '../git/native.js';
+import { nativeChangedPaths, runGit } from '../git/native.js';
 import type { GitStore, TreeEntry } from '../git/store.js';
 
 export interface CommitRecord {
@@ -178,6 +178,15 @@ export class HistoryIndex {
     if (trailers.op) record.op = trailers.op;
     if (trailers.host) record.host = trailers.host;
     return record;
+  }
+
+  /**
+   * Paths whose blob differs between two commits: path -> blob id in `b` (null:
+   * not in `b`). Native git's diff-tree where installed (a pull's commits are
+   * in the pack it fetched, which git reads natively), else the tree diff below.
+   */
+  async changedBetween(a: string | null, b: string): Promise<Record<string, string | null>> {
+    return (await nativeChangedPaths(this.store.gitdir, a, b)) ?? this.changedPaths(a ? await this.store.treeOf(a) : null, await this.store.treeOf(b));
   }
 
   /** Paths whose blob differs between two trees: path -> blob id in `b` (null: not in `b`). */

@@ -92,9 +92,9 @@ export async function mergeBranch(
   const index = new HistoryIndex(store);
   await index.update(ours);
   await index.update(theirs);
-  const baseTree = base ? await store.treeOf(base) : null;
-  const oursChanged = await index.changedPaths(baseTree, await store.treeOf(ours));
-  const theirsChanged = await index.changedPaths(baseTree, await store.treeOf(theirs));
+  const oursChanged = await index.changedBetween(base, ours);
+  const theirsChanged = await index.changedBetween(base, theirs);
+  await store.preloadBlobs(Object.values(theirsChanged).filter((blob): blob is string => blob !== null));
   const checks = await repo.checks();
   const now = new Date();
   const nowSeconds = Math.floor(now.getTime() / 1000);

@@ -138,13 +138,13 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
     if (containsTheirs) return { ...nothing, action: 'up-to-date', head: ours };
     if (fastForward || !ours) {
       // keepUncommitted diffed this very pair already, unless it committed hand edits first
-      const changed = seen && seen.ours === ours ? seen.changed : await new HistoryIndex(store).changedPaths(ours ? await store.treeOf(ours) : null, await store.treeOf(theirs));
+      const changed = seen && seen.ours === ours ? seen.changed : await new HistoryIndex(store).changedBetween(ours, theirs);
       await repo.advance(ours, theirs, changed);
       return { ...nothing, action: 'fast-forward', head: theirs, secrets: await reportSecrets(repo, ours, theirs, changed) };
     }
     const merged = await mergeBranch(repo, ours, theirs, options.strategy, remote, label, ours === current ? base : undefined);
     const index = new HistoryIndex(store);
-    const changed = await index.changedPaths(await store.treeOf(ours), await store.treeOf(merged.commit));
+    const changed = await index.changedBetween(ours, merged.commit);
     return { ...nothing, action: 'merged', head: merged.commit, conflicts: merged.conflicts, secrets: await reportSecrets(repo, ours, theirs, changed) };
   } catch (err) {
     // a write got in since we looked: look again
@@ -188,7 +188,9 @@ async function keepUncommitted(repo: StateRepo, theirs: string): Promise<{ ours:
   const store = await repo.store();
   const ours = await store.headOid();
   if (!ours) return null;
-  const changed = await new HistoryIndex(store).changedPaths(await store.treeOf(ours), await store.treeOf(theirs));
+  const changed = await new HistoryIndex(store).changedBetween(ours, theirs);
+  // the fast-forward or merge and the secret report read every incoming file next: in one git process
+  await store.preloadBlobs(Object.values(changed).filter((blob): blob is string => blob !== null));
   const files: Array<{ path: string; content: Uint8Array | null }> = [];
   for (const path of Object.keys(changed)) {
     // read as every state file is (a symlink is refused); sync, as each async read costs thread-pool round trips

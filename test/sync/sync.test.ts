@@ -30,10 +30,10 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     const second = await cloneRepo(url, join(await tempDir(), 'state'));
     await second.set('knowledge', 'from_second', 1);
     await push(second);
-    const diffs = vi.spyOn(HistoryIndex.prototype, 'changedPaths');
+    const diffs = vi.spyOn(HistoryIndex.prototype, 'changedBetween');
     const r = await pull(first);
     expect(r.action).toBe('fast-forward');
-    expect(diffs).toHaveBeenCalledTimes(1); // the check for hand edits and the fast-forward share one tree diff
+    expect(diffs).toHaveBeenCalledTimes(1); // the check for hand edits and the fast-forward share one diff
     diffs.mockRestore();
     expect(await first.get('knowledge', 'from_second')).toBe(1);
     assertRepoHealthy(first.dir);
