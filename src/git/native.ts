@@ -191,15 +191,26 @@ export async function nativeDiskChanges(dir: string, gitdir: string): Promise<Ar
 export async function nativeChangedPaths(gitdir: string, a: string | null, b: string): Promise<Record<string, string | null> | null> {
   const run = await runGit([`--git-dir=${gitdir}`, 'diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', a ?? EMPTY_TREE, b], { cwd: gitdir }).catch(() => null);
   if (!run || run.code !== 0) return null;
+  return rawChanges(run.stdout);
+}
+
+/**
+ * `--raw -z` output (`git diff-tree`, `git log --raw`) as path -> blob id in the
+ * newer tree (null: no blob there: removed, or a submodule now). Entries end at
+ * the first field that is not one (what follows a commit's entries in a log).
+ */
+export function rawChanges(text: string): Record<string, string | null> {
   const out: Record<string, string | null> = {};
-  const fields = run.stdout.split('\0');
+  const fields = text.replace(/^\n+/, '').split('\0');
   // ":<old mode> <new mode> <old id> <new id> <status>\0<path>\0"
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    const [oldMode = '', newMode = '', , newId = ''] = fields[i]!.replace(/^:/, '').split(' ');
+    const meta = fields[i]!.trim();
+    if (!meta.startsWith(':')) break;
+    const [oldMode = '', newMode = '', , newId = ''] = meta.slice(1).split(' ');
     const path = fields[i + 1]!;
     const wasBlob = oldMode !== '000000' && oldMode !== '160000';
     if (newMode === '000000' || newMode === '160000') {
-      if (wasBlob) out[path] = null; // removed, or a submodule now: no blob in b
+      if (wasBlob) out[path] = null;
     } else out[path] = newId;
   }
   return out;

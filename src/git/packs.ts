@@ -7,12 +7,12 @@
  * otherwise write each again. Git does the same check before it writes.
  *
  * A pack's name is its checksum, so a loaded index never goes stale; `refresh`
- * picks up packs added since (a fetch, a gc) and drops those removed. An index
- * whose pack is missing counts as holding nothing. A pack relied on is
- * freshened (its mtime set to now), as git does, so a concurrent prune's grace
- * period counts from this write.
+ * picks up packs added since (a fetch, a gc) and drops those removed. A pack
+ * relied on is freshened (its mtime set to now), as git does, so a concurrent
+ * prune's grace period counts from this write; one that cannot be (its pack is
+ * gone) counts as not holding the object.
  */
-import { existsSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
+import { readdirSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 
 const MAGIC = 0xff744f63;
@@ -35,9 +35,9 @@ export class PackIndexes {
       names = [];
     }
     this.freshened.clear();
-    for (const name of this.indexes.keys()) if (!names.includes(name) || !existsSync(this.packOf(name))) this.indexes.delete(name);
+    for (const name of this.indexes.keys()) if (!names.includes(name)) this.indexes.delete(name);
     for (const name of names) {
-      if (this.indexes.has(name) || !existsSync(this.packOf(name))) continue;
+      if (this.indexes.has(name)) continue;
       try {
         const bytes = readFileSync(join(this.gitdir, 'objects', 'pack', name));
         // only version 2 (git's format since 1.5.2); anything else counts as holding nothing
@@ -59,7 +59,10 @@ export class PackIndexes {
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
         const order = idx.compare(id, 0, 20, IDS + mid * 20, IDS + mid * 20 + 20);
-        if (order === 0) return this.freshen(name);
+        if (order === 0) {
+          if (this.freshen(name)) return true;
+          break; // its pack is gone: perhaps another holds it
+        }
         if (order > 0) hi = mid;
         else lo = mid + 1;
       }

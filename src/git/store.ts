@@ -237,8 +237,7 @@ export class GitStore {
 
   // ---- config, remotes, status ----------------------------------------------
 
-  /** A value from the repository's own config (.git/config), or undefined. */
-  /** A value from the repository's own config (git/config.ts reads it as git does; isomorphic-git writes it). */
+  /** A value from the repository's own config, or undefined (git/config.ts reads it as git does; isomorphic-git writes it). */
   async getConfig(path: string): Promise<string | undefined> {
     return readConfig(this.gitdir, path);
   }
@@ -285,10 +284,11 @@ export class GitStore {
   async diskChanges(): Promise<DiskChange[]> {
     const native = await nativeDiskChanges(this.dir, this.gitdir);
     if (native) {
+      const head = await this.headOid();
       const out: DiskChange[] = [];
-      for (const change of native) {
-        if (!change.both) out.push(change);
-        else if ((await this.blobOidAt(await this.headOid(), change.path)) !== this.hashBlob(readFileSync(join(this.dir, change.path)))) out.push({ path: change.path, atHead: true, onDisk: true });
+      for (const { both, ...change } of native) {
+        // out of the index but on disk: a change only if its bytes differ from HEAD's
+        if (!both || (await this.blobOidAt(head, change.path)) !== this.hashBlob(readFileSync(join(this.dir, change.path)))) out.push(change);
       }
       return out;
     }

@@ -13,7 +13,7 @@
  */
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nativeChangedPaths, runGit } from '../git/native.js';
+import { nativeChangedPaths, rawChanges, runGit } from '../git/native.js';
 import type { GitStore, TreeEntry } from '../git/store.js';
 
 export interface CommitRecord {
@@ -233,17 +233,9 @@ async function nativeLog(dir: string, head: string, stops: string[]): Promise<Co
     const [rawHeader = '', raw = ''] = splitOnce(chunk, '\n');
     const header = rawHeader.replace(/\0$/, '');
     const [c = '', p = '', t = '0', a = '', subject = '', op = '', host = ''] = header.split('\x1f');
-    const record: CommitRecord = { c, p: p ? p.split(' ') : [], t: Number(t), a, s: subject, f: {} };
+    const record: CommitRecord = { c, p: p ? p.split(' ') : [], t: Number(t), a, s: subject, f: rawChanges(raw) };
     if (op.trim()) record.op = op.trim();
     if (host.trim()) record.host = host.trim();
-    // -z raw entries: ":<modes> <old> <new> <status>\0<path>\0"
-    const fields = raw.replace(/^\n+/, '').split('\0');
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-      const meta = fields[i]!.trim().split(' ');
-      const path = fields[i + 1]!;
-      if (meta.length < 5 || !meta[0]!.startsWith(':')) break;
-      record.f[path] = /^0+$/.test(meta[3]!) ? null : meta[3]!;
-    }
     records.push(record);
   }
   return records;

@@ -85,7 +85,7 @@ export async function fetchBranch(repo: StateRepo, target: RemoteTarget, options
   const store = await repo.store();
   if (await nativeFor(target.url)) {
     const refspec = `+refs/heads/${target.branch}:${trackingRef(target)}`;
-    // What git fetches lands in a pack, which isomorphic-git reads next: it loads (~25 ms) while git transfers.
+    // The pull reads refs through isomorphic-git next: it loads (~25 ms) while git transfers.
     const run = await native(repo, target, 'fetch', ['fetch', '--no-tags', '--no-write-fetch-head', '--progress', target.remote, refspec], options, iso);
     if (run.code !== 0) {
       if (!/couldn't find remote ref/i.test(run.stderr)) throw await failure(repo, target, 'fetch from', run);
