@@ -48,20 +48,26 @@ export class LockQueue {
     return name;
   }
 
-  /** Whether `ticket` is the oldest live one (tickets of the gone are removed on the way). */
-  isFirst(ticket: string, now: number): boolean {
+  /**
+   * The live ticket just ahead of `ticket`, or null when it is first. Each
+   * waiter looks only at its predecessor (removing it when its process is
+   * gone), so a dead ticket anywhere in the queue is found by the one behind it.
+   */
+  ahead(ticket: string, now: number): string | null {
     let names: string[];
     try {
       names = fs.readdirSync(this.dir).sort();
     } catch {
-      return true;
+      return null;
     }
-    for (const name of names) {
-      if (name === ticket) return true;
-      if (!this.isDead(name, now)) return false;
+    const at = names.indexOf(ticket);
+    // ours went missing (someone cleaned up): we are not behind anyone
+    for (let i = (at < 0 ? 0 : at) - 1; i >= 0; i--) {
+      const name = names[i]!;
+      if (!this.isDead(name, now)) return name;
       fs.rmSync(join(this.dir, name), { force: true });
     }
-    return true; // ours went missing (someone cleaned up): we are not behind anyone
+    return null;
   }
 
   leave(ticket: string): void {

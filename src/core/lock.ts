@@ -15,8 +15,9 @@
  * from when it was first seen for a lock whose mtime lies in the future. Taking
  * over removes the git lock files the dead holder recorded.
  *
- * Waiters queue first come, first served (lock-queue.ts) and wake when the
- * folder goes (a watch on `.git`), with short capped backoff as a fallback.
+ * Waiters queue first come, first served (lock-queue.ts). The first wakes
+ * when the lock folder goes, each other one when the ticket ahead of it goes
+ * (a watch on that one path), with capped backoff as a fallback.
  * Within a process the lock is a promise chain, since proper-lockfile is not
  * re-entrant.
  */
@@ -42,6 +43,8 @@ export const DEFAULT_STALE_MS = 5_000;
 export const LOCK_DIR = 'gitstate.lock';
 const OWNER = 'gitstate-lock-owner.json';
 const MAX_BACKOFF_MS = 16;
+/** A waiter behind another is woken when that one's ticket goes; it looks on its own this often, for a waiter that died. */
+const MAX_BACKOFF_BEHIND_MS = 128;
 
 export interface HeldLock {
   /** Throws if another process took the lock over while we held it. */
@@ -132,10 +135,12 @@ async function acquire(
   let wait = 1;
   let tookOver = false;
   let ticket: string | null = null;
+  const watch = new GoneWatch();
   try {
   for (;;) {
     // Only the first in the queue tries; with nobody queued, anyone may.
-    const mayTry = ticket ? queue.isFirst(ticket, clock.now()) : !queue.anyWaiting();
+    const ahead = ticket ? queue.ahead(ticket, clock.now()) : null;
+    const mayTry = ticket ? ahead === null : !queue.anyWaiting();
     if (!mayTry) ticket ??= queue.join(clock.now(), waiterHere(bootId()));
     else try {
       const release = await lockfile.lock(gitdir, {
@@ -159,10 +164,18 @@ async function acquire(
     if (clock.now() >= deadline) {
       throw new LockError(`could not take the repository lock within ${timeoutMs} ms (${lockPath} is held by ${describeOwner(lockPath)})`, { lock: lockPath });
     }
-    await waitForRelease(gitdir, Math.min(wait * (0.5 + Math.random()), deadline - clock.now()), clock);
-    wait = Math.min(wait * 2, MAX_BACKOFF_MS);
+    // The first waiter wakes when the lock folder goes; the others when the ticket ahead goes
+    // (it leaves once its waiter holds the lock), so one release wakes one waiter.
+    const waitingOn = ahead ? join(queue.dir, ahead) : lockPath;
+    watch.on(waitingOn);
+    // behind someone, nothing but a crash (found by looking) goes unannounced: look less often
+    const cap = ahead && watch.watching ? MAX_BACKOFF_BEHIND_MS : MAX_BACKOFF_MS;
+    wait = Math.min(wait, cap);
+    await watch.sleep(Math.min(wait * (0.5 + Math.random()), deadline - clock.now()), clock);
+    wait = Math.min(wait * 2, cap);
   }
   } finally {
+    watch.close();
     if (ticket) queue.leave(ticket);
   }
 }
@@ -277,25 +290,71 @@ function describeOwner(lockPath: string): string {
   return owner ? `process ${owner.pid} on ${owner.host}` : 'another writer';
 }
 
-/** Sleep up to `ms`, waking early when anything in the git dir is renamed or removed (the lock folder going). */
-async function waitForRelease(gitdir: string, ms: number, clock: Clock): Promise<void> {
-  if (ms <= 0) return;
-  const controller = new AbortController();
-  let watcher: fs.FSWatcher | null = null;
-  try {
-    watcher = fs.watch(gitdir, { persistent: false }, (event, name) => {
-      if (event === 'rename' && name === LOCK_DIR) controller.abort();
-    });
-    watcher.on('error', () => undefined);
-  } catch {
-    // no watch here (some network file systems): the backoff alone
+const WOKEN = Symbol('woken');
+
+/**
+ * Wakes a waiter when the one path it waits on is removed or renamed: the lock
+ * folder, or the queue ticket ahead of it. Watching the path itself (not the
+ * git dir) spares waiters the events of every other file a write touches.
+ */
+class GoneWatch {
+  private path: string | null = null;
+  private watcher: fs.FSWatcher | null = null;
+  private gone = false;
+  private wake: (() => void) | null = null;
+
+  /** Whether a watch is in place (some file systems have none: the backoff alone then). */
+  get watching(): boolean {
+    return this.watcher !== null;
   }
-  try {
-    await clock.sleep(ms, controller.signal);
-  } catch {
-    // woken
-  } finally {
-    watcher?.close();
+
+  /** Watch `path` from now on (a watch already on it is kept). */
+  on(path: string): void {
+    if (path === this.path && (this.watcher || this.gone)) return;
+    this.close();
+    this.path = path;
+    this.gone = false;
+    try {
+      this.watcher = fs.watch(path, { persistent: false }, (event) => {
+        if (event === 'rename') this.fire();
+      });
+      this.watcher.on('error', () => this.fire());
+    } catch (err) {
+      // already gone: look again at once
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.gone = true;
+    }
+  }
+
+  /** Sleep up to `ms`, or less when the path goes (at once if it went already). */
+  async sleep(ms: number, clock: Clock): Promise<void> {
+    if (this.gone) {
+      this.path = null; // the next wait watches afresh, even on the same name
+      return;
+    }
+    if (ms <= 0) return;
+    const controller = new AbortController();
+    this.wake = () => controller.abort(WOKEN); // a reason of our own: no DOMException to build
+    try {
+      await clock.sleep(ms, controller.signal);
+    } catch {
+      // woken
+    } finally {
+      this.wake = null;
+      if (this.gone) this.path = null;
+    }
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    this.path = null;
+  }
+
+  private fire(): void {
+    this.gone = true;
+    this.watcher?.close();
+    this.watcher = null;
+    this.wake?.();
   }
 }
 
