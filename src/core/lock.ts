@@ -139,10 +139,14 @@ async function acquire(
   try {
   for (;;) {
     // Only the first in the queue tries; with nobody queued, anyone may.
-    const ahead = ticket ? queue.ahead(ticket, clock.now()) : null;
+    let ahead = ticket ? queue.ahead(ticket, clock.now()) : null;
     const mayTry = ticket ? ahead === null : !queue.anyWaiting();
-    if (!mayTry) ticket ??= queue.join(clock.now(), waiterHere(bootId()));
-    else try {
+    if (!mayTry && !ticket) {
+      ticket = queue.join(clock.now(), waiterHere(bootId()));
+      ahead = queue.ahead(ticket, clock.now());
+      if (ahead === null) continue; // the queue emptied meanwhile
+    }
+    if (mayTry) try {
       const release = await lockfile.lock(gitdir, {
         lockfilePath: lockPath,
         realpath: false,

@@ -4,7 +4,7 @@
  * how loaded the machine is.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { withRepoLock, LOCK_DIR } from '../../src/core/lock.js';
 import { GitLockFile } from '../../src/git/lockfile.js';
 import { LockError, RepoError } from '../../src/errors.js';
 import { FakeClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { assertRepoHealthy, cleanupTempDirs, cli, git, tempRepo } from '../helpers/repo.js';
 import { writer } from '../helpers/writer.js';
 
@@ -154,6 +155,28 @@ describe('repository lock', () => {
     writeFileSync(join(queue, older), JSON.stringify({ pid: deadPid(), host: hostname(), boot }));
     expect(await withRepoLock(repo.gitdir, { timeoutMs: 500, clock }, async () => 'taken')).toBe('taken');
     expect(readdirSync(queue)).toEqual([]);
+  });
+
+  it('a waiter is woken by the ticket ahead of it going, then by the lock folder going: its clock never has to move', async () => {
+    const repo = await tempRepo();
+    const lockDir = placeLock(repo.gitdir, { pid: process.pid });
+    const queue = join(repo.gitdir, 'gitstate-lock-queue');
+    mkdirSync(queue);
+    const ahead = join(queue, `${String(Date.now() - 100).padStart(15, '0')}-1-a`);
+    writeFileSync(ahead, JSON.stringify({ pid: process.pid, host: hostname(), boot }));
+    const clock = new ManualClock(Date.now());
+    const start = clock.now();
+    const sleeps = async (n: number) => {
+      while (clock.asked.length < n) await new Promise((r) => setTimeout(r, 5));
+    };
+    const taken = withRepoLock(repo.gitdir, { timeoutMs: 60_000, clock }, async () => 'taken');
+    await sleeps(1); // asleep behind the ticket ahead
+    rmSync(ahead);
+    await sleeps(2); // woken: first now, it finds the folder held and sleeps again
+    expect(readdirSync(queue)).toHaveLength(1);
+    rmSync(lockDir, { recursive: true });
+    expect(await taken).toBe('taken');
+    expect(clock.now()).toBe(start);
   });
 
   it('excludes within a process: operations on one repository run one at a time, in order', async () => {
