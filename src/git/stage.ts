@@ -219,7 +219,11 @@ export class Stage {
       throw err;
     }
     this.finished = true;
-    for (const temp of this.temps) disk.closeSync(temp.fd);
+    for (const temp of this.temps) {
+      disk.closeSync(temp.fd);
+      // an object that was in place already (written meanwhile by native git)
+      if (!temp.placed) disk.removeSync(temp.path);
+    }
     // The commit is durable from here: failing to clear the journal only makes the next writer look.
     try {
       this.store.clearJournal();

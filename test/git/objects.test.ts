@@ -5,7 +5,7 @@
  * that changed a byte fails here.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,25 @@ describe('loose objects', () => {
     expect(git(dir, 'cat-file', '-p', `${oid}:notes/a.yaml`)).toBe('x: 1\n');
     git(dir, 'fsck', '--strict', '--no-progress');
     expect(git(dir, 'status', '--porcelain')).toBe('');
+  });
+});
+
+describe('publishing a stage', () => {
+  it('an object native git wrote meanwhile is not renamed over, and its temp file goes', async () => {
+    const dir = await tempDir();
+    git(dir, 'init', '-q', '-b', 'main');
+    git(dir, 'commit', '-q', '--allow-empty', '-m', 'root');
+    const store = new GitStore(dir);
+    const stage = await store.begin();
+    const content = Buffer.from('made: twice\n');
+    await stage.commit({ changes: [{ path: 'a.yaml', content }], message: 'write a.yaml\n', author: { name: 'Bo', email: 'bo@example.org' } });
+    const blob = nativeHash(dir, 'blob', content);
+    const before = readFileSync(join(dir, '.git/objects', blob.slice(0, 2), blob.slice(2)));
+    await stage.publish({ lockTimeoutMs: 1000 });
+    expect(readFileSync(join(dir, '.git/objects', blob.slice(0, 2), blob.slice(2)))).toEqual(before);
+    expect(readdirSync(join(dir, '.git/gitstate-tmp'))).toEqual([]);
+    expect(git(dir, 'show', 'HEAD:a.yaml')).toBe('made: twice\n');
+    git(dir, 'fsck', '--strict', '--no-progress');
   });
 });
 
