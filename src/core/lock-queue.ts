@@ -61,8 +61,8 @@ export class LockQueue {
       return null;
     }
     const at = names.indexOf(ticket);
-    // ours went missing (someone cleaned up): we are not behind anyone
-    for (let i = (at < 0 ? 0 : at) - 1; i >= 0; i--) {
+    if (at < 0) return null; // ours went missing (someone cleaned up): we are not behind anyone
+    for (let i = at - 1; i >= 0; i--) {
       const name = names[i]!;
       if (!this.isDead(name, now)) return name;
       fs.rmSync(join(this.dir, name), { force: true });

@@ -312,9 +312,13 @@ class GoneWatch {
     return this.watcher !== null;
   }
 
-  /** Watch `path` from now on (a watch already on it is kept). */
+  /**
+   * Watch `path` from now on (a live watch on it is kept). Called after each
+   * look at the queue and the lock, so a path that went meanwhile is found
+   * here: watching it fails, and the next sleep returns at once.
+   */
   on(path: string): void {
-    if (path === this.path && (this.watcher || this.gone)) return;
+    if (path === this.path && this.watcher) return;
     this.close();
     this.path = path;
     this.gone = false;
@@ -331,11 +335,7 @@ class GoneWatch {
 
   /** Sleep up to `ms`, or less when the path goes (at once if it went already). */
   async sleep(ms: number, clock: Clock): Promise<void> {
-    if (this.gone) {
-      this.path = null; // the next wait watches afresh, even on the same name
-      return;
-    }
-    if (ms <= 0) return;
+    if (this.gone || ms <= 0) return;
     const controller = new AbortController();
     this.wake = () => controller.abort(WOKEN); // a reason of our own: no DOMException to build
     try {
@@ -344,7 +344,6 @@ class GoneWatch {
       // woken
     } finally {
       this.wake = null;
-      if (this.gone) this.path = null;
     }
   }
 

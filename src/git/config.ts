@@ -49,8 +49,7 @@ function lastValue(entries: Entry[], key: string): string | undefined {
 function canonical(key: string): string {
   const first = key.indexOf('.');
   const last = key.lastIndexOf('.');
-  if (first < 0) return key.toLowerCase();
-  if (first === last) return key.toLowerCase();
+  if (first === last) return key.toLowerCase(); // no subsection (or no dot at all)
   return `${key.slice(0, first).toLowerCase()}.${key.slice(first + 1, last)}.${key.slice(last + 1).toLowerCase()}`;
 }
 
