@@ -13,6 +13,11 @@ export interface Disk {
   closeSync(fd: number): void;
   /** Make a file's data durable. */
   fsync(fd: number): Promise<void>;
+  /**
+   * Create `path` (it must not exist), write `bytes` and make them durable,
+   * on the thread pool: a staged file costs the caller no blocking call.
+   */
+  writeNew(path: string, bytes: Uint8Array): Promise<void>;
   /** Make a folder's entries durable (files made, renamed into or removed from it). */
   syncDir(path: string): Promise<void>;
   renameSync(from: string, to: string): void;
@@ -30,6 +35,24 @@ export const nodeDisk: Disk = {
   writeSync: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
   closeSync: (fd) => fs.closeSync(fd),
   fsync: (fd) => fsyncAsync(fd),
+  writeNew: (path, bytes) =>
+    new Promise((resolve, reject) => {
+      // callbacks, not FileHandle: one thread-pool round trip per step and no promise per call
+      fs.open(path, 'wx', 0o644, (err, fd) => {
+        if (err) return reject(err);
+        // closing costs microseconds: done here, not as one more round trip
+        const settle = (cause: Error | null) => {
+          fs.closeSync(fd);
+          if (cause) reject(cause);
+          else resolve();
+        };
+        const write = (done: number): void => {
+          if (done >= bytes.byteLength) return fs.fsync(fd, settle);
+          fs.write(fd, bytes, done, bytes.byteLength - done, null, (writeErr, n) => (writeErr ? settle(writeErr) : write(done + n)));
+        };
+        write(0);
+      });
+    }),
   // opening and closing a folder cost microseconds: only the fsync goes to the thread pool
   syncDir: async (path) => {
     const fd = fs.openSync(path, 'r');

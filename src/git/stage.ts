@@ -5,7 +5,8 @@
  * abandoning it removes only its own.
  *
  * Staging writes each new object, and at publish each work-tree file, to a
- * fresh temp file in `.git/gitstate-tmp/` and starts its fsync at once.
+ * fresh temp file in `.git/gitstate-tmp/`, written and fsynced on the thread
+ * pool while the caller goes on.
  * Publishing follows git's protocol:
  *  1. take `index.lock`, then `refs/heads/main.lock` (O_CREAT|O_EXCL), as
  *     native git does, so the two exclude each other;
@@ -36,8 +37,8 @@ export const TMP_DIR = 'gitstate-tmp';
 
 interface TempFile {
   path: string;
-  fd: number;
-  synced: Promise<void>;
+  /** Settles once the file is written and durable (on the thread pool), or failed. */
+  written: Promise<void>;
   /** Renamed into place: no longer ours to remove. */
   placed: boolean;
 }
@@ -188,7 +189,7 @@ export class Stage {
       const journaled = this.store.writeJournal(journal);
       journaled.catch(() => undefined); // awaited below, unless the ref write fails first
       refLock.write(Buffer.from(`${this.tip}\n`));
-      await settleAll([...this.temps.map((t) => t.synced), refLock.sync(), journaled]);
+      await settleAll([...this.temps.map((t) => t.written), refLock.sync(), journaled]);
       crashPoint('synced');
 
       const dirs = new Set<string>();
@@ -219,11 +220,8 @@ export class Stage {
       throw err;
     }
     this.finished = true;
-    for (const temp of this.temps) {
-      disk.closeSync(temp.fd);
-      // an object that was in place already (written meanwhile by native git)
-      if (!temp.placed) disk.removeSync(temp.path);
-    }
+    // an object that was in place already (written meanwhile by native git)
+    for (const temp of this.temps) if (!temp.placed) disk.removeSync(temp.path);
     // The commit is durable from here: failing to clear the journal only makes the next writer look.
     try {
       this.store.clearJournal();
@@ -242,11 +240,10 @@ export class Stage {
 
   private discard(temp: TempFile): void {
     this.temps.splice(this.temps.indexOf(temp), 1);
-    // the fd may still be in an fsync on the thread pool: close it only after
-    void temp.synced
+    // it may still be being written on the thread pool: removed once that is over
+    void temp.written
       .catch(() => undefined)
       .then(() => {
-        this.store.disk.closeSync(temp.fd);
         if (!temp.placed) this.store.disk.removeSync(temp.path);
       });
   }
@@ -269,30 +266,19 @@ export class Stage {
     return oid;
   }
 
+  /** Start writing `bytes` to a fresh temp file: the writing and its fsync run while the caller goes on. */
   private writeTemp(bytes: Uint8Array): TempFile {
-    const disk = this.store.disk;
-    let path = newTempPath(this.store, disk);
-    let fd: number;
-    try {
-      fd = disk.openSync(path, 'wx', 0o644);
-    } catch (err) {
+    const store = this.store;
+    const temp: TempFile = { path: newTempPath(store, store.disk), written: Promise.resolve(), placed: false };
+    temp.written = store.disk.writeNew(temp.path, bytes).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
       // the folder went (someone cleaned .git up): make it again
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      this.store.tempFolderMade = false;
-      path = newTempPath(this.store, disk);
-      fd = disk.openSync(path, 'wx', 0o644);
-    }
-    try {
-      writeAll(disk, fd, bytes);
-    } catch (err) {
-      disk.closeSync(fd);
-      disk.removeSync(path);
-      throw err;
-    }
-    const synced = disk.fsync(fd);
+      store.tempFolderMade = false;
+      temp.path = newTempPath(store, store.disk);
+      return store.disk.writeNew(temp.path, bytes);
+    });
     // awaited at publish; a stage abandoned before then must not leave it unhandled
-    synced.catch(() => undefined);
-    const temp: TempFile = { path, fd, synced, placed: false };
+    temp.written.catch(() => undefined);
     this.temps.push(temp);
     return temp;
   }

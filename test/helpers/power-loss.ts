@@ -68,6 +68,17 @@ export class PowerCutDisk implements Disk {
     if (this.cut) throw new PowerLost(); // the power went while it was in flight
     this.data.set(fs.fstatSync(fd).ino, readAll(fd));
   }
+  async writeNew(path: string, bytes: Uint8Array): Promise<void> {
+    this.step();
+    const fd = nodeDisk.openSync(path, 'wx', 0o644);
+    try {
+      this.step();
+      nodeDisk.writeSync(fd, bytes, 0, bytes.byteLength);
+      await this.fsync(fd);
+    } finally {
+      nodeDisk.closeSync(fd);
+    }
+  }
   async syncDir(path: string): Promise<void> {
     this.step();
     await nodeDisk.syncDir(path);
