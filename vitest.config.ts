@@ -26,6 +26,7 @@ export const FULL_SUITES = [
   'test/concurrency/crash-points.test.ts',
   'test/yaml/property.test.ts',
   'test/git/disk-changes.test.ts',
+  'test/git/pack-write.test.ts',
 ];
 
 export default defineConfig({

@@ -53,7 +53,12 @@ export function encodeObject(type: ObjectType, content: Uint8Array): EncodedObje
 
 /** The id `content` has as a blob, without encoding it. */
 export function blobOid(content: Uint8Array): string {
-  return createHash('sha1').update(`blob ${content.byteLength}\0`).update(content).digest('hex');
+  return objectOid('blob', content);
+}
+
+/** The id of an object of `type` holding `content`, without encoding it. */
+export function objectOid(type: ObjectType, content: Uint8Array): string {
+  return createHash('sha1').update(`${type} ${content.byteLength}\0`).update(content).digest('hex');
 }
 
 /** A tree's content: entries in git's order (a tree sorts as if its name ended in `/`). */

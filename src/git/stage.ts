@@ -6,7 +6,9 @@
  *
  * Staging writes each new object, and at publish each work-tree file, to a
  * fresh temp file in `.git/gitstate-tmp/`, written and fsynced on the thread
- * pool while the caller goes on.
+ * pool while the caller goes on. A stage of several commits (a group, see
+ * core/writer.ts) keeps its objects and writes them at publish as one pack
+ * (pack-write.ts): two files to make durable instead of one per object.
  * Publishing follows git's protocol:
  *  1. take `index.lock`, then `refs/heads/main.lock` (O_CREAT|O_EXCL), as
  *     native git does, so the two exclude each other;
@@ -14,8 +16,8 @@
  *     nothing was renamed, the caller re-applies its writes on the new HEAD);
  *  3. write the journal (in place: it is gitstate's own, never read by git), and
  *     the new ref into its lock file; wait for every fsync;
- *  4. rename the objects (never over an existing one) and the work-tree files
- *     into place; fsync their folders; meanwhile build the new index from the
+ *  4. rename the objects (never over an existing one; a pack before its index)
+ *     and the work-tree files into place; fsync their folders; meanwhile build the new index from the
  *     renamed files' stat data into `index.lock`, and fsync it;
  *  5. rename the ref lock, then the index lock, into place; fsync their folders;
  *  6. clear the journal.
@@ -30,7 +32,8 @@ import type { FileChange, Person } from '../core/types.js';
 import { crashPoint } from './crash-points.js';
 import { GitLockFile } from './lockfile.js';
 import { writeAll, type Disk } from './disk.js';
-import { commitContent, encodeObject, treeContent, type ObjectType, type Signature, type TreeEntry } from './objects.js';
+import { commitContent, encodeObject, objectOid, treeContent, type ObjectType, type Signature, type TreeEntry } from './objects.js';
+import { buildPack, canWritePacks, packEntry, type PackEntry } from './pack-write.js';
 import { blobInTree, type GitStore, type Journal } from './store.js';
 
 export const TMP_DIR = 'gitstate-tmp';
@@ -73,9 +76,17 @@ export interface StageMark {
   files: Map<string, { content: Uint8Array | null; blob: string | null }>;
 }
 
+export interface StageOptions {
+  /** The objects go into one pack at publish (several commits published together) instead of one loose file each. */
+  packed?: boolean;
+}
+
 export class Stage {
   private tip: string | null;
-  private readonly objects = new Map<string, TempFile>();
+  /** The objects this stage adds, in the order staged: a loose temp file each, or a pack entry. */
+  private readonly objects = new Map<string, TempFile | PackEntry>();
+  private readonly packed: boolean;
+  private packWritten = false;
   /** Each path this stage changes: its final content (null: removed) and blob. */
   private files = new Map<string, { content: Uint8Array | null; blob: string | null }>();
   private readonly trees = new Map<string, TreeEntry[]>();
@@ -88,8 +99,15 @@ export class Stage {
     private readonly store: GitStore,
     /** The commit the branch must still point at when this stage is published. */
     readonly base: string | null,
+    options: StageOptions = {},
   ) {
     this.tip = base;
+    this.packed = Boolean(options.packed) && canWritePacks;
+  }
+
+  /** Whether publishing this stage added a pack (the writer then sees whether small packs pile up). */
+  get wrotePack(): boolean {
+    return this.packWritten;
   }
 
   /** The newest commit staged (the base when none is). */
@@ -159,7 +177,8 @@ export class Stage {
   rollbackTo(mark: StageMark): void {
     this.assertOpen();
     for (const oid of [...this.objects.keys()].slice(mark.objects)) {
-      this.discard(this.objects.get(oid)!);
+      const staged = this.objects.get(oid)!;
+      if (!isPackEntry(staged)) this.discard(staged);
       this.objects.delete(oid);
     }
     this.tip = mark.tip;
@@ -173,6 +192,7 @@ export class Stage {
     const { gitdir, dir } = this.store;
     const work = new Map<string, TempFile | null>();
     for (const [path, { content }] of this.files) work.set(path, content ? this.writeTemp(content) : null);
+    const pack = this.writePack();
     const disk = this.store.disk;
     const lockOptions = { timeoutMs: options.lockTimeoutMs, clock: options.clock, onLock: options.onGitLock, disk };
     let indexLock: GitLockFile | null = null;
@@ -194,9 +214,19 @@ export class Stage {
 
       const dirs = new Set<string>();
       for (const [oid, temp] of this.objects) {
+        if (isPackEntry(temp)) continue;
         const target = join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
         if (existsSync(target)) continue; // objects are immutable: never renamed over
         this.place(temp, target, dirs);
+      }
+      if (pack) {
+        // the pack before its index: a reader looks for packs by their index
+        const base = join(gitdir, 'objects', 'pack', `pack-${pack.name}`);
+        if (!existsSync(`${base}.idx`)) {
+          this.place(pack.pack, `${base}.pack`, dirs);
+          this.place(pack.idx, `${base}.idx`, dirs);
+          this.packWritten = true;
+        }
       }
       for (const [path, temp] of work) {
         const target = join(dir, path);
@@ -253,11 +283,27 @@ export class Stage {
   }
 
   private putObject(type: ObjectType, content: Uint8Array): string {
-    const { oid, deflated } = encodeObject(type, content);
-    if (!this.objects.has(oid) && !existsSync(join(this.store.gitdir, 'objects', oid.slice(0, 2), oid.slice(2))) && !this.store.packs.has(oid)) {
-      this.objects.set(oid, this.writeTemp(deflated));
+    if (this.packed) {
+      const oid = objectOid(type, content);
+      if (!this.stored(oid)) this.objects.set(oid, packEntry({ oid, type, content }));
+      return oid;
     }
+    const { oid, deflated } = encodeObject(type, content);
+    if (!this.stored(oid)) this.objects.set(oid, this.writeTemp(deflated));
     return oid;
+  }
+
+  /** Whether the object is staged already, or in the repository. */
+  private stored(oid: string): boolean {
+    return this.objects.has(oid) || existsSync(join(this.store.gitdir, 'objects', oid.slice(0, 2), oid.slice(2))) || this.store.packs.has(oid);
+  }
+
+  /** Start writing the pack of the staged objects, when there are any to pack. */
+  private writePack(): { name: string; pack: TempFile; idx: TempFile } | null {
+    const entries = [...this.objects.values()].filter(isPackEntry);
+    if (entries.length === 0) return null;
+    const { name, pack, idx } = buildPack(entries);
+    return { name, pack: this.writeTemp(pack), idx: this.writeTemp(idx) };
   }
 
   private putTree(entries: TreeEntry[]): string {
@@ -321,6 +367,10 @@ export class Stage {
     }
     return entries.length > 0 ? this.putTree(entries) : null;
   }
+}
+
+function isPackEntry(staged: TempFile | PackEntry): staged is PackEntry {
+  return 'bytes' in staged;
 }
 
 function signature(person: Person, time: number): Signature {

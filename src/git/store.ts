@@ -9,16 +9,17 @@
  * git's lock protocol (stage.ts).
  */
 import * as nodeFs from 'node:fs';
-import { constants, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { nodeDisk, writeAll, type Disk } from './disk.js';
 import { join } from 'node:path';
 import { NotFoundError, RepoError } from '../errors.js';
 import { indexManager, iso, isoModels } from './iso.js';
-import { commitTree, parseTree, readLoose } from './loose.js';
+import { commitTree, parseTree, readLoose, type LooseObject } from './loose.js';
 import { readConfig, readIdentity, type Identity } from './config.js';
 import { blobOid, type TreeEntry } from './objects.js';
 import { patchIndex } from './index-patch.js';
 import { PackIndexes } from './packs.js';
+import { mergePacks, wholeEntries, type PackEntry } from './pack-write.js';
 import { nativeBlobs, nativeDiskChanges, type DiskChange } from './native.js';
 import { Stage, TMP_DIR } from './stage.js';
 
@@ -54,6 +55,10 @@ const CACHE_LIMIT = 4096;
 /** Below this many blobs a git process costs more than reading them one by one. */
 const PRELOAD_MIN = 4;
 const PRELOAD_LIMIT = 32 * 1024 * 1024;
+/** Small packs of group commits are merged once there are this many (git's own gc.autoPackLimit is 50). */
+const COMPACT_AT = 16;
+/** A pack above this size is not merged again: later merges start a new one. */
+const COMPACT_SIZE = 1024 * 1024;
 
 export class GitStore {
   /** Node's fs, wrapped once in isomorphic-git's FileSystem (it would re-wrap on every call). */
@@ -159,7 +164,7 @@ export class GitStore {
   async treeOf(commit: string): Promise<string> {
     const hit = this.commitTrees.get(commit);
     if (hit) return hit;
-    const loose = readLoose(this.gitdir, commit);
+    const loose = this.readStored(commit);
     if (loose?.type !== 'commit') return (await this.readCommit(commit)).tree;
     const tree = commitTree(loose.content);
     this.rememberTree(commit, tree);
@@ -175,11 +180,16 @@ export class GitStore {
   async readTree(oid: string): Promise<TreeEntry[]> {
     const hit = this.trees.get(oid);
     if (hit) return hit;
-    const loose = readLoose(this.gitdir, oid);
+    const loose = this.readStored(oid);
     const entries = loose?.type === 'tree' ? parseTree(loose.content) : ((await iso().readTree({ ...this.args, oid })).tree as TreeEntry[]);
     if (this.trees.size >= CACHE_LIMIT) this.trees.clear();
     this.trees.set(oid, entries);
     return entries;
+  }
+
+  /** An object read here, loose or whole in a small pack (what gitstate writes); null: ask isomorphic-git. */
+  private readStored(oid: string): LooseObject | null {
+    return readLoose(this.gitdir, oid) ?? this.packs.read(oid);
   }
 
   /** The blob id of `path` in `commit`, or null when the path is not there. */
@@ -190,7 +200,7 @@ export class GitStore {
   async readBlob(oid: string): Promise<Uint8Array> {
     const preloaded = this.preloaded.get(oid);
     if (preloaded) return preloaded;
-    const loose = readLoose(this.gitdir, oid);
+    const loose = this.readStored(oid);
     if (loose?.type === 'blob') return loose.content;
     const { blob } = await iso().readBlob({ ...this.args, oid });
     return blob;
@@ -353,10 +363,14 @@ export class GitStore {
 
   // ---- writing -------------------------------------------------------------
 
-  /** A stage for commits on `base` (HEAD as it is now when omitted). */
-  async begin(base?: string | null): Promise<Stage> {
+  /**
+   * A stage for commits on `base` (HEAD as it is now when omitted). `packed`:
+   * its objects go into one pack (several commits published together), else
+   * each is a loose object.
+   */
+  async begin(options: { base?: string | null; packed?: boolean } = {}): Promise<Stage> {
     this.packs.refresh(); // a fetch or gc since the last commit may have added packs
-    return new Stage(this, base === undefined ? await this.headOid() : base);
+    return new Stage(this, options.base === undefined ? await this.headOid() : options.base, { packed: options.packed });
   }
 
   /**
@@ -464,6 +478,63 @@ export class GitStore {
     } finally {
       this.disk.closeSync(fd);
     }
+  }
+
+  /**
+   * Merge gitstate's small packs (whole objects only, see pack-write.ts) into
+   * one once COMPACT_AT of them pile up, so that group commits leave a few
+   * packs, not one per group. The merged pack is in place and durable before
+   * any pack it replaces is removed: every object stays readable throughout.
+   * Packs git made (a fetch's, a gc's, any with a .keep or another companion
+   * file) are left to git. Only while holding the repository lock.
+   */
+  async compactPacks(): Promise<void> {
+    const folder = join(this.gitdir, 'objects', 'pack');
+    let names: string[];
+    try {
+      names = readdirSync(folder);
+    } catch {
+      return;
+    }
+    const bases = names.filter((n) => n.startsWith('pack-') && n.endsWith('.idx')).map((n) => n.slice(0, -'.idx'.length));
+    if (bases.length < COMPACT_AT) return;
+    const small: Array<{ base: string; entries: PackEntry[] }> = [];
+    for (const base of bases) {
+      // a .keep, .promisor, .mtimes, .rev or .bitmap beside it: git has plans for this pack
+      if (names.some((n) => n.startsWith(`${base}.`) && !n.endsWith('.idx') && !n.endsWith('.pack'))) continue;
+      try {
+        if (lstatSync(join(folder, `${base}.pack`)).size > COMPACT_SIZE) continue;
+        const entries = wholeEntries(readFileSync(join(folder, `${base}.pack`)), readFileSync(join(folder, `${base}.idx`)));
+        if (entries) small.push({ base, entries });
+      } catch {
+        // removed meanwhile, or unreadable: not ours to merge
+      }
+    }
+    if (small.length < COMPACT_AT) return;
+    const merged = mergePacks(small.map((p) => p.entries));
+    const target = `pack-${merged.name}`;
+    if (!existsSync(join(folder, `${target}.idx`))) {
+      const made = [`${target}.pack`, `${target}.idx`].map((name) => join(this.gitdir, TMP_DIR, `${process.pid}-compact-${name}`));
+      if (!this.tempFolderMade) mkdirSync(join(this.gitdir, TMP_DIR), { recursive: true });
+      this.tempFolderMade = true;
+      try {
+        const written = await Promise.allSettled([this.disk.writeNew(made[0]!, merged.pack), this.disk.writeNew(made[1]!, merged.idx)]);
+        for (const result of written) if (result.status === 'rejected') throw result.reason;
+        this.disk.renameSync(made[0]!, join(folder, `${target}.pack`));
+        this.disk.renameSync(made[1]!, join(folder, `${target}.idx`));
+      } finally {
+        for (const temp of made) this.disk.removeSync(temp);
+      }
+      await this.disk.syncDir(folder);
+    }
+    // each index before its pack: a reader never finds an index whose pack is gone
+    for (const { base } of small) {
+      if (base === target) continue;
+      this.disk.unlinkSync(join(folder, `${base}.idx`));
+      this.disk.unlinkSync(join(folder, `${base}.pack`));
+    }
+    await this.disk.syncDir(folder);
+    this.packs.refresh();
   }
 
   /** Remove what stages of a process that died left in the temp folder (only while holding the repository lock). */
