@@ -19,6 +19,14 @@ const MAX_DEPTH = 8;
 export const MAX_COMPONENT_BYTES = 255;
 // Letters, digits and a few safe punctuation marks; no `%`, `\`, control chars or spaces.
 const SEGMENT = /^[\p{L}\p{N}_][\p{L}\p{N}._@+-]*$/u;
+/** SEGMENT for an ASCII name (the usual case): compiling SEGMENT's Unicode classes costs a CLI call ~0.6 ms. */
+const ASCII_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._@+-]*$/;
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** Whether `segment` is made of letters, digits and the safe punctuation marks (SEGMENT). */
+export function isSegmentAllowed(segment: string): boolean {
+  return ASCII.test(segment) ? ASCII_SEGMENT.test(segment) : SEGMENT.test(segment);
+}
 /** Names Windows keeps for devices, with any extension (`con.yaml`, `NUL.json`). */
 const WINDOWS_RESERVED = /^(?:con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3])(?:\.|$)/i;
 
@@ -73,7 +81,7 @@ function checkSegment(segment: string, index: number, count: number, input: stri
   if (Buffer.byteLength(segment) > MAX_COMPONENT_BYTES) {
     throw new PathError(`file name "${printable(input)}" has a component of ${Buffer.byteLength(segment)} bytes; the limit is ${MAX_COMPONENT_BYTES} bytes`);
   }
-  if (!SEGMENT.test(segment)) {
+  if (!isSegmentAllowed(segment)) {
     throw new PathError(`file name "${printable(input)}" has an unsupported character in "${printable(segment)}" (letters, digits, _ . @ + - only)`);
   }
   if (segment.endsWith('.')) throw new PathError(`file name "${printable(input)}" has a component ending in "." (Windows drops it)`);
