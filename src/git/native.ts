@@ -127,13 +127,6 @@ export function gitMessage(stderr: string, max = 6): string {
   return lines.slice(0, max).join('; ');
 }
 
-let installed: Promise<boolean> | null = null;
-/** Is the system git installed? Asked once per process. */
-export function hasNativeGit(): Promise<boolean> {
-  installed ??= new Promise((resolve) => execFile('git', ['--version'], (err) => resolve(!err)));
-  return installed;
-}
-
 /** One config value as git sees it from `cwd` (repository, global and system files, environment), or null. */
 export async function gitConfig(cwd: string, key: string, urlMatch?: string): Promise<string | null> {
   const args = urlMatch ? ['config', '--get-urlmatch', key, urlMatch] : ['config', '--get', key];

@@ -134,6 +134,15 @@ export class GitStore {
 
   /** A ref's commit, or null when it does not exist. */
   async resolveRef(ref: string): Promise<string | null> {
+    // a loose ref (what git writes on a fetch or commit) is read here; packed and symbolic ones through isomorphic-git
+    if (ref.startsWith('refs/')) {
+      try {
+        const loose = readFileSync(join(this.gitdir, ref), 'utf8').trim();
+        if (OID.test(loose)) return loose;
+      } catch {
+        // not a loose ref
+      }
+    }
     try {
       return await iso().resolveRef({ fs: this.fs as never, gitdir: this.gitdir, ref });
     } catch (err) {

@@ -119,6 +119,9 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
   const nothing = { remote, pushed: false, remoteWasEmpty: theirs === null, conflicts: [], secrets: [] };
   if (!theirs || theirs === (await store.headOid())) return { ...nothing, action: 'up-to-date', head: await store.headOid() };
   const current = await store.headOid();
+  // what the remote changes is diffed while git finds the merge base: two git processes side by side
+  const diffed = current ? new HistoryIndex(store).changedBetween(current, theirs) : null;
+  diffed?.catch(() => undefined); // awaited below, unless the histories turn out unrelated
   const base = current ? await mergeBase(store, current, theirs) : null;
   // Refused before anything is written (hand edits included): git refuses this too.
   if (current && !options.allowUnrelated && base === null) {
@@ -127,7 +130,7 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
     );
   }
   try {
-    const seen = await keepUncommitted(repo, theirs);
+    const seen = await keepUncommitted(repo, theirs, current && diffed ? { ours: current, changed: diffed } : undefined);
     const ours = await store.headOid();
     // The merge base answers both questions (an ancestor is its own merge base with a descendant), unless hand edits were committed since.
     const [containsTheirs, fastForward] = !ours
@@ -182,13 +185,18 @@ async function reportSecrets(repo: StateRepo, before: string | null, theirs: str
  * Files the remote changes that were edited here by hand and never committed are
  * committed first (checked like any write), so a fast-forward or merge cannot
  * overwrite them: they take part in the merge instead. Returns the paths that
- * differ between HEAD and `theirs`, with the HEAD they were diffed from.
+ * differ between HEAD and `theirs`, with the HEAD they were diffed from
+ * (`diffed`: that diff, already under way for this HEAD).
  */
-async function keepUncommitted(repo: StateRepo, theirs: string): Promise<{ ours: string; changed: Record<string, string | null> } | null> {
+async function keepUncommitted(
+  repo: StateRepo,
+  theirs: string,
+  diffed?: { ours: string; changed: Promise<Record<string, string | null>> },
+): Promise<{ ours: string; changed: Record<string, string | null> } | null> {
   const store = await repo.store();
   const ours = await store.headOid();
   if (!ours) return null;
-  const changed = await new HistoryIndex(store).changedBetween(ours, theirs);
+  const changed = diffed && diffed.ours === ours ? await diffed.changed : await new HistoryIndex(store).changedBetween(ours, theirs);
   // the fast-forward or merge and the secret report read every incoming file next: in one git process
   await store.preloadBlobs(Object.values(changed).filter((blob): blob is string => blob !== null));
   const files: Array<{ path: string; content: Uint8Array | null }> = [];

@@ -16,8 +16,7 @@ import { isAbsolute } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { StateRepo } from '../core/repo.js';
 import type { ProgressEvent } from '../git/http.js';
-import { iso } from '../git/iso.js';
-import { GitMissingError, gitConfig, gitMessage, hasNativeGit, runGit, type GitRun } from '../git/native.js';
+import { GitMissingError, gitConfig, gitMessage, runGit, type GitRun } from '../git/native.js';
 import { AuthError, PushRefusedError, PushRejectedError, RemoteBranchError, SyncError } from './errors.js';
 
 export { PushRejectedError, SyncError };
@@ -73,20 +72,34 @@ export function trackingRef(target: Pick<RemoteTarget, 'remote' | 'branch'>): st
   return `refs/remotes/${target.remote}/${target.branch}`;
 }
 
-/** Which transport carries http(s): the system git when installed, unless GITSTATE_HTTP_TRANSPORT=isomorphic. */
-async function nativeFor(url: string): Promise<boolean> {
-  if (urlKind(url) !== 'http') return true;
-  if (process.env.GITSTATE_HTTP_TRANSPORT === 'isomorphic') return false;
-  return hasNativeGit();
+/** Whether http(s) goes through isomorphic-git: asked for (GITSTATE_HTTP_TRANSPORT=isomorphic), or the system git is missing. */
+function httpThroughIsomorphic(url: string, missing = false): boolean {
+  return urlKind(url) === 'http' && (missing || process.env.GITSTATE_HTTP_TRANSPORT === 'isomorphic');
+}
+
+/**
+ * Run a transfer through the system git, or return null when the remote is
+ * http(s) and the system git turns out to be missing: the caller then uses
+ * isomorphic-git. (Starting git is how its absence is found: no probe delays
+ * every transfer.)
+ */
+async function nativeOrNull(repo: StateRepo, target: RemoteTarget, what: string, args: string[], options: TransferOptions): Promise<GitRun | null> {
+  try {
+    return await native(repo, target, what, args, options);
+  } catch (err) {
+    if (err instanceof GitMissing && httpThroughIsomorphic(target.url, true)) return null;
+    throw err;
+  }
 }
 
 /** Fetch the remote's branch into its tracking ref; its commit, or null when the remote has no branches at all. */
 export async function fetchBranch(repo: StateRepo, target: RemoteTarget, options: TransferOptions = {}): Promise<string | null> {
   const store = await repo.store();
-  if (await nativeFor(target.url)) {
-    const refspec = `+refs/heads/${target.branch}:${trackingRef(target)}`;
-    // The pull reads refs through isomorphic-git next: it loads (~25 ms) while git transfers.
-    const run = await native(repo, target, 'fetch', ['fetch', '--no-tags', '--no-write-fetch-head', '--progress', target.remote, refspec], options, iso);
+  const refspec = `+refs/heads/${target.branch}:${trackingRef(target)}`;
+  const run = httpThroughIsomorphic(target.url)
+    ? null
+    : await nativeOrNull(repo, target, 'fetch', ['fetch', '--no-tags', '--no-write-fetch-head', '--progress', target.remote, refspec], options);
+  if (run) {
     if (run.code !== 0) {
       if (!/couldn't find remote ref/i.test(run.stderr)) throw await failure(repo, target, 'fetch from', run);
       const branches = await nativeBranches(repo, target, options);
@@ -107,9 +120,9 @@ export async function fetchBranch(repo: StateRepo, target: RemoteTarget, options
 
 /** Push our main to the remote's branch; never forced. PushRejectedError when the remote moved (fetch, merge, push again). */
 export async function pushBranch(repo: StateRepo, target: RemoteTarget, options: TransferOptions = {}): Promise<{ pushed: boolean }> {
-  if (!(await nativeFor(target.url))) return (await import('./http-transport.js')).pushOverHttp(repo, target, options);
   const to = `refs/heads/${target.branch}`;
-  const run = await native(repo, target, 'push', ['push', '--porcelain', '--progress', target.remote, `refs/heads/${BRANCH}:${to}`], options);
+  const run = httpThroughIsomorphic(target.url) ? null : await nativeOrNull(repo, target, 'push', ['push', '--porcelain', '--progress', target.remote, `refs/heads/${BRANCH}:${to}`], options);
+  if (!run) return (await import('./http-transport.js')).pushOverHttp(repo, target, options);
   // --porcelain: "<flag>\t<from>:<to>\t<summary>" per ref, on stdout
   const line = run.stdout.split('\n').map((l) => l.split('\t')).find((f) => f.length >= 3 && f[1]!.endsWith(`:${to}`));
   if (run.code === 0) return { pushed: line?.[0] !== '=' };
@@ -145,17 +158,18 @@ function missingBranch(target: RemoteTarget, branches: string[]): RemoteBranchEr
 
 // ---- the system git ---------------------------------------------------------
 
-/** Run git for a transfer; `meanwhile` runs once git is started, while it talks to the remote. */
-async function native(repo: StateRepo, target: RemoteTarget, what: string, args: string[], options: TransferOptions, meanwhile?: () => void): Promise<GitRun> {
+/** The system git is not installed (ssh and local remotes need it; http(s) falls back to isomorphic-git). */
+class GitMissing extends SyncError {}
+
+/** Run git for a transfer (GitMissing when it is not installed). */
+async function native(repo: StateRepo, target: RemoteTarget, what: string, args: string[], options: TransferOptions): Promise<GitRun> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const env = await nativeEnv(repo, target, timeoutMs);
   let run: GitRun;
   try {
-    const running = runGit(args, { cwd: repo.dir, env, idleTimeoutMs: timeoutMs, onProgress: options.onProgress });
-    meanwhile?.();
-    run = await running;
+    run = await runGit(args, { cwd: repo.dir, env, idleTimeoutMs: timeoutMs, onProgress: options.onProgress });
   } catch (err) {
-    if (err instanceof GitMissingError) throw new SyncError(`${what} ${target.remote} (${redact(target.url)}) needs the system git (ssh and local remotes), which is not installed`);
+    if (err instanceof GitMissingError) throw new GitMissing(`${what} ${target.remote} (${redact(target.url)}) needs the system git (ssh and local remotes), which is not installed`);
     throw err;
   }
   if (run.timedOut) throw new SyncError(`${what} ${target.remote} (${redact(target.url)}): ${redact(target.url)} did not answer within ${timeoutMs} ms`);

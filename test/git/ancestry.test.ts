@@ -1,9 +1,8 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isAncestor, mergeBase } from '../../src/git/ancestry.js';
-import { cleanupTempDirs, git, headOid, tempRepo } from '../helpers/repo.js';
+import { cleanupTempDirs, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
 
 afterAll(cleanupTempDirs);
 const PATH = process.env.PATH;
@@ -36,7 +35,7 @@ describe('isAncestor and mergeBase', () => {
     it(native ? 'answers through native git where it is installed' : 'walks with isomorphic-git where git is not installed', async () => {
       const { store, a, b, c, d, orphan } = await history();
       // Without git on PATH the native answer is unavailable and the walk must give the same answers.
-      const bin = mkdtempSync(join(tmpdir(), native ? 'logged-git-' : 'no-git-'));
+      const bin = await tempDir(native ? 'logged-git-' : 'no-git-');
       if (native) {
         // A git that logs its arguments, then runs the real one: proof the answer came from git.
         const real = (PATH ?? '').split(':').map((dir) => join(dir, 'git')).find((file) => existsSync(file));

@@ -25,6 +25,8 @@ import { join } from 'node:path';
 /** @returns {Promise<GitServer>} */
 export async function startGitServer() {
   const root = mkdtempSync(join(tmpdir(), 'gitstate-server-'));
+  // the server's git, found once: a test may take git off PATH to check gitstate without it
+  const PATH = process.env.PATH;
   const hanging = new Set();
   /** @type {GitServer} */
   const state = {
@@ -77,7 +79,7 @@ export async function startGitServer() {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const child = spawn('git', ['http-backend'], {
       env: {
-        PATH: process.env.PATH,
+        PATH,
         GIT_PROJECT_ROOT: root,
         GIT_HTTP_EXPORT_ALL: '1',
         REQUEST_METHOD: req.method ?? 'GET',

@@ -40,6 +40,22 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     expect(await listRemotes(first)).toEqual([{ name: 'origin', url }]);
   });
 
+  it('without the system git, push and pull go through isomorphic-git (found missing by starting it, no probe)', async () => {
+    const { laptop, desktop } = await twoMachines('no-git');
+    const saved = process.env.PATH;
+    process.env.PATH = await tempDir('no-git-'); // a folder with no git in it
+    try {
+      await laptop.set('knowledge', 'carried_without_git', true);
+      expect((await push(laptop)).pushed).toBe(true);
+      expect((await pull(desktop)).action).toBe('fast-forward');
+    } finally {
+      process.env.PATH = saved;
+    }
+    expect(await desktop.get('knowledge', 'carried_without_git')).toBe(true);
+    expect(headOid(desktop.dir)).toBe(headOid(laptop.dir));
+    assertRepoHealthy(desktop.dir);
+  });
+
   it('concurrent edits of different keys merge key by key; both sides converge', async () => {
     const { laptop, desktop } = await twoMachines('keys');
     await laptop.set('environments', 'dev.namespace', 'dev-laptop');
