@@ -18,7 +18,7 @@ const MAX_DEPTH = 8;
 /** Bytes a name component may have: the limit of ext4, xfs, btrfs, APFS and NTFS alike (NTFS counts 255 UTF-16 units). */
 export const MAX_COMPONENT_BYTES = 255;
 // Letters, digits and a few safe punctuation marks; no `%`, `\`, control chars or spaces.
-const SEGMENT = /^[\p{L}\p{N}_][\p{L}\p{N}._@+-]*$/u;
+export const SEGMENT = /^[\p{L}\p{N}_][\p{L}\p{N}._@+-]*$/u;
 /** SEGMENT for an ASCII name (the usual case): compiling SEGMENT's Unicode classes costs a CLI call ~0.6 ms. */
 const ASCII_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._@+-]*$/;
 const ASCII = /^[\x00-\x7f]*$/;

@@ -5,11 +5,13 @@
  * bytes are the before or after version is made HEAD's version, and its index
  * entry points at HEAD's blob. A file with other bytes was edited since, by hand
  * or by another tool: it is left as it is, and its index entry is marked for
- * git to look at again, so `git status` shows the edit.
+ * git to look at again, so `git status` shows the edit. A group's pack is
+ * released to git's gc (its .keep removed), or removed when it was placed
+ * without its index.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { resetWorkTree, type PublishOptions } from '../git/stage.js';
+import { packBase, resetWorkTree, type PublishOptions } from '../git/stage.js';
 import type { GitStore } from '../git/store.js';
 import type { HeldLock } from './lock.js';
 
@@ -26,6 +28,12 @@ export async function recoverInterrupted(store: GitStore, lock: HeldLock, option
   // a holder that died leaves temp files of its stages
   if (lock.tookOver) store.sweepTemps();
   if (!journal) return report;
+  if (journal.pack && /^[0-9a-f]{40}$/.test(journal.pack)) {
+    // the .keep that held its pack back from git's gc, and a pack placed without its index
+    const base = packBase(store.gitdir, journal.pack);
+    rmSync(`${base}.keep`, { force: true });
+    if (!existsSync(`${base}.idx`)) rmSync(`${base}.pack`, { force: true });
+  }
   const head = await store.headOid();
   const entries: Array<{ path: string; blob: string | null; rewrite: boolean; trustDisk: boolean }> = [];
   for (const { path, before, after } of journal.files) {

@@ -1,14 +1,16 @@
 /**
  * Fault injection for the crash tests: with GITSTATE_CRASH_AT=<point> set, the
  * process kills itself with SIGKILL when a write reaches that point, so every
- * step of the write path can be crashed on purpose. Unset, this does nothing.
- * Points (git/stage.ts): locked, synced, rename-N (after the Nth rename of a
- * publication), renamed, ref-moved, published.
+ * step of the write path can be crashed on purpose; `<point>@N` waits for the
+ * Nth time this process reaches it (the second publication, say). Unset, this
+ * does nothing. Points (git/stage.ts): locked, synced, rename-N (after the Nth
+ * rename of a publication), renamed, ref-moved, published.
  */
-const target = process.env.GITSTATE_CRASH_AT;
+const [target, nth] = (process.env.GITSTATE_CRASH_AT ?? '').split('@');
+let reached = 0;
 
 export function crashPoint(point: string): void {
-  if (target !== undefined && target === point) process.kill(process.pid, 'SIGKILL');
+  if (target && target === point && ++reached >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL');
 }
 
-export const crashPointsActive = target !== undefined;
+export const crashPointsActive = Boolean(target);

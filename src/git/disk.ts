@@ -42,7 +42,11 @@ export const nodeDisk: Disk = {
         if (err) return reject(err);
         // closing costs microseconds: done here, not as one more round trip
         const settle = (cause: Error | null) => {
-          fs.closeSync(fd);
+          try {
+            fs.closeSync(fd);
+          } catch (closeError) {
+            cause ??= closeError as Error;
+          }
           if (cause) reject(cause);
           else resolve();
         };

@@ -12,7 +12,7 @@
  * left to git.
  */
 import { createHash } from 'node:crypto';
-import * as zlib from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import type { ObjectType } from './objects.js';
 
 /** Pack entry type numbers, as git's pack format numbers them. */
@@ -39,17 +39,11 @@ export interface BuiltPack {
   idx: Buffer;
 }
 
-// zlib.crc32 came with Node 20.15: looked up, not imported, so an older Node still loads this module
-const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
-
-/** Whether this Node can write packs (zlib.crc32: Node 20.15 and later); otherwise objects are written loose. */
-export const canWritePacks = typeof crc32 === 'function';
-
 /** The entry of one whole object: type and size header, then the zlib-deflated content. */
 export function packEntry({ oid, type, content }: PackObject): PackEntry {
   // level 1, as git deflates loose objects (core.looseCompression): a group is written while writers wait
-  const bytes = Buffer.concat([entryHeader(PACK_TYPES[type], content.byteLength), zlib.deflateSync(content, { level: 1 })]);
-  return { oid, bytes, crc: crc32!(bytes) };
+  const bytes = Buffer.concat([entryHeader(PACK_TYPES[type], content.byteLength), deflateSync(content, { level: 1 })]);
+  return { oid, bytes, crc: crc32(bytes) };
 }
 
 /** A pack of these entries (each object once) and its index. */
@@ -110,6 +104,11 @@ export function wholeEntries(pack: Buffer, idx: Buffer): PackEntry[] | null {
   if (idx.length < 8 + 256 * 4 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) return null;
   const n = idx.readUInt32BE(8 + 255 * 4);
   if (n !== pack.readUInt32BE(8) || idx.length !== 8 + 256 * 4 + n * 28 + 40) return null;
+  // a damaged pack or index is never copied (and so never removed): its checksums and the index's copy of the pack's
+  const trailer = pack.subarray(pack.length - 20);
+  if (!createHash('sha1').update(pack.subarray(0, pack.length - 20)).digest().equals(trailer)) return null;
+  if (!idx.subarray(idx.length - 40, idx.length - 20).equals(trailer)) return null;
+  if (!createHash('sha1').update(idx.subarray(0, idx.length - 20)).digest().equals(idx.subarray(idx.length - 20))) return null;
   const ids = 8 + 256 * 4;
   const rows = Array.from({ length: n }, (_, i) => ({
     oid: idx.toString('hex', ids + i * 20, ids + i * 20 + 20),
@@ -127,7 +126,9 @@ export function wholeEntries(pack: Buffer, idx: Buffer): PackEntry[] | null {
     if (offset < 12 || next > end || next <= offset) return null;
     const type = (pack[offset]! >> 4) & 7;
     if (type < 1 || type > 3) return null; // a delta (or a tag): not ours to copy
-    entries.push({ oid, bytes: pack.subarray(offset, next), crc });
+    const bytes = pack.subarray(offset, next);
+    if (crc32(bytes) >>> 0 !== crc) return null;
+    entries.push({ oid, bytes, crc });
   }
   return entries;
 }

@@ -24,7 +24,8 @@
  * A crash after step 3 leaves the journal, from which the next writer puts the
  * work tree and index back in line with HEAD (see core/recovery.ts).
  */
-import { existsSync, lstatSync } from 'node:fs';
+import { existsSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BranchMovedError, PathError } from '../errors.js';
 import type { Clock } from '../base/clock.js';
@@ -33,7 +34,7 @@ import { crashPoint } from './crash-points.js';
 import { GitLockFile } from './lockfile.js';
 import { writeAll, type Disk } from './disk.js';
 import { commitContent, encodeObject, objectOid, treeContent, type ObjectType, type Signature, type TreeEntry } from './objects.js';
-import { buildPack, canWritePacks, packEntry, type PackEntry } from './pack-write.js';
+import { buildPack, packEntry, type PackEntry } from './pack-write.js';
 import { blobInTree, type GitStore, type Journal } from './store.js';
 
 export const TMP_DIR = 'gitstate-tmp';
@@ -102,7 +103,7 @@ export class Stage {
     options: StageOptions = {},
   ) {
     this.tip = base;
-    this.packed = Boolean(options.packed) && canWritePacks;
+    this.packed = Boolean(options.packed);
   }
 
   /** Whether publishing this stage added a pack (the writer then sees whether small packs pile up). */
@@ -193,6 +194,7 @@ export class Stage {
     const work = new Map<string, TempFile | null>();
     for (const [path, { content }] of this.files) work.set(path, content ? this.writeTemp(content) : null);
     const pack = this.writePack();
+    let keep: string | null = null;
     const disk = this.store.disk;
     const lockOptions = { timeoutMs: options.lockTimeoutMs, clock: options.clock, onLock: options.onGitLock, disk };
     let indexLock: GitLockFile | null = null;
@@ -204,7 +206,7 @@ export class Stage {
       crashPoint('locked');
       const current = await this.store.readBranchTip();
       if (current !== this.base) throw new BranchMovedError(this.base, current);
-      const journal: Journal = { pid: process.pid, parent: this.base, target: this.tip, files: [] };
+      const journal: Journal = { pid: process.pid, parent: this.base, target: this.tip, files: [], ...(pack ? { pack: pack.name } : {}) };
       for (const [path, { blob }] of this.files) journal.files.push({ path, before: await this.blobOidAt(this.base, path), after: blob });
       const journaled = this.store.writeJournal(journal);
       journaled.catch(() => undefined); // awaited below, unless the ref write fails first
@@ -220,9 +222,13 @@ export class Stage {
         this.place(temp, target, dirs);
       }
       if (pack) {
-        // the pack before its index: a reader looks for packs by their index
-        const base = join(gitdir, 'objects', 'pack', `pack-${pack.name}`);
+        const base = packBase(gitdir, pack.name);
         if (!existsSync(`${base}.idx`)) {
+          // Until the ref moves its objects are unreachable, and `git repack -a -d` drops unreachable
+          // packed objects at once: a .keep holds it back, as git's receive-pack does for a pushed pack.
+          writeFileSync(`${base}.keep`, `gitstate ${process.pid} on ${hostname()}\n`);
+          keep = `${base}.keep`;
+          // the pack before its index: a reader looks for packs by their index
           this.place(pack.pack, `${base}.pack`, dirs);
           this.place(pack.idx, `${base}.idx`, dirs);
           this.packWritten = true;
@@ -247,8 +253,12 @@ export class Stage {
       refLock?.rollback();
       indexLock?.rollback();
       this.abandon();
+      // the pack, if it was placed, holds nothing reachable: git's gc may take it
+      if (keep) rmSync(keep, { force: true });
       throw err;
     }
+    // reachable from the branch now
+    if (keep) rmSync(keep, { force: true });
     this.finished = true;
     // an object that was in place already (written meanwhile by native git)
     for (const temp of this.temps) if (!temp.placed) disk.removeSync(temp.path);
@@ -400,6 +410,11 @@ function ensureDir(disk: Disk, folder: string): string[] {
   const made = ensureDir(disk, dirname(folder));
   disk.mkdirSync(folder);
   return [...made, folder];
+}
+
+/** A pack's path without its extension: `objects/pack/pack-<name>`. */
+export function packBase(gitdir: string, name: string): string {
+  return join(gitdir, 'objects', 'pack', `pack-${name}`);
 }
 
 /** Remove a work-tree file and the folders it leaves empty, as git does. */

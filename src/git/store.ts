@@ -43,6 +43,8 @@ export interface Journal {
   target: string | null;
   /** Every path the publication changes, with its blob before and after (null: absent). */
   files: Array<{ path: string; before: string | null; after: string | null }>;
+  /** The name of the pack it places (a group's objects), held back from git's gc by a .keep until the branch moves. */
+  pack?: string;
 }
 
 /** One row of `statusMatrix`: [path, HEAD, work tree, index] as isomorphic-git numbers them. */
@@ -506,7 +508,8 @@ export class GitStore {
       return;
     }
     const bases = names.filter((n) => n.startsWith('pack-') && n.endsWith('.idx')).map((n) => n.slice(0, -'.idx'.length));
-    if (bases.length < COMPACT_AT) return;
+    // a multi-pack index (git maintenance) names its packs: removing one would break it
+    if (bases.length < COMPACT_AT || names.some((n) => n.startsWith('multi-pack-index'))) return;
     const small: Array<{ base: string; entries: PackEntry[] }> = [];
     for (const base of bases) {
       // a .keep, .promisor, .mtimes, .rev or .bitmap beside it: git has plans for this pack

@@ -3,6 +3,7 @@
  * two-file transaction is either entirely there or entirely absent after the
  * next writer has recovered, files parse, fsck is clean, and git status is clean.
  */
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,6 +46,31 @@ describe('a crash at each step of a write', () => {
       expect(await next.get('knowledge', 'step')).toBe(expected);
       expect(await next.get('shared_context', 'step')).toBe(expected);
       expect(git(repo.dir, 'rev-parse', 'HEAD~1').trim() === head).toBe(expected === 'old');
+    });
+  }
+});
+
+describe('a crash while a group commit (one pack) publishes', () => {
+  for (const [point, landed] of [['renamed', false], ['ref-moved', true]] as const) {
+    it(`killed at "${point}": the group all or nothing; its pack's .keep (held against git gc until the branch moved) removed by the next writer`, async () => {
+      const repo = await tempRepo();
+      await repo.set('knowledge', 'step', 'old');
+      await repo.set('shared_context', 'step', 'old');
+      // the child's first write publishes alone; the two queued behind it are the group, its second publication
+      const child = writer(repo.dir, 'group', 'new', 0, { GITSTATE_CRASH_AT: `${point}@2` });
+      await child.exited;
+      expect(child.stdout()).not.toContain('ack');
+      const packDir = join(repo.gitdir, 'objects', 'pack');
+      const keeps = () => readdirSync(packDir).filter((n) => n.endsWith('.keep'));
+      expect(keeps(), 'the group was placed as a pack, kept from gc').toHaveLength(1);
+      git(repo.dir, 'fsck', '--strict', '--no-progress');
+
+      const next = await StateRepo.open(repo.dir, { timeoutMs: 2000 });
+      await next.set('notes/after', 'ok', true);
+      expect(keeps()).toEqual([]);
+      assertRepoHealthy(repo.dir);
+      expect(await next.get('notes/first', 'step')).toBe('new');
+      for (const file of ['knowledge', 'shared_context']) expect(await next.get(file, 'step')).toBe(landed ? 'new' : 'old');
     });
   }
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StateRepo } from '../../src/core/repo.js';
 import { PowerCutDisk, PowerLost } from '../helpers/power-loss.js';
-import { assertRepoHealthy, cleanupTempDirs, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
+import { assertRepoHealthy, cleanupTempDirs, git, headOid, tempDir, tempRepo, writeAsGroup } from '../helpers/repo.js';
 import { sized } from '../helpers/tier.js';
 
 afterAll(cleanupTempDirs);
@@ -84,7 +84,7 @@ describe('power loss during a commit', () => {
   it('at every step of a group commit that merges 16 small packs into one: the same, and no object lost', async () => {
     const fifteenPacks = async (base: StateRepo) => {
       // 15 packs of group commits: the next one makes 16
-      for (let i = 0; packCount(base.dir) < 15; i++) await Promise.all([base.set('knowledge', `a${i}`, i), base.set('knowledge', `b${i}`, i)]);
+      for (let i = 0; packCount(base.dir) < 15; i++) await writeAsGroup(base, [(r) => r.set('knowledge', `a${i}`, i), (r) => r.set('knowledge', `b${i}`, i)]);
     };
     await cutAtEveryStep([change, newFile, removal], { setUp: fifteenPacks, stride: MERGE_STRIDE });
   });
@@ -146,6 +146,10 @@ async function cutAtEveryStep(writes: InFlight[], options: { setUp?: (base: Stat
     const after = await StateRepo.open(image);
     await after.recover();
     assertRepoHealthy(image);
+    // a group's pack is released to git's gc, and none is left without its index
+    const packFiles = readdirSync(join(image, '.git', 'objects', 'pack'));
+    expect(packFiles.filter((n) => n.endsWith('.keep')), `cut ${cut}`).toEqual([]);
+    for (const pack of packFiles.filter((n) => n.endsWith('.pack'))) expect(packFiles, `cut ${cut}`).toContain(pack.replace(/\.pack$/, '.idx'));
     expect(await after.get('knowledge', 'acknowledged')).toBe('before the cut');
     const landed: boolean[] = [];
     for (const write of writes) landed.push(await write.landed(after));

@@ -4,11 +4,13 @@
  * group alone, and re-application when native git moved the branch first.
  */
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StateRepo } from '../../src/core/repo.js';
 import { BranchMovedError, SchemaError } from '../../src/errors.js';
 import { nodeDisk, type Disk } from '../../src/git/disk.js';
-import { assertRepoHealthy, cleanupTempDirs, commitCount, git, tempRepo } from '../helpers/repo.js';
+import { assertRepoHealthy, cleanupTempDirs, commitCount, git, tempRepo, writeAsGroup } from '../helpers/repo.js';
 
 afterAll(cleanupTempDirs);
 
@@ -70,6 +72,33 @@ describe('group commit', () => {
     expect(commitCount(repo.dir)).toBe(before + 2);
     expect(await repo.get('knowledge')).toEqual({ a: 1, b: 2 });
     expect(git(repo.dir, 'log', '--format=%s', '-2')).not.toContain('environments');
+    assertRepoHealthy(repo.dir);
+  });
+});
+
+describe('a group commit beside git gc', () => {
+  it('a git repack -a -d between placing a group pack and moving the branch loses nothing (the pack has a .keep until then)', async () => {
+    const created = await tempRepo();
+    let repacks = 0;
+    const disk: Disk = {
+      ...nodeDisk,
+      renameSync(from: string, to: string) {
+        nodeDisk.renameSync(from, to);
+        // the pack is in place, the branch not moved yet: its objects are unreachable now
+        if (/objects\/pack\/pack-[0-9a-f]{40}\.idx$/.test(to)) {
+          execFileSync('git', ['repack', '-a', '-d', '-q'], { cwd: created.dir });
+          repacks++;
+        }
+      },
+    };
+    const repo = await StateRepo.open(created.dir, { disk });
+    const before = commitCount(repo.dir);
+    await writeAsGroup(repo, Array.from({ length: 6 }, (_, i) => (r: StateRepo) => r.set(i % 2 ? 'knowledge' : 'shared_context', `k${i}`, i)));
+    expect(repacks).toBeGreaterThan(0);
+    expect(commitCount(repo.dir)).toBe(before + 7);
+    git(repo.dir, 'rev-list', '--objects', '--all', '--missing=error');
+    for (let i = 0; i < 6; i++) expect(await repo.get(i % 2 ? 'knowledge' : 'shared_context', `k${i}`)).toBe(i);
+    expect(readdirSync(join(repo.gitdir, 'objects', 'pack')).filter((n) => n.endsWith('.keep'))).toEqual([]);
     assertRepoHealthy(repo.dir);
   });
 });

@@ -12,12 +12,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildPack, mergePacks, packEntry, wholeEntries, type PackObject } from '../../src/git/pack-write.js';
 import { objectOid, type ObjectType } from '../../src/git/objects.js';
 import { PackIndexes } from '../../src/git/packs.js';
-import { assertRepoHealthy, cleanupTempDirs, commitCount, git, tempDir, tempRepo } from '../helpers/repo.js';
+import { assertRepoHealthy, cleanupTempDirs, commitCount, git, tempDir, tempRepo, writeAsGroup } from '../helpers/repo.js';
+import type { StateRepo } from '../../src/core/repo.js';
 import { sized } from '../helpers/tier.js';
 
 afterAll(cleanupTempDirs);
 
 const packDir = (dir: string) => join(dir, '.git', 'objects', 'pack');
+/** Once the writer is done: it merges packs after answering a group's writes, still holding the lock. */
+const settled = (repo: StateRepo) => repo.locked(async () => undefined);
 const packNames = (dir: string) => readdirSync(packDir(dir)).filter((n) => n.endsWith('.pack'));
 
 function object(type: ObjectType, content: Uint8Array): PackObject {
@@ -94,8 +97,8 @@ describe('group commits write packs', () => {
   it('a group of writes is one pack; a write alone is loose objects; fsck clean, git reads it all', async () => {
     const repo = await tempRepo();
     const before = commitCount(repo.dir);
-    await Promise.all(Array.from({ length: 6 }, (_, i) => repo.set(`projects/p${i % 2}/current_work`, 'test_status', `run ${i}`)));
-    expect(commitCount(repo.dir)).toBe(before + 6);
+    await writeAsGroup(repo, Array.from({ length: 6 }, (_, i) => (r: StateRepo) => r.set(`projects/p${i % 2}/current_work`, 'test_status', `run ${i}`)));
+    expect(commitCount(repo.dir)).toBe(before + 7);
     expect(packNames(repo.dir).length).toBeGreaterThan(0);
     const packed = packNames(repo.dir).length;
     await repo.set('knowledge', 'alone', true);
@@ -117,16 +120,48 @@ describe('group commits write packs', () => {
     writeFileSync(join(packDir(repo.dir), keptPack!.replace(/\.pack$/, '.keep')), '');
     let writes = 0;
     for (let group = 0; group < 20; group++) {
-      await Promise.all(Array.from({ length: 3 }, () => repo.set('knowledge', `k${writes}`, writes++)));
+      await writeAsGroup(repo, Array.from({ length: 3 }, () => (r: StateRepo) => r.set('knowledge', `k${writes}`, writes++)));
     }
+    await settled(repo);
     // every one of those commits went into a pack (none is loose), and they are in fewer than 16 packs now
-    const commits = git(repo.dir, 'rev-list', `-${writes}`, 'HEAD').trim().split('\n');
-    for (const commit of commits) expect(existsSync(join(repo.dir, '.git', 'objects', commit.slice(0, 2), commit.slice(2))), commit).toBe(false);
+    const commits = git(repo.dir, 'log', '--format=%H %s', '-80').trim().split('\n').filter((l) => l.includes(' set knowledge.yaml k'));
+    expect(commits).toHaveLength(writes);
+    for (const [commit] of commits.map((l) => l.split(' '))) expect(existsSync(join(repo.dir, '.git', 'objects', commit!.slice(0, 2), commit!.slice(2))), commit).toBe(false);
     const packs = packNames(repo.dir);
     expect(packs).toContain(keptPack);
     expect(packs.length).toBeLessThan(16);
     assertRepoHealthy(repo.dir);
     for (let i = 0; i < writes; i++) expect(await repo.get('knowledge', `k${i}`)).toBe(i);
     expect(git(repo.dir, 'rev-list', '--count', 'HEAD').trim()).toBe(String(commitCount(repo.dir)));
+  });
+
+  it('no merge while a multi-pack index names the packs (git maintenance): removing one would break it', async () => {
+    const repo = await tempRepo();
+    for (let i = 0; packNames(repo.dir).length < 15; i++) await writeAsGroup(repo, [(r) => r.set('knowledge', `a${i}`, i), (r) => r.set('knowledge', `b${i}`, i)]);
+    git(repo.dir, 'multi-pack-index', 'write');
+    await writeAsGroup(repo, [(r) => r.set('knowledge', 'c', 1), (r) => r.set('knowledge', 'd', 2)]);
+    await settled(repo);
+    expect(packNames(repo.dir)).toHaveLength(16);
+    git(repo.dir, 'multi-pack-index', 'verify');
+    assertRepoHealthy(repo.dir);
+  });
+
+  it('a damaged small pack is neither merged nor removed; the sound ones are', async () => {
+    const repo = await tempRepo();
+    for (let i = 0; packNames(repo.dir).length < 15; i++) await writeAsGroup(repo, [(r) => r.set('knowledge', `a${i}`, i), (r) => r.set('knowledge', `b${i}`, i)]);
+    // one byte of one pack's data flipped: its checksum no longer matches
+    const damaged = packNames(repo.dir)[0]!;
+    const bytes = readFileSync(join(packDir(repo.dir), damaged));
+    bytes[20] = bytes[20]! ^ 0xff;
+    writeFileSync(join(packDir(repo.dir), damaged), bytes);
+    // 16 packs: the damaged one does not count, so nothing is merged yet; at 17, the 16 sound ones are
+    await writeAsGroup(repo, [(r) => r.set('knowledge', 'c', 1), (r) => r.set('knowledge', 'd', 2)]);
+    await settled(repo);
+    expect(packNames(repo.dir)).toHaveLength(16);
+    await writeAsGroup(repo, [(r) => r.set('knowledge', 'e', 1), (r) => r.set('knowledge', 'f', 2)]);
+    await settled(repo);
+    const after = packNames(repo.dir);
+    expect(after).toContain(damaged);
+    expect(after).toHaveLength(2); // the damaged one, and the merge of the other sixteen
   });
 });

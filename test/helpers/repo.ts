@@ -77,6 +77,16 @@ export function gitAsync(dir: string, ...args: string[]): Promise<RunResult> {
   });
 }
 
+let queued = 0;
+/**
+ * Make `writes` as one group (published together, one pack): they are queued
+ * behind a write already in flight (to notes/queue.yaml), which the writer
+ * publishes alone first. Resolves when all have landed.
+ */
+export async function writeAsGroup(repo: StateRepo, writes: ReadonlyArray<(repo: StateRepo) => Promise<unknown>>): Promise<void> {
+  await Promise.all([repo.set('notes/queue', 'n', ++queued), ...writes.map((write) => write(repo))]);
+}
+
 /** The checks every write must leave true: a clean `git status` and a strict fsck. */
 export function assertRepoHealthy(dir: string): void {
   // fsck first: it checks the index's checksum, and `git status` may rewrite the index

@@ -2,6 +2,7 @@
 //   append: COUNT appends of "NAME-i" to the list `entries` of FILE (env WRITER_FILE, default knowledge)
 //   mixed:  a loop of set / append / transaction / state.json flush on two files, forever;
 //           prints "ack <commit>" after each acknowledged write
+//   group:  a set of notes/first, then sets of knowledge and shared_context queued behind it (a group)
 //   hold:   takes the lock in a transaction and sleeps HOLD_MS (default 1500) inside it
 //   loop:   sets back to back until the file STOP_FILE exists; prints "looping" after the
 //           first write and "wrote N" at the end
@@ -33,6 +34,10 @@ if (mode === 'append') {
     await tx.set('shared_context', 'step', name);
   });
   process.stdout.write(`ack ${result.commit}\n`);
+} else if (mode === 'group') {
+  // One write, and two more queued while it publishes: they are published together, as a group (a pack).
+  const results = await Promise.all([repo.set('notes/first', 'step', name), repo.set('knowledge', 'step', name), repo.set('shared_context', 'step', name)]);
+  process.stdout.write(`ack ${results.at(-1).commit}\n`);
 } else if (mode === 'loop') {
   let n = 0;
   for (; !existsSync(process.env.STOP_FILE); n++) {
