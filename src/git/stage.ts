@@ -223,11 +223,11 @@ export class Stage {
       }
       if (pack) {
         const base = packBase(gitdir, pack.name);
+        // Until the ref moves its objects are unreachable, and `git repack -a -d` drops unreachable
+        // packed objects at once: a .keep holds it back, as git's receive-pack does for a pushed pack
+        // (one that is there already is someone else's, and stays).
+        keep = keepPack(base);
         if (!existsSync(`${base}.idx`)) {
-          // Until the ref moves its objects are unreachable, and `git repack -a -d` drops unreachable
-          // packed objects at once: a .keep holds it back, as git's receive-pack does for a pushed pack.
-          writeFileSync(`${base}.keep`, `gitstate ${process.pid} on ${hostname()}\n`);
-          keep = `${base}.keep`;
           // the pack before its index: a reader looks for packs by their index
           this.place(pack.pack, `${base}.pack`, dirs);
           this.place(pack.idx, `${base}.idx`, dirs);
@@ -410,6 +410,17 @@ function ensureDir(disk: Disk, folder: string): string[] {
   const made = ensureDir(disk, dirname(folder));
   disk.mkdirSync(folder);
   return [...made, folder];
+}
+
+/** Make `<base>.keep`; its path, or null when one was there already (not ours to remove). */
+function keepPack(base: string): string | null {
+  try {
+    writeFileSync(`${base}.keep`, `gitstate ${process.pid} on ${hostname()}\n`, { flag: 'wx' });
+    return `${base}.keep`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null;
+    throw err;
+  }
 }
 
 /** A pack's path without its extension: `objects/pack/pack-<name>`. */
