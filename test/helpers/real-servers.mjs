@@ -55,7 +55,8 @@ async function waitForPort(port, child, ms = 15_000) {
 }
 
 function start(command, args, options = {}) {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], ...options });
+  // its own process group: stopping it stops the workers it forked too (fcgiwrap -c 4 leaves four otherwise)
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true, ...options });
   child.stderrText = '';
   child.stderr.on('data', (d) => (child.stderrText += d));
   return child;
@@ -64,9 +65,19 @@ function start(command, args, options = {}) {
 function stop(child) {
   return new Promise((resolve) => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
-    child.once('exit', () => resolve(undefined));
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+    const signal = (name) => {
+      try {
+        process.kill(-child.pid, name);
+      } catch {
+        child.kill(name);
+      }
+    };
+    child.once('exit', () => {
+      signal('SIGKILL'); // workers still alive once their parent is gone
+      resolve(undefined);
+    });
+    signal('SIGTERM');
+    setTimeout(() => signal('SIGKILL'), 3000).unref();
   });
 }
 
