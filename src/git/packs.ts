@@ -22,6 +22,8 @@ const FANOUT = 8; // after the magic number and the version
 const IDS = FANOUT + 256 * 4;
 /** Packs up to this size are read here (gitstate's own, see pack-write.ts); larger ones (a clone's) are left to isomorphic-git. */
 const READ_LIMIT = 2 * 1024 * 1024;
+/** Packs whose bytes are kept in memory at once. */
+const KEPT_PACKS = 8;
 const TYPES = ['', 'commit', 'tree', 'blob', 'tag'] as const;
 
 export class PackIndexes {
@@ -114,6 +116,8 @@ export class PackIndexes {
       } catch {
         // removed meanwhile (a repack): the caller asks isomorphic-git, which looks again
       }
+      // a long-lived process keeps the few it reads from, not every pack it ever touched
+      if (this.packBytes.size >= KEPT_PACKS) this.packBytes.delete(this.packBytes.keys().next().value!);
       this.packBytes.set(idxName, bytes);
     }
     return this.packBytes.get(idxName)!;
