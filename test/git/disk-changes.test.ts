@@ -51,7 +51,8 @@ describe('changes on disk against HEAD', () => {
             writeFileSync(path, text);
           } else if (kind === 'delete') rmSync(path, { force: true });
           else if (kind === 'add') git(repo.dir, 'add', '-A');
-          else if (kind === 'uncache') git(repo.dir, 'rm', '-q', '--cached', '--ignore-unmatch', file);
+          // -f: take it out of the index even when its staged content is neither the file's nor HEAD's
+          else if (kind === 'uncache') git(repo.dir, 'rm', '-q', '--cached', '-f', '--ignore-unmatch', file);
           else git(repo.dir, 'commit', '-qam', 'by hand', '--allow-empty');
         }
         const sorted = (list: Array<{ path: string }>) => [...list].sort((a, b) => a.path.localeCompare(b.path));
