@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
 import type { ObjectType } from './objects.js';
+import { IDX_IDS, IDX_MAGIC } from './packs.js';
 
 /** Pack entry type numbers, as git's pack format numbers them. */
 export const PACK_TYPES: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
@@ -73,8 +74,8 @@ export function buildPack(entries: readonly PackEntry[]): BuiltPack {
 function packIndex(entries: readonly PackEntry[], offsets: readonly number[], packChecksum: Buffer): Buffer {
   const order = entries.map((_, i) => i).sort((a, b) => (entries[a]!.oid < entries[b]!.oid ? -1 : 1));
   const n = entries.length;
-  const out = Buffer.alloc(8 + 256 * 4 + n * 28 + 40);
-  out.writeUInt32BE(0xff744f63, 0);
+  const out = Buffer.alloc(IDX_IDS + n * 28 + 40);
+  out.writeUInt32BE(IDX_MAGIC, 0);
   out.writeUInt32BE(2, 4);
   const fanout = new Array<number>(256).fill(0);
   for (const entry of entries) fanout[parseInt(entry.oid.slice(0, 2), 16)]!++;
@@ -83,7 +84,7 @@ function packIndex(entries: readonly PackEntry[], offsets: readonly number[], pa
     total += fanout[i]!;
     out.writeUInt32BE(total, 8 + i * 4);
   }
-  const ids = 8 + 256 * 4;
+  const ids = IDX_IDS;
   order.forEach((at, i) => {
     out.write(entries[at]!.oid, ids + i * 20, 20, 'hex');
     out.writeUInt32BE(entries[at]!.crc >>> 0, ids + n * 20 + i * 4);
@@ -101,15 +102,15 @@ function packIndex(entries: readonly PackEntry[], offsets: readonly number[], pa
  */
 export function wholeEntries(pack: Buffer, idx: Buffer): PackEntry[] | null {
   if (pack.length < 32 || pack.toString('latin1', 0, 4) !== 'PACK' || pack.readUInt32BE(4) !== 2) return null;
-  if (idx.length < 8 + 256 * 4 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) return null;
-  const n = idx.readUInt32BE(8 + 255 * 4);
-  if (n !== pack.readUInt32BE(8) || idx.length !== 8 + 256 * 4 + n * 28 + 40) return null;
+  if (idx.length < IDX_IDS || idx.readUInt32BE(0) !== IDX_MAGIC || idx.readUInt32BE(4) !== 2) return null;
+  const n = idx.readUInt32BE(IDX_IDS - 4);
+  if (n !== pack.readUInt32BE(8) || idx.length !== IDX_IDS + n * 28 + 40) return null;
   // a damaged pack or index is never copied (and so never removed): its checksums and the index's copy of the pack's
   const trailer = pack.subarray(pack.length - 20);
   if (!createHash('sha1').update(pack.subarray(0, pack.length - 20)).digest().equals(trailer)) return null;
   if (!idx.subarray(idx.length - 40, idx.length - 20).equals(trailer)) return null;
   if (!createHash('sha1').update(idx.subarray(0, idx.length - 20)).digest().equals(idx.subarray(idx.length - 20))) return null;
-  const ids = 8 + 256 * 4;
+  const ids = IDX_IDS;
   const rows = Array.from({ length: n }, (_, i) => ({
     oid: idx.toString('hex', ids + i * 20, ids + i * 20 + 20),
     crc: idx.readUInt32BE(ids + n * 20 + i * 4),

@@ -17,9 +17,10 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import type { LooseObject } from './loose.js';
 
-const MAGIC = 0xff744f63;
+/** A version 2 pack index: its magic number, and where its fan-out table and sorted ids start. */
+export const IDX_MAGIC = 0xff744f63;
 const FANOUT = 8; // after the magic number and the version
-const IDS = FANOUT + 256 * 4;
+export const IDX_IDS = FANOUT + 256 * 4;
 /** Packs up to this size are read here (gitstate's own, see pack-write.ts); larger ones (a clone's) are left to isomorphic-git. */
 const READ_LIMIT = 2 * 1024 * 1024;
 /** Packs whose bytes are kept in memory at once. */
@@ -54,8 +55,8 @@ export class PackIndexes {
       try {
         const bytes = readFileSync(join(this.gitdir, 'objects', 'pack', name));
         // only version 2 (git's format since 1.5.2); anything else counts as holding nothing
-        const whole = bytes.length >= IDS && bytes.length >= IDS + bytes.readUInt32BE(IDS - 4) * 20;
-        if (whole && bytes.readUInt32BE(0) === MAGIC && bytes.readUInt32BE(4) === 2) this.indexes.set(name, bytes);
+        const whole = bytes.length >= IDX_IDS && bytes.length >= IDX_IDS + bytes.readUInt32BE(IDX_IDS - 4) * 20;
+        if (whole && bytes.readUInt32BE(0) === IDX_MAGIC && bytes.readUInt32BE(4) === 2) this.indexes.set(name, bytes);
       } catch {
         // a pack being written or removed right now: looked at again on the next refresh
       }
@@ -84,8 +85,8 @@ export class PackIndexes {
     for (const [name, idx] of this.indexes) {
       const at = position(idx, id);
       if (at < 0) continue;
-      const count = idx.readUInt32BE(IDS - 4);
-      const offset = idx.readUInt32BE(IDS + count * 24 + at * 4);
+      const count = idx.readUInt32BE(IDX_IDS - 4);
+      const offset = idx.readUInt32BE(IDX_IDS + count * 24 + at * 4);
       const pack = this.bytesOf(name);
       if (!pack || offset & 0x80000000 || offset >= pack.length) return null;
       let byte = pack[offset]!;
@@ -148,7 +149,7 @@ function position(idx: Buffer, id: Buffer): number {
   let hi = idx.readUInt32BE(FANOUT + first * 4);
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const order = idx.compare(id, 0, 20, IDS + mid * 20, IDS + mid * 20 + 20);
+    const order = idx.compare(id, 0, 20, IDX_IDS + mid * 20, IDX_IDS + mid * 20 + 20);
     if (order === 0) return mid;
     if (order > 0) hi = mid;
     else lo = mid + 1;

@@ -17,8 +17,9 @@
  *  3. write the journal (in place: it is gitstate's own, never read by git), and
  *     the new ref into its lock file; wait for every fsync;
  *  4. rename the objects (never over an existing one; a pack before its index)
- *     and the work-tree files into place; fsync their folders; meanwhile build the new index from the
- *     renamed files' stat data into `index.lock`, and fsync it;
+ *     and the work-tree files into place; fsync their folders; meanwhile build
+ *     the new index from the renamed files' stat data into `index.lock`, and
+ *     fsync it;
  *  5. rename the ref lock, then the index lock, into place; fsync their folders;
  *  6. clear the journal.
  * A crash after step 3 leaves the journal, from which the next writer puts the
@@ -388,14 +389,14 @@ function signature(person: Person, time: number): Signature {
 }
 
 /** Wait for every promise to settle (none left running or unhandled), then throw the first failure. */
-async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
+export async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
   const results = await Promise.allSettled(promises);
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 /** A fresh temp file name in the stage folder (made if missing). */
-function newTempPath(store: GitStore, disk: Disk): string {
+export function newTempPath(store: GitStore, disk: Disk): string {
   const folder = join(store.gitdir, TMP_DIR);
   if (!store.tempFolderMade) {
     ensureDir(disk, folder);

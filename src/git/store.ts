@@ -9,7 +9,7 @@
  * git's lock protocol (stage.ts).
  */
 import * as nodeFs from 'node:fs';
-import { constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { constants, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { nodeDisk, writeAll, type Disk } from './disk.js';
 import { join } from 'node:path';
 import { NotFoundError, RepoError } from '../errors.js';
@@ -21,7 +21,7 @@ import { patchIndex } from './index-patch.js';
 import { PackIndexes } from './packs.js';
 import { mergePacks, wholeEntries, type PackEntry } from './pack-write.js';
 import { nativeBlobs, nativeDiskChanges, type DiskChange } from './native.js';
-import { Stage, TMP_DIR } from './stage.js';
+import { newTempPath, packBase, settleAll, Stage, TMP_DIR } from './stage.js';
 
 export type { TreeEntry } from './objects.js';
 
@@ -524,24 +524,21 @@ export class GitStore {
     }
     if (small.length < COMPACT_AT) return;
     const merged = mergePacks(small.map((p) => p.entries));
-    const target = `pack-${merged.name}`;
-    if (!existsSync(join(folder, `${target}.idx`))) {
-      const made = [`${target}.pack`, `${target}.idx`].map((name) => join(this.gitdir, TMP_DIR, `${process.pid}-compact-${name}`));
-      if (!this.tempFolderMade) mkdirSync(join(this.gitdir, TMP_DIR), { recursive: true });
-      this.tempFolderMade = true;
+    const target = packBase(this.gitdir, merged.name);
+    if (!existsSync(`${target}.idx`)) {
+      const [pack, idx] = [newTempPath(this, this.disk), newTempPath(this, this.disk)];
       try {
-        const written = await Promise.allSettled([this.disk.writeNew(made[0]!, merged.pack), this.disk.writeNew(made[1]!, merged.idx)]);
-        for (const result of written) if (result.status === 'rejected') throw result.reason;
-        this.disk.renameSync(made[0]!, join(folder, `${target}.pack`));
-        this.disk.renameSync(made[1]!, join(folder, `${target}.idx`));
+        await settleAll([this.disk.writeNew(pack, merged.pack), this.disk.writeNew(idx, merged.idx)]);
+        this.disk.renameSync(pack, `${target}.pack`);
+        this.disk.renameSync(idx, `${target}.idx`);
       } finally {
-        for (const temp of made) this.disk.removeSync(temp);
+        for (const temp of [pack, idx]) this.disk.removeSync(temp);
       }
       await this.disk.syncDir(folder);
     }
     // each index before its pack: a reader never finds an index whose pack is gone
     for (const { base } of small) {
-      if (base === target) continue;
+      if (join(folder, base) === target) continue;
       this.disk.unlinkSync(join(folder, `${base}.idx`));
       this.disk.unlinkSync(join(folder, `${base}.pack`));
     }

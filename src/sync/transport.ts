@@ -72,9 +72,9 @@ export function trackingRef(target: Pick<RemoteTarget, 'remote' | 'branch'>): st
   return `refs/remotes/${target.remote}/${target.branch}`;
 }
 
-/** Whether http(s) goes through isomorphic-git: asked for (GITSTATE_HTTP_TRANSPORT=isomorphic), or the system git is missing. */
-function httpThroughIsomorphic(url: string, missing = false): boolean {
-  return urlKind(url) === 'http' && (missing || process.env.GITSTATE_HTTP_TRANSPORT === 'isomorphic');
+/** http(s) through isomorphic-git asked for (GITSTATE_HTTP_TRANSPORT=isomorphic); without it, isomorphic-git only when git is missing. */
+function isomorphicAsked(url: string): boolean {
+  return urlKind(url) === 'http' && process.env.GITSTATE_HTTP_TRANSPORT === 'isomorphic';
 }
 
 /**
@@ -87,7 +87,7 @@ async function nativeOrNull(repo: StateRepo, target: RemoteTarget, what: string,
   try {
     return await native(repo, target, what, args, options);
   } catch (err) {
-    if (err instanceof GitMissing && httpThroughIsomorphic(target.url, true)) return null;
+    if (err instanceof GitMissing && urlKind(target.url) === 'http') return null;
     throw err;
   }
 }
@@ -96,7 +96,7 @@ async function nativeOrNull(repo: StateRepo, target: RemoteTarget, what: string,
 export async function fetchBranch(repo: StateRepo, target: RemoteTarget, options: TransferOptions = {}): Promise<string | null> {
   const store = await repo.store();
   const refspec = `+refs/heads/${target.branch}:${trackingRef(target)}`;
-  const run = httpThroughIsomorphic(target.url)
+  const run = isomorphicAsked(target.url)
     ? null
     : await nativeOrNull(repo, target, 'fetch', ['fetch', '--no-tags', '--no-write-fetch-head', '--progress', target.remote, refspec], options);
   if (run) {
@@ -121,7 +121,7 @@ export async function fetchBranch(repo: StateRepo, target: RemoteTarget, options
 /** Push our main to the remote's branch; never forced. PushRejectedError when the remote moved (fetch, merge, push again). */
 export async function pushBranch(repo: StateRepo, target: RemoteTarget, options: TransferOptions = {}): Promise<{ pushed: boolean }> {
   const to = `refs/heads/${target.branch}`;
-  const run = httpThroughIsomorphic(target.url) ? null : await nativeOrNull(repo, target, 'push', ['push', '--porcelain', '--progress', target.remote, `refs/heads/${BRANCH}:${to}`], options);
+  const run = isomorphicAsked(target.url) ? null : await nativeOrNull(repo, target, 'push', ['push', '--porcelain', '--progress', target.remote, `refs/heads/${BRANCH}:${to}`], options);
   if (!run) return (await import('./http-transport.js')).pushOverHttp(repo, target, options);
   // --porcelain: "<flag>\t<from>:<to>\t<summary>" per ref, on stdout
   const line = run.stdout.split('\n').map((l) => l.split('\t')).find((f) => f.length >= 3 && f[1]!.endsWith(`:${to}`));
