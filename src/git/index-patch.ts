@@ -1,13 +1,17 @@
 /**
- * Updating index entries without rebuilding the index, so a write costs the
- * same in a repository of 10 files or 20,000.
+ * Updating git's index without isomorphic-git, so a write costs the same in a
+ * repository of 10 files or 20,000 and a pull or a write of a new file does
+ * not load isomorphic-git (~30 ms a process).
  *
- * isomorphic-git's GitIndex re-sorts and re-serialises every entry on each
- * write. But the entry of a path already in the index has a fixed-size record
- * (stat data and object id), so rewriting an existing file only changes that
- * record and the trailing checksum. Anything else (a new or removed path, an
- * index with extensions, whose cache-tree would go stale, another index
- * version) returns null and is left to isomorphic-git.
+ * Only the simple, common index is handled: version 2, no extensions, every
+ * entry at stage 0 (what gitstate and isomorphic-git write). Anything else (an
+ * index native git gave a cache-tree, which would go stale; a merge in
+ * progress; version 3 or 4) returns null and is left to isomorphic-git.
+ *
+ * The entry of a path already in the index has a fixed-size record (stat data
+ * and object id), so rewriting existing files changes those records and the
+ * trailing checksum only; a new or removed path rebuilds the entry list, in
+ * git's order (the paths' bytes compared).
  */
 import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
@@ -19,47 +23,98 @@ const STAT_WORDS = 10;
 const OID_OFFSET = STAT_WORDS * 4;
 const FLAGS_OFFSET = OID_OFFSET + 20;
 const ENTRY_FIXED = FLAGS_OFFSET + 2;
+/** The name length field of an entry's flags; longer names store this and end at their NUL. */
+const NAME_MASK = 0xfff;
 
 export interface EntryUpdate {
   path: string;
-  oid: string;
-  stats: BigIntStats;
+  /** null: the entry is removed. */
+  oid: string | null;
+  /** The file's stat data (required with an oid). */
+  stats?: BigIntStats;
 }
 
-/** A copy of `index` with each update's entry rewritten, or null when that cannot be done in place. */
-export function patchIndex(index: Buffer, updates: readonly EntryUpdate[]): Buffer | null {
-  const offsets = entryOffsets(index);
-  if (!offsets) return null;
+interface Entry {
+  offset: number;
+  end: number;
+}
+
+/** `index` (null: there is none yet) with the updates applied, or null when it is not an index this module handles. */
+export function updateIndex(index: Buffer | null, updates: readonly EntryUpdate[]): Buffer | null {
+  const entries = index ? readEntries(index) : new Map<string, Entry>();
+  if (!entries) return null;
+  if (index && updates.every((u) => u.oid !== null && entries.has(u.path))) return patchInPlace(index, entries, updates);
+  const records = new Map<string, Buffer>();
+  for (const [path, { offset, end }] of entries) records.set(path, index!.subarray(offset, end));
+  for (const u of updates) {
+    if (u.oid === null) records.delete(u.path);
+    else records.set(u.path, newEntry(u.path, u.oid, u.stats!));
+  }
+  const names = [...records.keys()].map((path) => ({ path, bytes: Buffer.from(path, 'utf8') }));
+  names.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+  const header = Buffer.alloc(HEADER);
+  header.write('DIRC', 0, 'latin1');
+  header.writeUInt32BE(2, 4);
+  header.writeUInt32BE(names.length, 8);
+  return withChecksum(Buffer.concat([header, ...names.map((n) => records.get(n.path)!), Buffer.alloc(CHECKSUM)]));
+}
+
+function patchInPlace(index: Buffer, entries: Map<string, Entry>, updates: readonly EntryUpdate[]): Buffer {
   const out = Buffer.from(index);
   for (const { path, oid, stats } of updates) {
-    const offset = offsets.get(path);
-    if (offset === undefined) return null;
-    const billion = 1_000_000_000n;
-    const words = [stats.ctimeNs / billion, stats.ctimeNs % billion, stats.mtimeNs / billion, stats.mtimeNs % billion, stats.dev, stats.ino, stats.mode, stats.uid, stats.gid, stats.size];
-    // git keeps the low 32 bits of each field
-    words.forEach((value, i) => out.writeUInt32BE(Number(value & 0xffffffffn), offset + i * 4));
-    out.write(oid, offset + OID_OFFSET, 20, 'hex');
+    const offset = entries.get(path)!.offset;
+    writeStats(out, offset, stats!);
+    out.write(oid!, offset + OID_OFFSET, 20, 'hex');
   }
+  return withChecksum(out);
+}
+
+/** A stage-0 entry: stat data, object id, flags (the name's length), the name, and 1-8 NULs to a multiple of 8 bytes. */
+function newEntry(path: string, oid: string, stats: BigIntStats): Buffer {
+  const name = Buffer.from(path, 'utf8');
+  const entry = Buffer.alloc(Math.ceil((ENTRY_FIXED + name.length + 1) / 8) * 8);
+  writeStats(entry, 0, stats);
+  entry.write(oid, OID_OFFSET, 20, 'hex');
+  entry.writeUInt16BE(Math.min(name.length, NAME_MASK), FLAGS_OFFSET);
+  name.copy(entry, ENTRY_FIXED);
+  return entry;
+}
+
+function writeStats(out: Buffer, offset: number, stats: BigIntStats): void {
+  const billion = 1_000_000_000n;
+  const words = [stats.ctimeNs / billion, stats.ctimeNs % billion, stats.mtimeNs / billion, stats.mtimeNs % billion, stats.dev, stats.ino, gitMode(stats.mode), stats.uid, stats.gid, stats.size];
+  // git keeps the low 32 bits of each field
+  words.forEach((value, i) => out.writeUInt32BE(Number(value & 0xffffffffn), offset + i * 4));
+}
+
+/** The mode git records for a file: a symlink, or a regular file 644 or 755 (any execute bit), never the umask's bits. */
+function gitMode(mode: bigint): bigint {
+  if ((mode & 0o170000n) === 0o120000n) return 0o120000n;
+  return mode & 0o100n ? 0o100755n : 0o100644n;
+}
+
+function withChecksum(out: Buffer): Buffer {
   createHash('sha1').update(out.subarray(0, out.length - CHECKSUM)).digest().copy(out, out.length - CHECKSUM);
   return out;
 }
 
-/** Offsets of the stage-0 entries of a version 2 index without extensions; null for anything else. */
-function entryOffsets(buffer: Buffer): Map<string, number> | null {
+/** Where each entry of a version 2 index without extensions starts and ends; null for any other index or a stage other than 0. */
+function readEntries(buffer: Buffer): Map<string, Entry> | null {
   if (buffer.length < HEADER + CHECKSUM || buffer.toString('latin1', 0, 4) !== 'DIRC') return null;
   if (buffer.readUInt32BE(4) !== 2) return null;
   const count = buffer.readUInt32BE(8);
-  const offsets = new Map<string, number>();
+  const entries = new Map<string, Entry>();
   let offset = HEADER;
   for (let i = 0; i < count; i++) {
     if (offset + ENTRY_FIXED > buffer.length - CHECKSUM) return null;
     const flags = buffer.readUInt16BE(offset + FLAGS_OFFSET);
+    if (((flags >> 12) & 3) !== 0) return null; // a conflicted path, mid-merge: not ours to touch
     const nameEnd = buffer.indexOf(0, offset + ENTRY_FIXED);
     if (nameEnd < 0) return null;
-    if (((flags >> 12) & 3) === 0) offsets.set(buffer.toString('utf8', offset + ENTRY_FIXED, nameEnd), offset);
-    // entries are padded with 1-8 NULs to a multiple of 8 bytes
-    offset += Math.ceil((nameEnd - offset + 1) / 8) * 8;
+    const end = offset + Math.ceil((nameEnd - offset + 1) / 8) * 8;
+    entries.set(buffer.toString('utf8', offset + ENTRY_FIXED, nameEnd), { offset, end });
+    offset = end;
   }
   if (offset !== buffer.length - CHECKSUM) return null;
-  return offsets;
+  return entries;
 }

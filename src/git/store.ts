@@ -17,7 +17,7 @@ import { indexManager, iso, isoModels } from './iso.js';
 import { commitTree, parseTree, readLoose, type LooseObject } from './loose.js';
 import { readConfig, readIdentity, type Identity } from './config.js';
 import { blobOid, type TreeEntry } from './objects.js';
-import { patchIndex } from './index-patch.js';
+import { updateIndex } from './index-patch.js';
 import { PackIndexes } from './packs.js';
 import { mergePacks, wholeEntries, type PackEntry } from './pack-write.js';
 import { nativeBlobs, nativeDiskChanges, type DiskChange } from './native.js';
@@ -406,14 +406,14 @@ export class GitStore {
         return null;
       }
     };
-    if (current && updates.every((u) => u.oid)) {
-      const entries = updates.map((u) => ({ path: u.path, oid: u.oid!, stats: stats(u.path) }));
-      if (entries.every((e) => e.stats)) {
-        const patched = patchIndex(current, entries as Array<{ path: string; oid: string; stats: nodeFs.BigIntStats }>);
-        if (patched) return patched;
-      }
-    }
-    // New or removed paths: isomorphic-git rebuilds the index; its write is captured for the lock file.
+    // a file gone from the disk since it was staged leaves the index, as in isomorphic-git's rebuild below
+    const entries = updates.map((u) => {
+      const s = u.oid ? stats(u.path) : null;
+      return s ? { path: u.path, oid: u.oid, stats: s } : { path: u.path, oid: null };
+    });
+    const updated = updateIndex(current, entries);
+    if (updated) return updated;
+    // An index this module does not handle (extensions, a merge in progress): isomorphic-git rebuilds it; its write is captured for the lock file.
     let written: Buffer | null = null;
     const capture = {
       ...nodeFs,
@@ -430,10 +430,9 @@ export class GitStore {
       },
     };
     await indexManager().acquire({ fs: new (isoModels().FileSystem)(capture as never), gitdir: this.gitdir, cache: {} }, async (index) => {
-      for (const { path: p, oid } of updates) {
-        const s = oid ? stats(p) : null;
-        if (oid && s) index.insert({ filepath: p, oid, stats: indexStats(s) });
-        else if (index.has({ filepath: p })) index.delete({ filepath: p });
+      for (const e of entries) {
+        if (e.stats) index.insert({ filepath: e.path, oid: e.oid!, stats: indexStats(e.stats) });
+        else if (index.has({ filepath: e.path })) index.delete({ filepath: e.path });
       }
     });
     if (written) return written;
