@@ -53,3 +53,48 @@ export function commitTree(content: Buffer): string {
   if (!line.startsWith('tree ')) throw new Error('commit object has no tree');
   return line.slice(5);
 }
+
+export interface ParsedCommit {
+  tree: string;
+  parents: string[];
+  author: Signature;
+  committer: Signature;
+  message: string;
+}
+
+export interface Signature {
+  name: string;
+  email: string;
+  timestamp: number;
+  /** Minutes, signed as JavaScript's getTimezoneOffset (+0100 is -60), as isomorphic-git gives it. */
+  timezoneOffset: number;
+}
+
+/**
+ * A commit object read as git reads it: the tree on the first line, the parent
+ * lines right after it, the first author and committer. Null for anything
+ * unusual (no author, a malformed signature): the caller asks isomorphic-git.
+ */
+export function parseCommit(content: Buffer): ParsedCommit | null {
+  const text = content.toString('utf8');
+  const end = text.indexOf('\n\n');
+  const headers = (end < 0 ? text : text.slice(0, end)).split('\n');
+  if (!headers[0]?.startsWith('tree ')) return null;
+  const parents: string[] = [];
+  let at = 1;
+  for (; headers[at]?.startsWith('parent '); at++) parents.push(headers[at]!.slice(7));
+  const author = signature(headers.slice(at).find((h) => h.startsWith('author ')));
+  const committer = signature(headers.slice(at).find((h) => h.startsWith('committer ')));
+  if (!author || !committer) return null;
+  // the message as isomorphic-git normalizes it: no CR, no leading blank lines, one final newline
+  const message = `${(end < 0 ? '' : text.slice(end + 2)).replace(/\r/g, '').replace(/^\n+/, '').replace(/\n+$/, '')}\n`;
+  return { tree: headers[0].slice(5), parents, author, committer, message };
+}
+
+function signature(header: string | undefined): Signature | null {
+  const m = header ? /^\S+ (.*) <(.*)> (\d+) ([+-])(\d\d)(\d\d)$/.exec(header) : null;
+  if (!m) return null;
+  // isomorphic-git's sign: +0100 is -60, and -0000 stays -0 (git writes it back as -0000)
+  const minutes = (m[4] === '+' ? 1 : -1) * (Number(m[5]) * 60 + Number(m[6]));
+  return { name: m[1]!, email: m[2]!, timestamp: Number(m[3]), timezoneOffset: minutes === 0 ? minutes : -minutes };
+}

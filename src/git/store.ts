@@ -14,7 +14,7 @@ import { nodeDisk, writeAll, type Disk } from './disk.js';
 import { join } from 'node:path';
 import { NotFoundError, RepoError } from '../errors.js';
 import { indexManager, iso, isoModels } from './iso.js';
-import { commitTree, parseTree, readLoose, type LooseObject } from './loose.js';
+import { commitTree, parseCommit, parseTree, readLoose, type LooseObject } from './loose.js';
 import { readConfig, readIdentity, type Identity } from './config.js';
 import { blobOid, type TreeEntry } from './objects.js';
 import { updateIndex } from './index-patch.js';
@@ -167,9 +167,25 @@ export class GitStore {
   // ---- objects ---------------------------------------------------------------
 
   async readCommit(oid: string): Promise<CommitInfo> {
+    const stored = this.readStored(oid);
+    const parsed = stored?.type === 'commit' ? parseCommit(stored.content) : null;
+    if (parsed) {
+      this.rememberTree(oid, parsed.tree);
+      return { oid, ...parsed };
+    }
     const { commit } = await iso().readCommit({ ...this.args, oid });
     this.rememberTree(oid, commit.tree);
     return { oid, tree: commit.tree, parents: commit.parent, author: commit.author, committer: commit.committer, message: commit.message };
+  }
+
+  /**
+   * A commit's parents when it can be read without isomorphic-git (loose, or in
+   * a pack of whole objects: what gitstate writes); null for one in a pack git
+   * fetched, which the caller reads otherwise.
+   */
+  storedParents(oid: string): string[] | null {
+    const stored = this.readStored(oid);
+    return (stored?.type === 'commit' && parseCommit(stored.content)?.parents) || null;
   }
 
   async treeOf(commit: string): Promise<string> {

@@ -1,7 +1,9 @@
 import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { History } from '../../src/history/history.js';
+import { HistoryIndex } from '../../src/history/index-file.js';
+import { iso } from '../../src/git/iso.js';
 import { ConflictError } from '../../src/errors.js';
 import { assertRepoHealthy, cleanupTempDirs, cli, commitCount, git, headOid, tempRepo } from '../helpers/repo.js';
 
@@ -93,6 +95,26 @@ describe('log', () => {
     const native = await read('0');
     expect(native).toEqual(inProcess);
     expect(native.some((r: { p: string[] }) => r.p.length === 2)).toBe(true);
+  });
+
+  it("indexing commits never loads isomorphic-git: gitstate's own are read directly, a fetched pack's through one native git log", async () => {
+    const repo = await tempRepo();
+    for (let i = 0; i < 3; i++) await repo.set('knowledge', `k${i}`, i);
+    const store = await repo.store();
+    const isoReads = (['readCommit', 'readTree', 'readBlob', 'readObject'] as const).map((method) => vi.spyOn(iso(), method));
+    await rm(join(repo.gitdir, 'gitstate'), { recursive: true, force: true });
+    const direct = new HistoryIndex(store);
+    await direct.update(await store.headOid());
+    expect([...direct.walk(await store.headOid())]).toHaveLength(4);
+    // commits git packed with deltas or in a big pack are not readable directly: git reads them all at once
+    const storedParents = vi.spyOn(store, 'storedParents').mockReturnValue(null);
+    await rm(join(repo.gitdir, 'gitstate'), { recursive: true, force: true });
+    const fetched = new HistoryIndex(store);
+    await fetched.update(await store.headOid());
+    expect([...fetched.walk(await store.headOid())].map((r) => r.c)).toEqual([...direct.walk(await store.headOid())].map((r) => r.c));
+    expect(storedParents).toHaveBeenCalledTimes(1);
+    for (const read of isoReads) expect(read).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
   });
 
   it('native git indexes only what is missing: it stops at the commits already indexed, merges included', async () => {
