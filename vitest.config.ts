@@ -27,6 +27,9 @@ export const FULL_SUITES = [
   'test/yaml/property.test.ts',
   'test/git/disk-changes.test.ts',
   'test/git/pack-write.test.ts',
+  'test/git/index-patch.test.ts',
+  'test/git/commit-parse.test.ts',
+  'test/git/packs.test.ts',
 ];
 
 export default defineConfig({

@@ -16,6 +16,7 @@ import { readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import type { LooseObject } from './loose.js';
+import { objectOid, type ObjectType } from './objects.js';
 
 /** A version 2 pack index: its magic number, and where its fan-out table and sorted ids start. */
 export const IDX_MAGIC = 0xff744f63;
@@ -26,6 +27,12 @@ const READ_LIMIT = 2 * 1024 * 1024;
 /** Packs whose bytes are kept in memory at once. */
 const KEPT_PACKS = 8;
 const TYPES = ['', 'commit', 'tree', 'blob', 'tag'] as const;
+const OFS_DELTA = 6;
+const REF_DELTA = 7;
+/** Git's own limit on a delta chain (pack.depth's maximum). */
+const MAX_DELTA_DEPTH = 4095;
+/** Objects kept resolved (a fetched pack's delta chains are up to 50 deep: git's default). */
+const RESOLVED_KEPT = 1024;
 
 export class PackIndexes {
   private readonly indexes = new Map<string, Buffer>();
@@ -33,11 +40,16 @@ export class PackIndexes {
   private readonly freshened = new Set<string>();
   /** The bytes of packs read from (packs never change: kept while the pack is there). */
   private readonly packBytes = new Map<string, Buffer | null>();
+  /** Objects read from packs lately, by pack and offset: a delta chain's bases serve the next object's chain. */
+  private readonly resolved = new Map<string, LooseObject & { whole: boolean }>();
+  /** Whether the pack folder was looked at yet. */
+  private loaded = false;
 
   constructor(private readonly gitdir: string) {}
 
   /** Load the indexes of packs added since the last look; forget those gone. */
   refresh(): void {
+    this.loaded = true;
     let names: string[];
     try {
       names = readdirSync(join(this.gitdir, 'objects', 'pack')).filter((n) => n.endsWith('.idx'));
@@ -49,6 +61,7 @@ export class PackIndexes {
       if (names.includes(name)) continue;
       this.indexes.delete(name);
       this.packBytes.delete(name);
+      for (const key of this.resolved.keys()) if (key.startsWith(`${name}:`)) this.resolved.delete(key);
     }
     for (const name of names) {
       if (this.indexes.has(name)) continue;
@@ -74,12 +87,15 @@ export class PackIndexes {
   }
 
   /**
-   * An object stored whole (not as a delta) in a small pack, as gitstate's
-   * packs hold them; null otherwise (the caller asks isomorphic-git). A CLI
-   * write after a group commit reads HEAD's commit and trees from its pack
-   * without loading isomorphic-git.
+   * An object in a small pack: stored whole, as gitstate's packs hold them, or
+   * as a delta against another object in the pack, as git's fetched packs hold
+   * most commits and trees. Null otherwise (a pack past READ_LIMIT, a delta
+   * whose result does not hash to `oid`): the caller asks isomorphic-git. A
+   * write after a group commit, and a pull or merge reading what it fetched,
+   * so never load isomorphic-git.
    */
   read(oid: string): LooseObject | null {
+    if (!this.loaded) this.refresh();
     if (this.indexes.size === 0) return null;
     const id = Buffer.from(oid, 'hex');
     for (const [name, idx] of this.indexes) {
@@ -89,23 +105,60 @@ export class PackIndexes {
       const offset = idx.readUInt32BE(IDX_IDS + count * 24 + at * 4);
       const pack = this.bytesOf(name);
       if (!pack || offset & 0x80000000 || offset >= pack.length) return null;
-      let byte = pack[offset]!;
-      const type = TYPES[(byte >> 4) & 7];
-      if (!type) return null; // a delta: isomorphic-git resolves it
-      let size = byte & 0x0f;
-      let shift = 4;
-      let data = offset + 1;
-      while (byte & 0x80) {
-        byte = pack[data++]!;
-        size += (byte & 0x7f) * 2 ** shift;
-        shift += 7;
-      }
-      // inflate stops at the end of the entry's stream; the bytes after it are the next entries
-      const content = inflateSync(pack.subarray(data, pack.length - 20));
-      if (content.byteLength !== size) throw new Error(`object ${oid} is corrupt in ${this.packOf(name)}`);
-      return { type, content };
+      const object = this.entryAt(name, pack, offset, 0);
+      // a delta's result is checked against its id: a wrong answer is never returned
+      return object && (object.whole || objectOid(object.type as ObjectType, object.content) === oid) ? { type: object.type, content: object.content } : null;
     }
     return null;
+  }
+
+  /** The object at `offset` of a pack, resolving deltas; null for what this does not read. */
+  private entryAt(name: string, pack: Buffer, offset: number, depth: number): (LooseObject & { whole: boolean }) | null {
+    const key = `${name}:${offset}`;
+    const hit = this.resolved.get(key);
+    if (hit) return hit;
+    if (depth > MAX_DELTA_DEPTH) return null;
+    let byte = pack[offset]!;
+    const code = (byte >> 4) & 7;
+    let size = byte & 0x0f;
+    let shift = 4;
+    let data = offset + 1;
+    while (byte & 0x80) {
+      byte = pack[data++]!;
+      size += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    }
+    let object: (LooseObject & { whole: boolean }) | null;
+    if (TYPES[code]) {
+      const content = inflateEntry(pack, data);
+      if (content.byteLength !== size) throw new Error(`an object at offset ${offset} of ${this.packOf(name)} is corrupt`);
+      object = { type: TYPES[code]!, content, whole: true };
+    } else if (code === OFS_DELTA || code === REF_DELTA) {
+      let base: LooseObject | null;
+      if (code === OFS_DELTA) {
+        // the base's distance back: big-endian base-128, each continued byte adding one
+        byte = pack[data++]!;
+        let distance = byte & 0x7f;
+        while (byte & 0x80) {
+          byte = pack[data++]!;
+          distance = (distance + 1) * 128 + (byte & 0x7f);
+        }
+        base = distance > 0 && distance <= offset ? this.entryAt(name, pack, offset - distance, depth + 1) : null;
+      } else {
+        base = this.read(pack.toString('hex', data, data + 20));
+        data += 20;
+      }
+      const delta = base ? inflateEntry(pack, data) : null;
+      const content = base && delta?.byteLength === size ? applyDelta(base.content, delta) : null;
+      object = base && content ? { type: base.type, content, whole: false } : null;
+    } else {
+      object = null;
+    }
+    if (object) {
+      if (this.resolved.size >= RESOLVED_KEPT) this.resolved.clear();
+      this.resolved.set(key, object);
+    }
+    return object;
   }
 
   private bytesOf(idxName: string): Buffer | null {
@@ -155,4 +208,55 @@ function position(idx: Buffer, id: Buffer): number {
     else lo = mid + 1;
   }
   return -1;
+}
+
+/** A pack entry's zlib stream from `at`: inflate stops at the stream's end, and the bytes after it are the next entries. */
+function inflateEntry(pack: Buffer, at: number): Buffer {
+  return inflateSync(pack.subarray(at, pack.length - 20));
+}
+
+/**
+ * Git's delta format: the base's size and the result's (base-128, least
+ * significant first), then instructions: copy a range of the base (bit 7 set;
+ * bits 0-3 say which offset bytes follow, 4-6 which size bytes, a size of 0
+ * meaning 0x10000), or insert the next 1-127 bytes. Null when the delta does
+ * not fit its base.
+ */
+export function applyDelta(base: Buffer, delta: Buffer): Buffer | null {
+  let at = 0;
+  const size = (): number => {
+    let value = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      byte = delta[at++] ?? 0;
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80 && at < delta.length);
+    return value;
+  };
+  if (size() !== base.length) return null;
+  const out = Buffer.alloc(size());
+  let written = 0;
+  while (at < delta.length) {
+    const op = delta[at++]!;
+    if (op & 0x80) {
+      let from = 0;
+      let length = 0;
+      for (let i = 0; i < 4; i++) if (op & (1 << i)) from += delta[at++]! * 2 ** (8 * i);
+      for (let i = 0; i < 3; i++) if (op & (0x10 << i)) length += delta[at++]! * 2 ** (8 * i);
+      if (length === 0) length = 0x10000;
+      if (at > delta.length || from + length > base.length || written + length > out.length) return null;
+      base.copy(out, written, from, from + length);
+      written += length;
+    } else if (op > 0) {
+      if (at + op > delta.length || written + op > out.length) return null;
+      delta.copy(out, written, at, at + op);
+      at += op;
+      written += op;
+    } else {
+      return null; // reserved
+    }
+  }
+  return written === out.length ? out : null;
 }

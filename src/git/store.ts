@@ -180,8 +180,8 @@ export class GitStore {
 
   /**
    * A commit's parents when it can be read without isomorphic-git (loose, or in
-   * a pack of whole objects: what gitstate writes); null for one in a pack git
-   * fetched, which the caller reads otherwise.
+   * a pack small enough to read, see packs.ts); null otherwise (a clone's big
+   * pack), and the caller reads it another way.
    */
   storedParents(oid: string): string[] | null {
     const stored = this.readStored(oid);

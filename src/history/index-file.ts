@@ -92,9 +92,9 @@ export class HistoryIndex {
   /**
    * The commits reachable from `head` that are not indexed yet, children before
    * parents: their ids, read in-process, or past the bulk threshold or at the
-   * first commit in a fetched pack (a pull brings many, where reading each
-   * through isomorphic-git costs ~1 ms, and loading it ~40 ms) their records
-   * from one native `git log`. The walk stops at indexed commits, as everything
+   * first commit only isomorphic-git could read (a big fetched pack: reading each
+   * through it costs ~1 ms, and loading it ~40 ms) their records from one
+   * native `git log`. The walk stops at indexed commits, as everything
    * before one is indexed too; so does the log, at those the walk met and at
    * the branch's tip.
    */
@@ -112,7 +112,7 @@ export class HistoryIndex {
         stops.add(oid);
         continue;
       }
-      // a commit read only through isomorphic-git came in a fetched pack: a pull, which brings many at once
+      // a commit read only through isomorphic-git is in a big fetched pack: a clone or pull, which brings many at once
       const parents = this.store.storedParents(oid);
       if (!askedGit && (found.length === bulkThreshold() || parents === null)) {
         askedGit = true;

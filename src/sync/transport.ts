@@ -115,6 +115,7 @@ export async function fetchBranch(repo: StateRepo, target: RemoteTarget, options
       return null;
     }
   }
+  store.packs.refresh(); // the pack the fetch brought: its objects are read directly
   return store.resolveRef(trackingRef(target));
 }
 

@@ -6,7 +6,9 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, wr
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PackIndexes } from '../../src/git/packs.js';
+import { execFileSync } from 'node:child_process';
+import { applyDelta, PackIndexes } from '../../src/git/packs.js';
+import { sized } from '../helpers/tier.js';
 import { cleanupTempDirs, git, tempDir, tempRepo } from '../helpers/repo.js';
 
 afterAll(cleanupTempDirs);
@@ -66,6 +68,57 @@ describe('pack indexes', () => {
     expect(orphan.has(packed[0]!)).toBe(false);
   });
 
+  it('read every object of a pack git made, deltas included (offset and by id), byte for byte as git cat-file', async () => {
+    const dir = await tempDir();
+    git(dir, 'init', '-q');
+    const line = fc.constantFrom('a: 1', 'b: two', 'list:', '  - x', '  - y', 'nested:', '  key: value', '# comment', 'z: 3');
+    const edit = fc.record({ file: fc.integer({ min: 0, max: 5 }), lines: fc.array(line, { maxLength: 30 }) });
+    let deltas = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(edit, { minLength: 2, maxLength: 12 }), fc.boolean(), async (edits, byOffset) => {
+        rmSync(join(dir, '.git'), { recursive: true, force: true });
+        git(dir, 'init', '-q');
+        edits.forEach(({ file, lines }, i) => {
+          writeFileSync(join(dir, `f${file}.yaml`), `${lines.join('\n')}\n`);
+          git(dir, 'add', '.');
+          git(dir, '-c', 'user.name=t', '-c', 'user.email=t@x', 'commit', '-q', '--allow-empty', '-m', `edit ${i}\n\nbody ${lines.join(' ')}`);
+        });
+        git(dir, '-c', `repack.useDeltaBaseOffset=${byOffset}`, 'repack', '-qadf', '--depth=50', '--window=50');
+        const packDir = join(dir, '.git/objects/pack');
+        const idx = readdirSync(packDir).find((n) => n.endsWith('.idx'))!;
+        deltas += git(dir, 'verify-pack', '-v', join(packDir, idx)).split('\n').filter((l) => /^[0-9a-f]{40} +\w+ +\d+ \d+ \d+ \d+ [0-9a-f]{40}$/.test(l)).length;
+        const packs = new PackIndexes(join(dir, '.git'));
+        for (const [oid, { type, content }] of allObjects(dir)) {
+          const read = packs.read(oid);
+          expect(read, oid).not.toBeNull();
+          expect(read!.type).toBe(type);
+          expect(read!.content.equals(content)).toBe(true);
+        }
+      }),
+      { numRuns: sized(15, 100) },
+    );
+    expect(deltas).toBeGreaterThan(0);
+  });
+
+  it('a delta that does not fit its base reads as nothing', () => {
+    const base = Buffer.from('hello world');
+    // sizes 11 -> 5; copy 5 bytes from offset 6 ("world")
+    expect(applyDelta(base, Buffer.from([11, 5, 0x91, 6, 5]))?.toString()).toBe("world");
+    expect(applyDelta(base, Buffer.from([10, 5, 0x91, 6, 5]))).toBeNull(); // the base's size is wrong
+    expect(applyDelta(base, Buffer.from([11, 5, 0x91, 8, 5]))).toBeNull(); // copies past the base's end
+    expect(applyDelta(base, Buffer.from([11, 6, 0x91, 6, 5]))).toBeNull(); // shorter than it says
+    expect(applyDelta(base, Buffer.from([11, 2, 0x00]))).toBeNull(); // the reserved instruction
+    expect(applyDelta(base, Buffer.from([11, 3, 3, 0x61, 0x62, 0x63]))?.toString()).toBe('abc'); // an insert
+    // a copy with no size bytes copies 0x10000 bytes
+    const big = Buffer.alloc(0x10004, 7);
+    const varint = (n: number) => {
+      const bytes: number[] = [];
+      for (; n >= 0x80; n = Math.floor(n / 0x80)) bytes.push((n & 0x7f) | 0x80);
+      return [...bytes, n];
+    };
+    expect(applyDelta(big, Buffer.from([...varint(big.length), ...varint(0x10000), 0x80]))?.equals(Buffer.alloc(0x10000, 7))).toBe(true);
+  });
+
   it('a write takes packed objects as they are: no loose copy', async () => {
     const repo = await tempRepo();
     await repo.set('knowledge', 'a', 1);
@@ -83,3 +136,17 @@ describe('pack indexes', () => {
     expect(git(repo.dir, 'fsck', '--no-progress').trim()).toBe('');
   });
 });
+
+/** Every object of the repository, as git cat-file gives it. */
+function allObjects(dir: string): Map<string, { type: string; content: Buffer }> {
+  const out = execFileSync('git', ['cat-file', '--batch-all-objects', '--batch'], { cwd: dir, maxBuffer: 64 * 1024 * 1024 });
+  const objects = new Map<string, { type: string; content: Buffer }>();
+  let at = 0;
+  while (at < out.length) {
+    const end = out.indexOf(10, at);
+    const [oid, type, size] = out.toString('latin1', at, end).split(' ');
+    objects.set(oid!, { type: type!, content: out.subarray(end + 1, end + 1 + Number(size)) });
+    at = end + 1 + Number(size) + 1;
+  }
+  return objects;
+}
