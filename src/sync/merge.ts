@@ -166,7 +166,7 @@ export async function mergeBranch(
   }
   if (manual.length > 0) throw new ConflictError(`merge of ${label} left for you: ${manual.join(', ')} (nothing written; choose --strategy ours|theirs|newest)`, { conflicts: manual });
 
-  const recorded = await conflictsFile(store, ours, theirs, base ?? null, conflicts);
+  const recorded = await conflictsFile(store, ours, base ?? null, theirsChanged, conflicts);
   if (recorded) files.push(recorded);
   const subject = `merge ${label}${conflicts.length ? `: ${conflicts.length} conflict(s) resolved, losing values kept in ${CONFLICTS_FILE}` : ''}`;
   // One commit through the write path: the guard lets through a secret the other parent already holds.
@@ -180,18 +180,24 @@ async function storable(dir: string, file: string, segments: readonly Segment[] 
   return rule ? redactedValue(rule, commit) : value;
 }
 
-/** The conflict records of both sides, plus this merge's. */
-async function conflictsFile(store: GitStore, ours: string, theirs: string, base: string | null, added: ConflictRecord[]) {
-  const read = async (commit: string | null): Promise<ConflictRecord[]> => {
-    const blob = commit ? await store.blobOidAt(commit, CONFLICTS_FILE) : null;
+/**
+ * The conflict records of both sides, plus this merge's. Their side's file is
+ * read only when their commits changed it (from the diff already made: their
+ * trees, in a fetched pack, are not read again).
+ */
+async function conflictsFile(store: GitStore, ours: string, base: string | null, theirsChanged: Record<string, string | null>, added: ConflictRecord[]) {
+  const read = async (blob: string | null): Promise<ConflictRecord[]> => {
     if (!blob) return [];
     const doc = parse(decodeText(await store.readBlob(blob), CONFLICTS_FILE)) as { conflicts?: ConflictRecord[] } | null;
     return doc?.conflicts ?? [];
   };
-  const [b, o, t] = [await read(base), await read(ours), await read(theirs)];
+  const theirsChangedIt = CONFLICTS_FILE in theirsChanged;
+  const o = await read(await store.blobOidAt(ours, CONFLICTS_FILE));
+  const t = theirsChangedIt ? await read(theirsChanged[CONFLICTS_FILE]!) : [];
+  const b = theirsChangedIt && base ? await read(await store.blobOidAt(base, CONFLICTS_FILE)) : [];
   const key = (r: ConflictRecord) => JSON.stringify(r);
-  const known = new Set(o.map(key));
-  const all = [...o, ...t.filter((r) => !known.has(key(r)) && !b.some((x) => key(x) === key(r))), ...added];
+  const known = new Set([...o, ...b].map(key));
+  const all = [...o, ...t.filter((r) => !known.has(key(r))), ...added];
   if (all.length === o.length) return null;
   const header = '# Values that lost a sync conflict, kept so none is dropped. Resolve by hand and delete entries as you like.\n';
   return { path: CONFLICTS_FILE, content: Buffer.from(header + stringify({ conflicts: all }, { lineWidth: 0 })) };
