@@ -90,8 +90,9 @@ export async function mergeBranch(
   const settings = await loadSyncSettings(repo.dir);
   const base = knownBase !== undefined ? knownBase : await mergeBase(store, ours, theirs);
   const index = new HistoryIndex(store);
-  await index.update(ours);
-  await index.update(theirs);
+  // The history is read only for a file both sides changed (who wrote each value, for `newest` and the records): a pull of 1,000 commits costs a git log of them.
+  let indexed: Promise<void> | null = null;
+  const history = () => (indexed ??= index.update(ours).then(() => index.update(theirs)));
   const oursChanged = await index.changedBetween(base, ours);
   const theirsChanged = await index.changedBetween(base, theirs);
   await store.preloadBlobs(Object.values(theirsChanged).filter((blob): blob is string => blob !== null));
@@ -111,7 +112,10 @@ export async function mergeBranch(
     if (oursChanged[path] === theirBlob) continue;
     const fileStrategy = settings.rules?.[path] ?? strategy ?? settings.strategy ?? 'newest';
     const writes = new WriteFinder(store, index, path);
-    const sidesAt = async (segments: readonly Segment[] | null) => ({ ours: await writes.introduced(ours, segments), theirs: await writes.introduced(theirs, segments) });
+    const sidesAt = async (segments: readonly Segment[] | null) => {
+      await history();
+      return { ours: await writes.introduced(ours, segments), theirs: await writes.introduced(theirs, segments) };
+    };
     const decide = async (sides: { ours: Write; theirs: Write }): Promise<'ours' | 'theirs'> =>
       fileStrategy === 'theirs' ? 'theirs' : fileStrategy === 'newest' ? newer(store, sides.ours, sides.theirs, nowSeconds) : 'ours';
     const text = async (blob: string | null | undefined) => (blob ? decodeText(await store.readBlob(blob), path) : null);

@@ -62,7 +62,11 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     await desktop.set('environments', 'qa.namespace', 'qa-desktop');
     await desktop.append('current_work', 'active_issues', { key: 'D-1', status: 'Open' });
     await sync(laptop);
+    const readsHistory = vi.spyOn(HistoryIndex.prototype, 'update');
     const merged = await sync(desktop);
+    // no value changed on both sides: who wrote what is never asked, and the history is not read
+    expect(readsHistory).not.toHaveBeenCalled();
+    readsHistory.mockRestore();
     expect(merged.action).toBe('merged');
     expect(merged.pushed).toBe(true);
     await sync(laptop);
@@ -126,7 +130,10 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     await laptop.set('knowledge', 'owner', 'laptop');
     await desktop.set('knowledge', 'owner', 'desktop');
     await sync(laptop);
+    const readsHistory = vi.spyOn(HistoryIndex.prototype, 'update');
     const r = await sync(desktop, { strategy: 'ours' });
+    expect(readsHistory).toHaveBeenCalled(); // the record names who wrote each side's value
+    readsHistory.mockRestore();
     expect(r.conflicts).toMatchObject([{ file: 'knowledge.yaml', key: 'owner', kept: 'ours', ours: { value: 'desktop' }, theirs: { value: 'laptop' } }]);
     expect(await desktop.get('knowledge', 'owner')).toBe('desktop');
     const records = parse(await readFile(join(desktop.dir, '.gitstate/conflicts.yaml'), 'utf8')) as { conflicts: Array<{ theirs: { value: unknown } }> };
