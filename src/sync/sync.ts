@@ -86,13 +86,21 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
   const retries = options.retries ?? 3;
   return record(repo, async () => {
     const target = await remoteTarget(repo, options.remote ?? 'origin');
-    // hand edits are committed first (checked like any write), so they are synced too
-    await commitBeforeSync(repo);
+    // The fetch only fills the remote-tracking ref: it runs while hand edits are
+    // committed (checked like any write, so they are synced too), before anything is merged.
+    const fetched = fetchBranch(repo, target, options);
+    fetched.catch(() => undefined); // awaited below, unless the hand edits are refused
+    try {
+      await commitBeforeSync(repo);
+    } catch (err) {
+      await fetched.catch(() => undefined);
+      throw err;
+    }
     const conflicts: ConflictRecord[] = [];
     const secrets: ArrivedSecret[] = [];
     let remoteWasEmpty: boolean | null = null;
     for (let attempt = 0; ; attempt++) {
-      const pulled = await pullOnce(repo, target, options);
+      const pulled = await pullOnce(repo, target, options, attempt === 0 ? fetched : undefined);
       remoteWasEmpty ??= pulled.remoteWasEmpty;
       conflicts.push(...pulled.conflicts);
       secrets.push(...pulled.secrets);
@@ -111,9 +119,10 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
   });
 }
 
-async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOptions, attempt = 0): Promise<SyncResult> {
+/** `fetched`: a fetch of `target` already under way. */
+async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOptions, fetched?: Promise<string | null>, attempt = 0): Promise<SyncResult> {
   const { remote } = target;
-  const theirs = await fetchBranch(repo, target, options);
+  const theirs = await (fetched ?? fetchBranch(repo, target, options));
   const store = await repo.store();
   const label = `${remote}/${target.branch}`;
   const nothing = { remote, pushed: false, remoteWasEmpty: theirs === null, conflicts: [], secrets: [] };
@@ -151,7 +160,7 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
     return { ...nothing, action: 'merged', head: merged.commit, conflicts: merged.conflicts, secrets: await reportSecrets(repo, ours, theirs, changed) };
   } catch (err) {
     // a write got in since we looked: look again
-    if (err instanceof BranchMovedError && attempt < 10) return pullOnce(repo, target, options, attempt + 1);
+    if (err instanceof BranchMovedError && attempt < 10) return pullOnce(repo, target, options, undefined, attempt + 1);
     throw err;
   }
 }
