@@ -85,7 +85,7 @@ export async function mergeBranch(
   label = `${remote}/main`,
   /** The merge base, when the caller asked git for it already. */
   knownBase?: string | null,
-): Promise<WriteResult & { conflicts: ConflictRecord[] }> {
+): Promise<WriteResult & { conflicts: ConflictRecord[]; changes: Record<string, string | null> }> {
   const store = await repo.store();
   const settings = await loadSyncSettings(repo.dir);
   const base = knownBase !== undefined ? knownBase : await mergeBase(store, ours, theirs);
@@ -93,8 +93,7 @@ export async function mergeBranch(
   // The history is read only for a file both sides changed (who wrote each value, for `newest` and the records): a pull of 1,000 commits costs a git log of them.
   let indexed: Promise<void> | null = null;
   const history = () => (indexed ??= index.update(ours).then(() => index.update(theirs)));
-  const oursChanged = await index.changedBetween(base, ours);
-  const theirsChanged = await index.changedBetween(base, theirs);
+  const [oursChanged, theirsChanged] = await Promise.all([index.changedBetween(base, ours), index.changedBetween(base, theirs)]);
   await store.preloadBlobs(Object.values(theirsChanged).filter((blob): blob is string => blob !== null));
   const checks = await repo.checks();
   const now = new Date();
@@ -175,7 +174,10 @@ export async function mergeBranch(
   const subject = `merge ${label}${conflicts.length ? `: ${conflicts.length} conflict(s) resolved, losing values kept in ${CONFLICTS_FILE}` : ''}`;
   // One commit through the write path: the guard lets through a secret the other parent already holds.
   const result = await repo.commitFiles(files, { op: 'sync-merge', subject }, { otherParents: [theirs], expectedHead: ours });
-  return { ...result, conflicts };
+  // what the merge commit changed, path -> blob (null: removed), without diffing it again
+  const written = new Set(result.files);
+  const changes = Object.fromEntries(files.filter((f) => written.has(f.path)).map((f) => [f.path, f.content ? store.hashBlob(f.content) : null]));
+  return { ...result, conflicts, changes };
 }
 
 /** A conflict record's value, or a redacted marker with the commit that holds it when the value fails the secret guard. */

@@ -155,9 +155,7 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
       return { ...nothing, action: 'fast-forward', head: theirs, secrets: await reportSecrets(repo, ours, theirs, changed) };
     }
     const merged = await mergeBranch(repo, ours, theirs, options.strategy, remote, label, ours === current ? base : undefined);
-    const index = new HistoryIndex(store);
-    const changed = await index.changedBetween(ours, merged.commit);
-    return { ...nothing, action: 'merged', head: merged.commit, conflicts: merged.conflicts, secrets: await reportSecrets(repo, ours, theirs, changed) };
+    return { ...nothing, action: 'merged', head: merged.commit, conflicts: merged.conflicts, secrets: await reportSecrets(repo, ours, theirs, merged.changes) };
   } catch (err) {
     // a write got in since we looked: look again
     if (err instanceof BranchMovedError && attempt < 10) return pullOnce(repo, target, options, undefined, attempt + 1);
