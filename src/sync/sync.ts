@@ -14,6 +14,7 @@ import { commitBeforeSync } from '../core/hand-edits.js';
 import { readStateBytes } from '../base/files.js';
 import { isAncestor, mergeBase } from '../git/ancestry.js';
 import { HistoryIndex } from '../history/index-file.js';
+import type { GitStore } from '../git/store.js';
 import { UnrelatedHistoryError } from './errors.js';
 import { mergeBranch, type ConflictRecord, type Strategy } from './merge.js';
 import { arrivedSecrets, type ArrivedSecret } from './secrets.js';
@@ -128,8 +129,9 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
   const nothing = { remote, pushed: false, remoteWasEmpty: theirs === null, conflicts: [], secrets: [] };
   if (!theirs || theirs === (await store.headOid())) return { ...nothing, action: 'up-to-date', head: await store.headOid() };
   const current = await store.headOid();
-  // what the remote changes is diffed while git finds the merge base: two git processes side by side
-  const diffed = current ? new HistoryIndex(store).changedBetween(current, theirs) : null;
+  // what the remote changes is diffed (and its files read: the fast-forward or merge and the secret
+  // report read every one) while git finds the merge base: git processes side by side
+  const diffed = current ? new HistoryIndex(store).changedBetween(current, theirs).then(preload(store)) : null;
   diffed?.catch(() => undefined); // awaited below, unless the histories turn out unrelated
   const base = current ? await mergeBase(store, current, theirs) : null;
   // Refused before anything is written (hand edits included): git refuses this too.
@@ -203,9 +205,7 @@ async function keepUncommitted(
   const store = await repo.store();
   const ours = await store.headOid();
   if (!ours) return null;
-  const changed = diffed && diffed.ours === ours ? await diffed.changed : await new HistoryIndex(store).changedBetween(ours, theirs);
-  // the fast-forward or merge and the secret report read every incoming file next: in one git process
-  await store.preloadBlobs(Object.values(changed).filter((blob): blob is string => blob !== null));
+  const changed = diffed && diffed.ours === ours ? await diffed.changed : await new HistoryIndex(store).changedBetween(ours, theirs).then(preload(store));
   const files: Array<{ path: string; content: Uint8Array | null }> = [];
   for (const path of Object.keys(changed)) {
     // read as every state file is (a symlink is refused); sync, as each async read costs thread-pool round trips
@@ -218,6 +218,14 @@ async function keepUncommitted(
     await repo.commitFiles(files, { op: 'recover', subject: `recover uncommitted changes to ${files.map((f) => f.path).join(', ')} before merging the remote` }, { expectedHead: ours });
   }
   return { ours, changed };
+}
+
+/** Read the blobs of a diff's changed files, in one git process, and pass the diff on. */
+function preload(store: GitStore): (changed: Record<string, string | null>) => Promise<Record<string, string | null>> {
+  return async (changed) => {
+    await store.preloadBlobs(Object.values(changed).filter((blob): blob is string => blob !== null));
+    return changed;
+  };
 }
 
 /** Ahead/behind against the last fetched state of the remote, and the last sync's outcome. */
