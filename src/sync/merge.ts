@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ConflictError, UsageError } from '../errors.js';
+import { STRATEGIES, type Strategy } from './strategy.js';
 import { STATE_EXTENSIONS } from '../base/paths.js';
 import type { StateRepo, WriteResult } from '../core/repo.js';
 import type { GitStore } from '../git/store.js';
@@ -22,8 +23,7 @@ import { decodeText, parseStateText } from '../yaml/document.js';
 import { getValue } from '../yaml/edit.js';
 import { textWithValue } from '../yaml/onto.js';
 
-export type Strategy = 'newest' | 'ours' | 'theirs' | 'manual';
-export const STRATEGIES: readonly Strategy[] = ['newest', 'ours', 'theirs', 'manual'];
+export { STRATEGIES, type Strategy } from './strategy.js';
 export const SYNC_SETTINGS = '.gitstate/sync.yaml';
 export const CONFLICTS_FILE = '.gitstate/conflicts.yaml';
 

@@ -10,14 +10,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BranchMovedError, UsageError } from '../errors.js';
 import type { StateRepo } from '../core/repo.js';
-import { commitBeforeSync } from '../core/hand-edits.js';
-import { readStateBytes } from '../base/files.js';
 import { isAncestor, mergeBase } from '../git/ancestry.js';
-import { HistoryIndex } from '../history/index-file.js';
+import { readConfig } from '../git/config.js';
 import type { GitStore } from '../git/store.js';
 import { UnrelatedHistoryError } from './errors.js';
-import { mergeBranch, type ConflictRecord, type Strategy } from './merge.js';
-import { arrivedSecrets, type ArrivedSecret } from './secrets.js';
+import type { ConflictRecord } from './merge.js';
+import type { ArrivedSecret } from './secrets.js';
+import type { Strategy } from './strategy.js';
 import { BRANCH, fetchBranch, pushBranch, PushRejectedError, redact, redactText, trackingRef, type RemoteTarget, type TransferOptions } from './transport.js';
 
 export interface SyncOptions extends TransferOptions {
@@ -57,11 +56,24 @@ export function branchKey(remote: string): string {
 }
 
 export async function remoteTarget(repo: StateRepo, remote: string): Promise<RemoteTarget> {
-  const store = await repo.store();
-  const url = await store.getConfig(`remote.${remote}.url`);
+  // read from the config file itself: the fetch starts before the store and the merge are loaded
+  const url = readConfig(repo.gitdir, `remote.${remote}.url`);
   if (!url) throw new UsageError(`no remote named "${remote}"; add one with "gitstate remote add ${remote} URL"`);
-  return { remote, url, branch: (await store.getConfig(branchKey(remote))) || BRANCH };
+  return { remote, url, branch: readConfig(repo.gitdir, branchKey(remote)) || BRANCH };
 }
+
+/**
+ * What a pull needs once its fetch is under way (the structural merge, the
+ * history, the secret scan, hand edits): loaded then, so a CLI call starts
+ * git's fetch before evaluating them.
+ */
+const afterFetch = {
+  handEdits: () => import('../core/hand-edits.js'),
+  history: async () => (await import('../history/index-file.js')).HistoryIndex,
+  merge: () => import('./merge.js'),
+  secrets: () => import('./secrets.js'),
+  files: () => import('../base/files.js'),
+};
 
 export async function remoteUrl(repo: StateRepo, remote: string): Promise<string> {
   return (await remoteTarget(repo, remote)).url;
@@ -92,7 +104,7 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
     const fetched = fetchBranch(repo, target, options);
     fetched.catch(() => undefined); // awaited below, unless the hand edits are refused
     try {
-      await commitBeforeSync(repo);
+      await (await afterFetch.handEdits()).commitBeforeSync(repo);
     } catch (err) {
       await fetched.catch(() => undefined);
       throw err;
@@ -124,7 +136,7 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
 async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOptions, fetched?: Promise<string | null>, attempt = 0): Promise<SyncResult> {
   const { remote } = target;
   const theirs = await (fetched ?? fetchBranch(repo, target, options));
-  const store = await repo.store();
+  const [store, HistoryIndex] = await Promise.all([repo.store(), afterFetch.history()]);
   const label = `${remote}/${target.branch}`;
   const nothing = { remote, pushed: false, remoteWasEmpty: theirs === null, conflicts: [], secrets: [] };
   if (!theirs || theirs === (await store.headOid())) return { ...nothing, action: 'up-to-date', head: await store.headOid() };
@@ -153,10 +165,13 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
     if (fastForward || !ours) {
       // keepUncommitted diffed this very pair already, unless it committed hand edits first
       const changed = seen && seen.ours === ours ? seen.changed : await new HistoryIndex(store).changedBetween(ours, theirs);
+      // the incoming files are scanned while the fast-forward waits on its fsyncs
+      const secrets = reportSecrets(repo, ours, theirs, changed);
+      secrets.catch(() => undefined); // awaited below, unless the fast-forward fails
       await repo.advance(ours, theirs, changed);
-      return { ...nothing, action: 'fast-forward', head: theirs, secrets: await reportSecrets(repo, ours, theirs, changed) };
+      return { ...nothing, action: 'fast-forward', head: theirs, secrets: await secrets };
     }
-    const merged = await mergeBranch(repo, ours, theirs, options.strategy, remote, label, ours === current ? base : undefined);
+    const merged = await (await afterFetch.merge()).mergeBranch(repo, ours, theirs, options.strategy, remote, label, ours === current ? base : undefined);
     return { ...nothing, action: 'merged', head: merged.commit, conflicts: merged.conflicts, secrets: await reportSecrets(repo, ours, theirs, merged.changes) };
   } catch (err) {
     // a write got in since we looked: look again
@@ -167,7 +182,7 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
 
 /** Secrets the files a pull changed hold now and did not before, with the incoming commit that added each. */
 async function reportSecrets(repo: StateRepo, before: string | null, theirs: string, changed: Record<string, string | null>): Promise<ArrivedSecret[]> {
-  const store = await repo.store();
+  const [store, HistoryIndex, { arrivedSecrets }] = await Promise.all([repo.store(), afterFetch.history(), afterFetch.secrets()]);
   const candidates = Object.fromEntries(Object.entries(changed).filter(([, blob]) => blob));
   if (Object.keys(candidates).length === 0) return [];
   // The history is read only when a secret is found: to name the commit that added it.
@@ -202,7 +217,7 @@ async function keepUncommitted(
   theirs: string,
   diffed?: { ours: string; changed: Promise<Record<string, string | null>> },
 ): Promise<{ ours: string; changed: Record<string, string | null> } | null> {
-  const store = await repo.store();
+  const [store, HistoryIndex, { readStateBytes }] = await Promise.all([repo.store(), afterFetch.history(), afterFetch.files()]);
   const ours = await store.headOid();
   if (!ours) return null;
   const changed = diffed && diffed.ours === ours ? await diffed.changed : await new HistoryIndex(store).changedBetween(ours, theirs).then(preload(store));
@@ -230,7 +245,7 @@ function preload(store: GitStore): (changed: Record<string, string | null>) => P
 
 /** Ahead/behind against the last fetched state of the remote, and the last sync's outcome. */
 export async function syncStatus(repo: StateRepo, remote = 'origin'): Promise<SyncStatus> {
-  const store = await repo.store();
+  const [store, HistoryIndex] = await Promise.all([repo.store(), afterFetch.history()]);
   const saved = await readSaved(repo);
   const hasRemote = Boolean(await store.getConfig(`remote.${remote}.url`));
   const branch = (await store.getConfig(branchKey(remote))) || BRANCH;
@@ -267,10 +282,10 @@ async function readSaved(repo: StateRepo): Promise<Saved> {
 
 /** Run a sync operation and remember its outcome (time of the last success, or the error). */
 async function record(repo: StateRepo, fn: () => Promise<SyncResult>): Promise<SyncResult> {
-  const saved = await readSaved(repo);
+  const saved = readSaved(repo); // read while the operation runs
   const save = async (next: Saved) => {
     await mkdir(join(repo.gitdir, 'gitstate'), { recursive: true });
-    await writeFile(join(repo.gitdir, 'gitstate', 'sync.json'), JSON.stringify({ ...saved, ...next }));
+    await writeFile(join(repo.gitdir, 'gitstate', 'sync.json'), JSON.stringify({ ...(await saved), ...next }));
   };
   try {
     const result = await fn();

@@ -94,7 +94,6 @@ async function nativeOrNull(repo: StateRepo, target: RemoteTarget, what: string,
 
 /** Fetch the remote's branch into its tracking ref; its commit, or null when the remote has no branches at all. */
 export async function fetchBranch(repo: StateRepo, target: RemoteTarget, options: TransferOptions = {}): Promise<string | null> {
-  const store = await repo.store();
   const refspec = `+refs/heads/${target.branch}:${trackingRef(target)}`;
   const run = isomorphicAsked(target.url)
     ? null
@@ -115,6 +114,8 @@ export async function fetchBranch(repo: StateRepo, target: RemoteTarget, options
       return null;
     }
   }
+  // opened after git started: the fetch does not wait for the store's modules
+  const store = await repo.store();
   store.packs.refresh(); // the pack the fetch brought: its objects are read directly
   return store.resolveRef(trackingRef(target));
 }
