@@ -135,7 +135,10 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
 /** `fetched`: a fetch of `target` already under way. */
 async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOptions, fetched?: Promise<string | null>, attempt = 0): Promise<SyncResult> {
   const { remote } = target;
-  const theirs = await (fetched ?? fetchBranch(repo, target, options));
+  const fetching = fetched ?? fetchBranch(repo, target, options);
+  // what follows the fetch is loaded while git fetches (once git has started: a macrotask later)
+  setImmediate(() => void Promise.all([repo.store(), afterFetch.history(), afterFetch.secrets(), afterFetch.files()]).catch(() => undefined));
+  const theirs = await fetching;
   const [store, HistoryIndex] = await Promise.all([repo.store(), afterFetch.history()]);
   const label = `${remote}/${target.branch}`;
   const nothing = { remote, pushed: false, remoteWasEmpty: theirs === null, conflicts: [], secrets: [] };
