@@ -103,8 +103,8 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
     // committed (checked like any write, so they are synced too), before anything is merged.
     const fetched = fetchBranch(repo, target, options);
     fetched.catch(() => undefined); // awaited below, unless the hand edits are refused
-    // a merge needs the structural merge and the schema validator (zod takes ~15 ms to load): loaded while git fetches
-    setImmediate(() => void Promise.all([afterFetch.merge(), import('../schema/validate.js')]).catch(() => undefined));
+    // a merge needs the structural merge, the schema validator (zod takes ~15 ms to load) and the write path: loaded while git fetches
+    setImmediate(() => void Promise.all([afterFetch.merge(), import('../schema/validate.js'), import('../core/writer.js')]).catch(() => undefined));
     try {
       await (await afterFetch.handEdits()).commitBeforeSync(repo);
     } catch (err) {
