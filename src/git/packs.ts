@@ -29,10 +29,11 @@ const KEPT_PACKS = 8;
 const TYPES = ['', 'commit', 'tree', 'blob', 'tag'] as const;
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
-/** Git's own limit on a delta chain (pack.depth's maximum). */
-const MAX_DELTA_DEPTH = 4095;
-/** Objects kept resolved (a fetched pack's delta chains are up to 50 deep: git's default). */
+/** Delta chains deeper than this go to isomorphic-git (git makes them 50 deep by default, 4095 at most): the resolution recurses. */
+const MAX_DELTA_DEPTH = 500;
+/** Objects kept resolved (a fetched pack's delta chains are up to 50 deep: git's default), and their bytes at most. */
 const RESOLVED_KEPT = 1024;
+const RESOLVED_BYTES = 16 * 1024 * 1024;
 
 export class PackIndexes {
   private readonly indexes = new Map<string, Buffer>();
@@ -42,6 +43,7 @@ export class PackIndexes {
   private readonly packBytes = new Map<string, Buffer | null>();
   /** Objects read from packs lately, by pack and offset: a delta chain's bases serve the next object's chain. */
   private readonly resolved = new Map<string, LooseObject & { whole: boolean }>();
+  private resolvedBytes = 0;
   /** Whether the pack folder was looked at yet. */
   private loaded = false;
 
@@ -95,6 +97,11 @@ export class PackIndexes {
    * so never load isomorphic-git.
    */
   read(oid: string): LooseObject | null {
+    return this.find(oid, 0);
+  }
+
+  /** `read`, `depth` deltas down a chain (by-id bases included, so a corrupt pack cannot loop). */
+  private find(oid: string, depth: number): LooseObject | null {
     if (!this.loaded) this.refresh();
     if (this.indexes.size === 0) return null;
     const id = Buffer.from(oid, 'hex');
@@ -105,7 +112,7 @@ export class PackIndexes {
       const offset = idx.readUInt32BE(IDX_IDS + count * 24 + at * 4);
       const pack = this.bytesOf(name);
       if (!pack || offset & 0x80000000 || offset >= pack.length) return null;
-      const object = this.entryAt(name, pack, offset, 0);
+      const object = this.entryAt(name, pack, offset, depth);
       // a delta's result is checked against its id: a wrong answer is never returned
       return object && (object.whole || objectOid(object.type as ObjectType, object.content) === oid) ? { type: object.type, content: object.content } : null;
     }
@@ -145,7 +152,7 @@ export class PackIndexes {
         }
         base = distance > 0 && distance <= offset ? this.entryAt(name, pack, offset - distance, depth + 1) : null;
       } else {
-        base = this.read(pack.toString('hex', data, data + 20));
+        base = this.find(pack.toString('hex', data, data + 20), depth + 1);
         data += 20;
       }
       const delta = base ? inflateEntry(pack, data) : null;
@@ -155,8 +162,12 @@ export class PackIndexes {
       object = null;
     }
     if (object) {
-      if (this.resolved.size >= RESOLVED_KEPT) this.resolved.clear();
+      if (this.resolved.size >= RESOLVED_KEPT || this.resolvedBytes > RESOLVED_BYTES) {
+        this.resolved.clear();
+        this.resolvedBytes = 0;
+      }
       this.resolved.set(key, object);
+      this.resolvedBytes += object.content.byteLength;
     }
     return object;
   }

@@ -8,6 +8,8 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { applyDelta, PackIndexes } from '../../src/git/packs.js';
+import { buildPack } from '../../src/git/pack-write.js';
+import { crc32, deflateSync } from 'node:zlib';
 import { sized } from '../helpers/tier.js';
 import { cleanupTempDirs, git, tempDir, tempRepo } from '../helpers/repo.js';
 
@@ -117,6 +119,20 @@ describe('pack indexes', () => {
       return [...bytes, n];
     };
     expect(applyDelta(big, Buffer.from([...varint(big.length), ...varint(0x10000), 0x80]))?.equals(Buffer.alloc(0x10000, 7))).toBe(true);
+  });
+
+  it('a by-id delta whose base is itself reads as nothing: a corrupt pack cannot loop', async () => {
+    const dir = await tempDir();
+    git(dir, 'init', '-q');
+    const oid = 'ab'.repeat(20);
+    const delta = Buffer.from([3, 3, 0x80 | 0x10, 3]); // 3 bytes -> 3 bytes, copied from its base
+    const bytes = Buffer.concat([Buffer.from([(7 << 4) | delta.length]), Buffer.from(oid, 'hex'), deflateSync(delta)]);
+    const built = buildPack([{ oid, bytes, crc: crc32(bytes) }]);
+    writeFileSync(join(dir, '.git/objects/pack', `pack-${built.name}.pack`), built.pack);
+    writeFileSync(join(dir, '.git/objects/pack', `pack-${built.name}.idx`), built.idx);
+    const packs = new PackIndexes(join(dir, '.git'));
+    expect(packs.has(oid)).toBe(false); // nothing loaded before refresh
+    expect(packs.read(oid)).toBeNull();
   });
 
   it('a write takes packed objects as they are: no loose copy', async () => {
