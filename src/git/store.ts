@@ -189,11 +189,16 @@ export class GitStore {
   }
 
   async treeOf(commit: string): Promise<string> {
+    return this.storedTreeOf(commit) ?? (await this.readCommit(commit)).tree;
+  }
+
+  /** The tree a commit names, when the commit is read here (no isomorphic-git); null otherwise. */
+  storedTreeOf(commit: string): string | null {
     const hit = this.commitTrees.get(commit);
     if (hit) return hit;
-    const loose = this.readStored(commit);
-    if (loose?.type !== 'commit') return (await this.readCommit(commit)).tree;
-    const tree = commitTree(loose.content);
+    const stored = this.readStored(commit);
+    if (stored?.type !== 'commit') return null;
+    const tree = commitTree(stored.content);
     this.rememberTree(commit, tree);
     return tree;
   }
@@ -205,16 +210,24 @@ export class GitStore {
 
   /** Entries of a tree; trees are immutable, so they are cached by id. */
   async readTree(oid: string): Promise<TreeEntry[]> {
+    return this.storedTree(oid) ?? this.rememberEntries(oid, (await iso().readTree({ ...this.args, oid })).tree as TreeEntry[]);
+  }
+
+  /** A tree's entries when it is read here (loose, or in a pack up to 2 MiB); null otherwise. */
+  storedTree(oid: string): TreeEntry[] | null {
     const hit = this.trees.get(oid);
     if (hit) return hit;
-    const loose = this.readStored(oid);
-    const entries = loose?.type === 'tree' ? parseTree(loose.content) : ((await iso().readTree({ ...this.args, oid })).tree as TreeEntry[]);
+    const stored = this.readStored(oid);
+    return stored?.type === 'tree' ? this.rememberEntries(oid, parseTree(stored.content)) : null;
+  }
+
+  private rememberEntries(oid: string, entries: TreeEntry[]): TreeEntry[] {
     if (this.trees.size >= CACHE_LIMIT) this.trees.clear();
     this.trees.set(oid, entries);
     return entries;
   }
 
-  /** An object read here, loose or whole in a small pack (what gitstate writes); null: ask isomorphic-git. */
+  /** An object read here, loose or in a pack up to 2 MiB (see packs.ts); null: ask isomorphic-git. */
   private readStored(oid: string): LooseObject | null {
     return readLoose(this.gitdir, oid) ?? this.packs.read(oid);
   }
@@ -240,7 +253,8 @@ export class GitStore {
    * PRELOAD_LIMIT bytes are kept.
    */
   async preloadBlobs(oids: string[]): Promise<void> {
-    const wanted = [...new Set(oids)].filter((oid) => !this.preloaded.has(oid));
+    // blobs read here (loose, or in a pack up to 2 MiB) need no git process
+    const wanted = [...new Set(oids)].filter((oid) => !this.preloaded.has(oid) && this.readStored(oid)?.type !== 'blob');
     if (wanted.length < PRELOAD_MIN) return;
     const blobs = await nativeBlobs(this.gitdir, wanted);
     if (!blobs) return;

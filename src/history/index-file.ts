@@ -187,10 +187,15 @@ export class HistoryIndex {
 
   /**
    * Paths whose blob differs between two commits: path -> blob id in `b` (null:
-   * not in `b`). Native git's diff-tree where installed (a pull's commits are
-   * in the pack it fetched, which git reads natively), else the tree diff below.
+   * not in `b`). Diffed here when every tree on the way is read without
+   * isomorphic-git (loose, or in a pack up to 2 MiB: a pull's, deltas and all),
+   * which spares a git process; else native git's diff-tree where installed;
+   * else the tree diff below through isomorphic-git.
    */
   async changedBetween(a: string | null, b: string): Promise<Record<string, string | null>> {
+    const out: Record<string, string | null> = {};
+    const [ta, tb] = [a ? this.store.storedTreeOf(a) : null, this.store.storedTreeOf(b)];
+    if ((a === null || ta !== null) && tb !== null && this.diffStored(ta, tb, '', out)) return out;
     return (await nativeChangedPaths(this.store.gitdir, a, b)) ?? this.changedPaths(a ? await this.store.treeOf(a) : null, await this.store.treeOf(b));
   }
 
@@ -204,20 +209,36 @@ export class HistoryIndex {
   /** Paths whose blob differs between two trees, descending only into subtrees that changed. */
   private async diffTrees(a: string | null, b: string | null, prefix: string, out: Record<string, string | null>): Promise<void> {
     if (a === b) return;
-    const left = new Map<string, TreeEntry>((a ? await this.store.readTree(a) : []).map((e) => [e.path, e]));
-    const right = new Map<string, TreeEntry>((b ? await this.store.readTree(b) : []).map((e) => [e.path, e]));
-    for (const name of new Set([...left.keys(), ...right.keys()])) {
-      const l = left.get(name);
-      const r = right.get(name);
-      if (l?.oid === r?.oid && l?.type === r?.type) continue;
-      const path = `${prefix}${name}`;
-      const lTree = l?.type === 'tree' ? l.oid : null;
-      const rTree = r?.type === 'tree' ? r.oid : null;
-      if (lTree || rTree) await this.diffTrees(lTree, rTree, `${path}/`, out);
-      if (r?.type === 'blob') out[path] = r.oid;
-      else if (l?.type === 'blob') out[path] = null;
-    }
+    const level = diffLevel(a ? await this.store.readTree(a) : [], b ? await this.store.readTree(b) : [], prefix, out);
+    for (const [l, r, path] of level) await this.diffTrees(l, r, path, out);
   }
+
+  /** `diffTrees` over trees read here only; false as soon as one is not (the caller diffs another way). */
+  private diffStored(a: string | null, b: string | null, prefix: string, out: Record<string, string | null>): boolean {
+    if (a === b) return true;
+    const [left, right] = [a ? this.store.storedTree(a) : [], b ? this.store.storedTree(b) : []];
+    if (!left || !right) return false;
+    return diffLevel(left, right, prefix, out).every(([l, r, path]) => this.diffStored(l, r, path, out));
+  }
+}
+
+/** One level of a tree diff: changed blobs go into `out`; returns the subtree pairs to descend into. */
+function diffLevel(a: readonly TreeEntry[], b: readonly TreeEntry[], prefix: string, out: Record<string, string | null>): Array<[string | null, string | null, string]> {
+  const left = new Map(a.map((e) => [e.path, e]));
+  const right = new Map(b.map((e) => [e.path, e]));
+  const below: Array<[string | null, string | null, string]> = [];
+  for (const name of new Set([...left.keys(), ...right.keys()])) {
+    const l = left.get(name);
+    const r = right.get(name);
+    if (l?.oid === r?.oid && l?.type === r?.type) continue;
+    const path = `${prefix}${name}`;
+    const lTree = l?.type === 'tree' ? l.oid : null;
+    const rTree = r?.type === 'tree' ? r.oid : null;
+    if (lTree || rTree) below.push([lTree, rTree, `${path}/`]);
+    if (r?.type === 'blob') out[path] = r.oid;
+    else if (l?.type === 'blob') out[path] = null;
+  }
+  return below;
 }
 
 /**

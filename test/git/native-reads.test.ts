@@ -1,13 +1,14 @@
 /**
- * What sync reads through native git where it is installed (the files two
- * commits differ in, and blobs in bulk) must equal what gitstate reads
- * in-process without it, on packed and loose objects alike.
+ * What sync reads (the files two commits differ in, and blobs in bulk) is the
+ * same read here (loose objects, and packs with their deltas), through native
+ * git, and through isomorphic-git, on packed and loose objects alike.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
-import { nativeBlobs } from '../../src/git/native.js';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import * as native from '../../src/git/native.js';
+import { nativeBlobs, nativeChangedPaths } from '../../src/git/native.js';
 import { GitStore } from '../../src/git/store.js';
 import { HistoryIndex } from '../../src/history/index-file.js';
 import { cleanupTempDirs, git, restoreEnv, tempDir } from '../helpers/repo.js';
@@ -26,6 +27,13 @@ async function withoutGit<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     restoreEnv(saved);
   }
+}
+
+/** `read` on a store that reads nothing itself: no git on the PATH, packs unread (loose objects still are). */
+function throughIsomorphicGit<T>(dir: string, read: (index: HistoryIndex) => Promise<T>): Promise<T> {
+  const store = new GitStore(dir);
+  vi.spyOn(store.packs, 'read').mockReturnValue(null);
+  return withoutGit(() => read(new HistoryIndex(store)));
 }
 
 function commitTree(dir: string, files: Record<string, string>): string {
@@ -50,16 +58,18 @@ describe('reads through native git', () => {
         const b = commitTree(dir, after);
         if (pack) git(dir, 'repack', '-qad');
         const store = new GitStore(dir);
-        const native = await new HistoryIndex(store).changedBetween(a, b);
-        const inProcess = await withoutGit(() => new HistoryIndex(new GitStore(dir)).changedBetween(a, b));
-        expect(native).toEqual(inProcess);
+        // read here (loose, or from the pack with its deltas), by native git, and through isomorphic-git
+        const here = await new HistoryIndex(store).changedBetween(a, b);
+        expect(await nativeChangedPaths(store.gitdir, a, b)).toEqual(here);
+        expect(await throughIsomorphicGit(dir, (index) => index.changedBetween(a, b))).toEqual(here);
         const fromRoot = await new HistoryIndex(store).changedBetween(null, b);
-        expect(fromRoot).toEqual(await withoutGit(() => new HistoryIndex(new GitStore(dir)).changedBetween(null, b)));
+        expect(await nativeChangedPaths(store.gitdir, null, b)).toEqual(fromRoot);
+        expect(await throughIsomorphicGit(dir, (index) => index.changedBetween(null, b))).toEqual(fromRoot);
         const oids = Object.values(fromRoot).filter((o): o is string => o !== null);
         const blobs = await nativeBlobs(store.gitdir, [...oids, '0'.repeat(40)]);
         expect(blobs?.has('0'.repeat(40))).toBe(false); // an id git does not have is left out
         for (const oid of oids) expect(Buffer.from(blobs!.get(oid)!)).toEqual(Buffer.from(await new GitStore(dir).readBlob(oid)));
-        if (Object.keys(native).length > 0) compared++;
+        if (Object.keys(here).length > 0) compared++;
       }),
       { numRuns: 25 },
     );
@@ -75,8 +85,16 @@ describe('reads through native git', () => {
     git(dir, 'prune-packed');
     const store = new GitStore(dir);
     const changed = await new HistoryIndex(store).changedBetween(null, head);
+    // blobs read here (loose, or in a small pack) need no git process: only the others are preloaded
+    const bulk = vi.spyOn(native, 'nativeBlobs');
     await store.preloadBlobs(Object.values(changed) as string[]);
+    expect(bulk).not.toHaveBeenCalled();
+    const readsPacks = vi.spyOn(store.packs, 'read').mockReturnValue(null); // as for a pack too big to read here
+    await store.preloadBlobs(Object.values(changed) as string[]);
+    expect(bulk).toHaveBeenCalledTimes(1);
     rmSync(join(dir, '.git/objects/pack'), { recursive: true, force: true }); // nothing left to read them from
     for (const [path, oid] of Object.entries(changed)) expect(Buffer.from(await store.readBlob(oid!)).toString()).toBe(files[path]);
+    readsPacks.mockRestore();
+    bulk.mockRestore();
   });
 });
