@@ -287,13 +287,14 @@ async function readSaved(repo: StateRepo): Promise<Saved> {
 
 /** Run a sync operation and remember its outcome (time of the last success, or the error). */
 async function record(repo: StateRepo, fn: () => Promise<SyncResult>): Promise<SyncResult> {
-  const saved = readSaved(repo); // read while the operation runs
+  const running = fn();
+  const saved = readSaved(repo); // read while the operation runs (after it has started git)
   const save = async (next: Saved) => {
     await mkdir(join(repo.gitdir, 'gitstate'), { recursive: true });
     await writeFile(join(repo.gitdir, 'gitstate', 'sync.json'), JSON.stringify({ ...(await saved), ...next }));
   };
   try {
-    const result = await fn();
+    const result = await running;
     await save({ lastSync: new Date().toISOString(), lastError: null });
     return result;
   } catch (err) {
