@@ -277,7 +277,7 @@ export async function commitBeforeSync(repo: StateRepo): Promise<WriteResult | n
   if (edits.length === 0) return null;
   return commitHandEdits(repo, {
     subject: `commit hand edits to ${listNames(edits.map((e) => e.path))} before sync`,
-    refusal: 'sync stopped before merging or pushing anything, because of uncommitted hand edits',
+    refusal: 'sync stopped before fetching or pushing anything, because of uncommitted hand edits',
   });
 }
 

@@ -99,23 +99,13 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
   const retries = options.retries ?? 3;
   return record(repo, async () => {
     const target = await remoteTarget(repo, options.remote ?? 'origin');
-    // The fetch only fills the remote-tracking ref: it runs while hand edits are
-    // committed (checked like any write, so they are synced too), before anything is merged.
-    const fetched = fetchBranch(repo, target, options);
-    fetched.catch(() => undefined); // awaited below, unless the hand edits are refused
-    // a merge needs the structural merge, the schema validator (zod takes ~15 ms to load) and the write path: loaded while git fetches
-    setImmediate(() => void Promise.all([afterFetch.merge(), import('../schema/validate.js'), import('../core/writer.js')]).catch(() => undefined));
-    try {
-      await (await afterFetch.handEdits()).commitBeforeSync(repo);
-    } catch (err) {
-      await fetched.catch(() => undefined);
-      throw err;
-    }
+    // hand edits are committed first (checked like any write), so they are synced too; one refused stops the sync before it fetches
+    await (await afterFetch.handEdits()).commitBeforeSync(repo);
     const conflicts: ConflictRecord[] = [];
     const secrets: ArrivedSecret[] = [];
     let remoteWasEmpty: boolean | null = null;
     for (let attempt = 0; ; attempt++) {
-      const pulled = await pullOnce(repo, target, options, attempt === 0 ? fetched : undefined);
+      const pulled = await pullOnce(repo, target, options, { mayMerge: true });
       remoteWasEmpty ??= pulled.remoteWasEmpty;
       conflicts.push(...pulled.conflicts);
       secrets.push(...pulled.secrets);
@@ -134,12 +124,17 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
   });
 }
 
-/** `fetched`: a fetch of `target` already under way. */
-async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOptions, fetched?: Promise<string | null>, attempt = 0): Promise<SyncResult> {
+/** `mayMerge`: a sync, which usually has commits of its own to merge (its modules load during the fetch). */
+async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOptions, { mayMerge = false, attempt = 0 } = {}): Promise<SyncResult> {
   const { remote } = target;
-  const fetching = fetched ?? fetchBranch(repo, target, options);
-  // what follows the fetch is loaded while git fetches (once git has started: a macrotask later)
-  setImmediate(() => void Promise.all([repo.store(), afterFetch.history(), afterFetch.secrets(), afterFetch.files()]).catch(() => undefined));
+  const fetching = fetchBranch(repo, target, options);
+  // What follows the fetch is loaded while git fetches (once git has started: a macrotask later);
+  // for a sync, also the structural merge and the schema validator (zod takes ~15 ms to load).
+  setImmediate(() => {
+    const modules: Array<Promise<unknown>> = [repo.store(), afterFetch.history(), afterFetch.secrets(), afterFetch.files(), import('../core/writer.js')];
+    if (mayMerge) modules.push(afterFetch.merge(), import('../schema/validate.js'));
+    void Promise.all(modules).catch(() => undefined);
+  });
   const theirs = await fetching;
   const [store, HistoryIndex] = await Promise.all([repo.store(), afterFetch.history()]);
   const label = `${remote}/${target.branch}`;
@@ -170,17 +165,15 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
     if (fastForward || !ours) {
       // keepUncommitted diffed this very pair already, unless it committed hand edits first
       const changed = seen && seen.ours === ours ? seen.changed : await new HistoryIndex(store).changedBetween(ours, theirs);
-      // the incoming files are scanned while the fast-forward waits on its fsyncs
-      const secrets = reportSecrets(repo, ours, theirs, changed);
-      secrets.catch(() => undefined); // awaited below, unless the fast-forward fails
       await repo.advance(ours, theirs, changed);
-      return { ...nothing, action: 'fast-forward', head: theirs, secrets: await secrets };
+      // scanned once the branch moved: the allow-list the remote brought applies
+      return { ...nothing, action: 'fast-forward', head: theirs, secrets: await reportSecrets(repo, ours, theirs, changed) };
     }
     const merged = await (await afterFetch.merge()).mergeBranch(repo, ours, theirs, options.strategy, remote, label, ours === current ? base : undefined);
     return { ...nothing, action: 'merged', head: merged.commit, conflicts: merged.conflicts, secrets: await reportSecrets(repo, ours, theirs, merged.changes) };
   } catch (err) {
     // a write got in since we looked: look again
-    if (err instanceof BranchMovedError && attempt < 10) return pullOnce(repo, target, options, undefined, attempt + 1);
+    if (err instanceof BranchMovedError && attempt < 10) return pullOnce(repo, target, options, { mayMerge, attempt: attempt + 1 });
     throw err;
   }
 }

@@ -140,7 +140,7 @@ describe('the truncation guard', () => {
 });
 
 describe('sync with hand edits pending', () => {
-  it('commits them first, in their own commit, and syncs them; refuses, before merging, edits that fail their checks', async () => {
+  it('commits them first, in their own commit, and syncs them; refuses, before fetching, edits that fail their checks', async () => {
     const bare = join(await tempDir(), 'remote.git');
     git(await tempDir(), 'init', '-q', '--bare', '-b', 'main', bare);
     const repo = await repoWithFacts();
@@ -157,7 +157,7 @@ describe('sync with hand edits pending', () => {
     const head = headOid(repo.dir);
     const r = await runMain(['sync'], { dir: repo.dir });
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^gitstate: sync stopped before merging or pushing anything, because of uncommitted hand edits: knowledge\.yaml was emptied on disk/);
+    expect(r.stderr).toMatch(/^gitstate: sync stopped before fetching or pushing anything, because of uncommitted hand edits: knowledge\.yaml was emptied on disk/);
     expect(headOid(repo.dir)).toBe(head);
     expect(git(bare, 'rev-parse', 'main').trim()).toBe(head);
   });

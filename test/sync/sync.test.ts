@@ -198,6 +198,23 @@ describe('sync through the system git (local path remote)', () => {
   });
 });
 
+describe('secrets arriving by a fast-forward', () => {
+  it('are judged by the allow-list the same pull brought', async () => {
+    const bare = join(await tempDir(), 'remote.git');
+    git(await tempDir(), 'init', '-q', '--bare', '-b', 'main', bare);
+    const laptop = await tempRepo();
+    await addRemote(laptop, 'origin', bare);
+    await sync(laptop);
+    const desktop = await cloneRepo(bare, join(await tempDir(), 'state'));
+    await laptop.write('.gitstate/secrets-allow.yaml', 'knowledge.yaml:\n  - docs.password\n');
+    await laptop.set('knowledge', 'docs.password', 'see the vault');
+    await push(laptop);
+    const pulled = await pull(desktop);
+    expect(pulled.action).toBe('fast-forward');
+    expect(pulled.secrets).toEqual([]);
+  });
+});
+
 describe('merges that would break a schema', () => {
   it('count as a conflict: the winning side is kept whole and the other recorded', async () => {
     const url = gitServer().createRepo('schema.git');
