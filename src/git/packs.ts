@@ -69,8 +69,9 @@ export class PackIndexes {
       if (this.indexes.has(name)) continue;
       try {
         const bytes = readFileSync(join(this.gitdir, 'objects', 'pack', name));
-        // only version 2 (git's format since 1.5.2); anything else counts as holding nothing
-        const whole = bytes.length >= IDX_IDS && bytes.length >= IDX_IDS + bytes.readUInt32BE(IDX_IDS - 4) * 20;
+        // only version 2 (git's format since 1.5.2), and whole: ids, CRCs and offsets, then the two checksums
+        // (an index still being written in place, as isomorphic-git writes one, is looked at again next time)
+        const whole = bytes.length >= IDX_IDS && bytes.length >= IDX_IDS + bytes.readUInt32BE(IDX_IDS - 4) * 28 + 40;
         if (whole && bytes.readUInt32BE(0) === IDX_MAGIC && bytes.readUInt32BE(4) === 2) this.indexes.set(name, bytes);
       } catch {
         // a pack being written or removed right now: looked at again on the next refresh
@@ -79,6 +80,7 @@ export class PackIndexes {
   }
 
   has(oid: string): boolean {
+    if (!this.loaded) this.refresh();
     if (this.indexes.size === 0) return false;
     const id = Buffer.from(oid, 'hex');
     for (const [name, idx] of this.indexes) {
