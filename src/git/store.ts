@@ -253,17 +253,24 @@ export class GitStore {
    * PRELOAD_LIMIT bytes are kept.
    */
   async preloadBlobs(oids: string[]): Promise<void> {
-    // blobs read here (loose, or in a pack up to 2 MiB) need no git process
-    const wanted = [...new Set(oids)].filter((oid) => !this.preloaded.has(oid) && this.readStored(oid)?.type !== 'blob');
-    if (wanted.length < PRELOAD_MIN) return;
-    const blobs = await nativeBlobs(this.gitdir, wanted);
-    if (!blobs) return;
     let bytes = [...this.preloaded.values()].reduce((n, b) => n + b.byteLength, 0);
-    for (const [oid, blob] of blobs) {
-      if (bytes + blob.byteLength > PRELOAD_LIMIT) break;
+    const keep = (oid: string, blob: Uint8Array): boolean => {
+      if (bytes + blob.byteLength > PRELOAD_LIMIT) return false;
       this.preloaded.set(oid, blob);
       bytes += blob.byteLength;
+      return true;
+    };
+    // blobs read here (loose, or in a pack up to 2 MiB) are kept as read; only the others need a git process
+    const wanted: string[] = [];
+    for (const oid of new Set(oids)) {
+      if (this.preloaded.has(oid)) continue;
+      const stored = this.readStored(oid);
+      if (stored?.type !== 'blob') wanted.push(oid);
+      else if (!keep(oid, stored.content)) return;
     }
+    if (wanted.length < PRELOAD_MIN) return;
+    const blobs = await nativeBlobs(this.gitdir, wanted);
+    for (const [oid, blob] of blobs ?? []) if (!keep(oid, blob)) return;
   }
 
   /** user.name / user.email from the repository's own config (no isomorphic-git, no child process). */

@@ -230,7 +230,8 @@ function diffLevel(a: readonly TreeEntry[], b: readonly TreeEntry[], prefix: str
   for (const name of new Set([...left.keys(), ...right.keys()])) {
     const l = left.get(name);
     const r = right.get(name);
-    if (l?.oid === r?.oid && l?.type === r?.type) continue;
+    // a mode changed alone counts, as git diff-tree reports it
+    if (l?.oid === r?.oid && l?.type === r?.type && l?.mode === r?.mode) continue;
     const path = `${prefix}${name}`;
     const lTree = l?.type === 'tree' ? l.oid : null;
     const rTree = r?.type === 'tree' ? r.oid : null;

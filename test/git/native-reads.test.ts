@@ -7,6 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import * as looseObjects from '../../src/git/loose.js';
 import * as native from '../../src/git/native.js';
 import { nativeBlobs, nativeChangedPaths } from '../../src/git/native.js';
 import { GitStore } from '../../src/git/store.js';
@@ -29,11 +30,17 @@ async function withoutGit<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** `read` on a store that reads nothing itself: no git on the PATH, packs unread (loose objects still are). */
-function throughIsomorphicGit<T>(dir: string, read: (index: HistoryIndex) => Promise<T>): Promise<T> {
+/** `read` on a store that reads no object itself (neither loose nor packed) with no git on the PATH: isomorphic-git reads them. */
+async function throughIsomorphicGit<T>(dir: string, read: (index: HistoryIndex) => Promise<T>): Promise<T> {
   const store = new GitStore(dir);
-  vi.spyOn(store.packs, 'read').mockReturnValue(null);
-  return withoutGit(() => read(new HistoryIndex(store)));
+  const packed = vi.spyOn(store.packs, 'read').mockReturnValue(null);
+  const loose = vi.spyOn(looseObjects, 'readLoose').mockReturnValue(null);
+  try {
+    return await withoutGit(() => read(new HistoryIndex(store)));
+  } finally {
+    packed.mockRestore();
+    loose.mockRestore();
+  }
 }
 
 function commitTree(dir: string, files: Record<string, string>): string {
@@ -76,6 +83,20 @@ describe('reads through native git', () => {
     expect(compared).toBeGreaterThan(0);
   });
 
+  it('a file whose mode alone changed counts as changed, for every reader', async () => {
+    const dir = await tempDir();
+    git(dir, 'init', '-q', '-b', 'main');
+    const a = commitTree(dir, { 'a.yaml': 'k: 1\n', 'x/c.yaml': 'k: 2\n' });
+    git(dir, 'update-index', '--chmod=+x', 'x/c.yaml');
+    git(dir, 'commit', '-qm', 'executable');
+    const b = git(dir, 'rev-parse', 'HEAD').trim();
+    const blob = git(dir, 'rev-parse', 'HEAD:x/c.yaml').trim();
+    const store = new GitStore(dir);
+    expect(await new HistoryIndex(store).changedBetween(a, b)).toEqual({ 'x/c.yaml': blob });
+    expect(await nativeChangedPaths(store.gitdir, a, b)).toEqual({ 'x/c.yaml': blob });
+    expect(await throughIsomorphicGit(dir, (index) => index.changedBetween(a, b))).toEqual({ 'x/c.yaml': blob });
+  });
+
   it('preloaded blobs are served from memory, byte for byte', async () => {
     const dir = await tempDir();
     git(dir, 'init', '-q', '-b', 'main');
@@ -83,17 +104,22 @@ describe('reads through native git', () => {
     const head = commitTree(dir, files);
     git(dir, 'repack', '-qad');
     git(dir, 'prune-packed');
-    const store = new GitStore(dir);
-    const changed = await new HistoryIndex(store).changedBetween(null, head);
-    // blobs read here (loose, or in a small pack) need no git process: only the others are preloaded
+    const changed = await new HistoryIndex(new GitStore(dir)).changedBetween(null, head);
+    const oids = Object.values(changed) as string[];
     const bulk = vi.spyOn(native, 'nativeBlobs');
-    await store.preloadBlobs(Object.values(changed) as string[]);
+    // blobs read here (in a small pack) are kept as read: no git process
+    const here = new GitStore(dir);
+    await here.preloadBlobs(oids);
     expect(bulk).not.toHaveBeenCalled();
-    const readsPacks = vi.spyOn(store.packs, 'read').mockReturnValue(null); // as for a pack too big to read here
-    await store.preloadBlobs(Object.values(changed) as string[]);
+    // blobs not read here (as in a pack too big to read) come from one git cat-file
+    const far = new GitStore(dir);
+    const readsPacks = vi.spyOn(far.packs, 'read').mockReturnValue(null);
+    await far.preloadBlobs(oids);
     expect(bulk).toHaveBeenCalledTimes(1);
     rmSync(join(dir, '.git/objects/pack'), { recursive: true, force: true }); // nothing left to read them from
-    for (const [path, oid] of Object.entries(changed)) expect(Buffer.from(await store.readBlob(oid!)).toString()).toBe(files[path]);
+    for (const store of [here, far]) {
+      for (const [path, oid] of Object.entries(changed)) expect(Buffer.from(await store.readBlob(oid!)).toString()).toBe(files[path]);
+    }
     readsPacks.mockRestore();
     bulk.mockRestore();
   });
