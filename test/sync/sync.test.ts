@@ -200,12 +200,7 @@ describe('sync through the system git (local path remote)', () => {
 
 describe('secrets arriving by a fast-forward', () => {
   it('are judged by the allow-list the same pull brought', async () => {
-    const bare = join(await tempDir(), 'remote.git');
-    git(await tempDir(), 'init', '-q', '--bare', '-b', 'main', bare);
-    const laptop = await tempRepo();
-    await addRemote(laptop, 'origin', bare);
-    await sync(laptop);
-    const desktop = await cloneRepo(bare, join(await tempDir(), 'state'));
+    const { laptop, desktop } = await twoMachines('allow');
     await laptop.write('.gitstate/secrets-allow.yaml', 'knowledge.yaml:\n  - docs.password\n');
     await laptop.set('knowledge', 'docs.password', 'see the vault');
     await push(laptop);
