@@ -177,9 +177,9 @@ export async function nativeDiskChanges(dir: string, gitdir: string): Promise<Ar
 
 /**
  * The files that differ between two commits (or trees), path -> blob id in `b`
- * (null: not in `b`), from `git diff-tree -r`: one process that reads the pack
- * a fetch brought natively, where reading its trees in-process costs a pull
- * ~20 ms. Null when git is not installed or cannot answer.
+ * (null: not in `b`), from `git diff-tree -r`: for trees gitstate does not read
+ * itself (in a pack over 2 MiB, a clone's), which isomorphic-git would read one
+ * object at a time. Null when git is not installed or cannot answer.
  */
 export async function nativeChangedPaths(gitdir: string, a: string | null, b: string): Promise<Record<string, string | null> | null> {
   const run = await runGit([`--git-dir=${gitdir}`, 'diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', a ?? EMPTY_TREE, b], { cwd: gitdir }).catch(() => null);
@@ -210,9 +210,10 @@ export function rawChanges(text: string): Record<string, string | null> {
 }
 
 /**
- * Blobs by id, read by one `git cat-file --batch` (a pull reads every incoming
- * file's blob from the fetched pack: in-process, ~1 ms each). Null when git is
- * not installed or cannot answer; ids git does not have are left out.
+ * Blobs by id, read by one `git cat-file --batch`: for blobs gitstate does not
+ * read itself (in a pack over 2 MiB), which isomorphic-git reads at ~1 ms each.
+ * Null when git is not installed or cannot answer; ids git does not have are
+ * left out.
  */
 export function nativeBlobs(gitdir: string, oids: string[]): Promise<Map<string, Buffer> | null> {
   return new Promise((resolve) => {
