@@ -26,13 +26,9 @@ const ENTRY_FIXED = FLAGS_OFFSET + 2;
 /** The name length field of an entry's flags; longer names store this and end at their NUL. */
 const NAME_MASK = 0xfff;
 
-export interface EntryUpdate {
-  path: string;
-  /** null: the entry is removed. */
-  oid: string | null;
-  /** The file's stat data (required with an oid). */
-  stats?: BigIntStats;
-}
+/** An entry to write (with the file's stat data), or one to remove (oid null). */
+export type EntryUpdate = EntryWrite | { path: string; oid: null };
+type EntryWrite = { path: string; oid: string; stats: BigIntStats };
 
 interface Entry {
   offset: number;
@@ -43,12 +39,13 @@ interface Entry {
 export function updateIndex(index: Buffer | null, updates: readonly EntryUpdate[]): Buffer | null {
   const entries = index ? readEntries(index) : new Map<string, Entry>();
   if (!entries) return null;
-  if (index && updates.every((u) => u.oid !== null && entries.has(u.path))) return patchInPlace(index, entries, updates);
+  const writes = updates.filter((u): u is EntryWrite => u.oid !== null);
+  if (index && writes.length === updates.length && writes.every((u) => entries.has(u.path))) return patchInPlace(index, entries, writes);
   const records = new Map<string, Buffer>();
   for (const [path, { offset, end }] of entries) records.set(path, index!.subarray(offset, end));
   for (const u of updates) {
     if (u.oid === null) records.delete(u.path);
-    else records.set(u.path, newEntry(u.path, u.oid, u.stats!));
+    else records.set(u.path, newEntry(u.path, u.oid, u.stats));
   }
   const names = [...records.keys()].map((path) => ({ path, bytes: Buffer.from(path, 'utf8') }));
   names.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
@@ -59,12 +56,12 @@ export function updateIndex(index: Buffer | null, updates: readonly EntryUpdate[
   return withChecksum(Buffer.concat([header, ...names.map((n) => records.get(n.path)!), Buffer.alloc(CHECKSUM)]));
 }
 
-function patchInPlace(index: Buffer, entries: Map<string, Entry>, updates: readonly EntryUpdate[]): Buffer {
+function patchInPlace(index: Buffer, entries: Map<string, Entry>, writes: readonly EntryWrite[]): Buffer {
   const out = Buffer.from(index);
-  for (const { path, oid, stats } of updates) {
+  for (const { path, oid, stats } of writes) {
     const offset = entries.get(path)!.offset;
-    writeStats(out, offset, stats!);
-    out.write(oid!, offset + OID_OFFSET, 20, 'hex');
+    writeStats(out, offset, stats);
+    out.write(oid, offset + OID_OFFSET, 20, 'hex');
   }
   return withChecksum(out);
 }

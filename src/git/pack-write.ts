@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
 import type { ObjectType } from './objects.js';
-import { IDX_IDS, IDX_MAGIC } from './packs.js';
+import { IDX_IDS, IDX_MAGIC, idxSize } from './packs.js';
 
 /** Pack entry type numbers, as git's pack format numbers them. */
 export const PACK_TYPES: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
@@ -74,7 +74,7 @@ export function buildPack(entries: readonly PackEntry[]): BuiltPack {
 function packIndex(entries: readonly PackEntry[], offsets: readonly number[], packChecksum: Buffer): Buffer {
   const order = entries.map((_, i) => i).sort((a, b) => (entries[a]!.oid < entries[b]!.oid ? -1 : 1));
   const n = entries.length;
-  const out = Buffer.alloc(IDX_IDS + n * 28 + 40);
+  const out = Buffer.alloc(idxSize(n));
   out.writeUInt32BE(IDX_MAGIC, 0);
   out.writeUInt32BE(2, 4);
   const fanout = new Array<number>(256).fill(0);
@@ -104,7 +104,7 @@ export function wholeEntries(pack: Buffer, idx: Buffer): PackEntry[] | null {
   if (pack.length < 32 || pack.toString('latin1', 0, 4) !== 'PACK' || pack.readUInt32BE(4) !== 2) return null;
   if (idx.length < IDX_IDS || idx.readUInt32BE(0) !== IDX_MAGIC || idx.readUInt32BE(4) !== 2) return null;
   const n = idx.readUInt32BE(IDX_IDS - 4);
-  if (n !== pack.readUInt32BE(8) || idx.length !== IDX_IDS + n * 28 + 40) return null;
+  if (n !== pack.readUInt32BE(8) || idx.length !== idxSize(n)) return null;
   // a damaged pack or index is never copied (and so never removed): its checksums and the index's copy of the pack's
   const trailer = pack.subarray(pack.length - 20);
   if (!createHash('sha1').update(pack.subarray(0, pack.length - 20)).digest().equals(trailer)) return null;

@@ -22,7 +22,12 @@ import { objectOid, type ObjectType } from './objects.js';
 export const IDX_MAGIC = 0xff744f63;
 const FANOUT = 8; // after the magic number and the version
 export const IDX_IDS = FANOUT + 256 * 4;
-/** Packs up to this size are read here (gitstate's own, see pack-write.ts); larger ones (a clone's) are left to isomorphic-git. */
+
+/** The size of a version 2 index of `count` objects with 4-byte offsets: ids, CRCs, offsets, then the pack's checksum and its own. */
+export function idxSize(count: number): number {
+  return IDX_IDS + count * 28 + 40;
+}
+/** Packs up to this size are read here (gitstate's own, a pull's); larger ones (a clone's) are left to native git or isomorphic-git. */
 const READ_LIMIT = 2 * 1024 * 1024;
 /** Packs whose bytes are kept in memory at once. */
 const KEPT_PACKS = 8;
@@ -71,7 +76,7 @@ export class PackIndexes {
         const bytes = readFileSync(join(this.gitdir, 'objects', 'pack', name));
         // only version 2 (git's format since 1.5.2), and whole: ids, CRCs and offsets, then the two checksums
         // (an index still being written in place, as isomorphic-git writes one, is looked at again next time)
-        const whole = bytes.length >= IDX_IDS && bytes.length >= IDX_IDS + bytes.readUInt32BE(IDX_IDS - 4) * 28 + 40;
+        const whole = bytes.length >= IDX_IDS && bytes.length >= idxSize(bytes.readUInt32BE(IDX_IDS - 4));
         if (whole && bytes.readUInt32BE(0) === IDX_MAGIC && bytes.readUInt32BE(4) === 2) this.indexes.set(name, bytes);
       } catch {
         // a pack being written or removed right now: looked at again on the next refresh

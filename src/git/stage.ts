@@ -33,7 +33,7 @@ import type { Clock } from '../base/clock.js';
 import type { FileChange, Person } from '../core/types.js';
 import { crashPoint } from './crash-points.js';
 import { GitLockFile } from './lockfile.js';
-import { writeAll, type Disk } from './disk.js';
+import type { Disk } from './disk.js';
 import { commitContent, encodeObject, objectOid, treeContent, type ObjectType, type Signature, type TreeEntry } from './objects.js';
 import { buildPack, packEntry, type PackEntry } from './pack-write.js';
 import { blobInTree, type GitStore, type Journal } from './store.js';
@@ -476,13 +476,7 @@ export async function resetWorkTree(
         continue;
       }
       const temp = newTempPath(store, disk);
-      const fd = disk.openSync(temp, 'wx', 0o644);
-      try {
-        writeAll(disk, fd, await store.readBlob(blob));
-        await disk.fsync(fd);
-      } finally {
-        disk.closeSync(fd);
-      }
+      await disk.writeNew(temp, await store.readBlob(blob));
       for (const made of ensureDir(disk, dirname(target))) dirs.add(dirname(made));
       disk.renameSync(temp, target);
       dirs.add(dirname(target));

@@ -167,25 +167,24 @@ export class GitStore {
   // ---- objects ---------------------------------------------------------------
 
   async readCommit(oid: string): Promise<CommitInfo> {
-    const stored = this.readStored(oid);
-    const parsed = stored?.type === 'commit' ? parseCommit(stored.content) : null;
-    if (parsed) {
-      this.rememberTree(oid, parsed.tree);
-      return { oid, ...parsed };
-    }
+    const stored = this.storedCommit(oid);
+    if (stored) return stored;
     const { commit } = await iso().readCommit({ ...this.args, oid });
     this.rememberTree(oid, commit.tree);
     return { oid, tree: commit.tree, parents: commit.parent, author: commit.author, committer: commit.committer, message: commit.message };
   }
 
   /**
-   * A commit's parents when it can be read without isomorphic-git (loose, or in
-   * a pack small enough to read, see packs.ts); null otherwise (a clone's big
-   * pack), and the caller reads it another way.
+   * A commit when it is read without isomorphic-git (loose, or in a pack small
+   * enough to read, see packs.ts); null otherwise (a clone's big pack), and the
+   * caller reads it another way.
    */
-  storedParents(oid: string): string[] | null {
+  storedCommit(oid: string): CommitInfo | null {
     const stored = this.readStored(oid);
-    return (stored?.type === 'commit' && parseCommit(stored.content)?.parents) || null;
+    const parsed = stored?.type === 'commit' ? parseCommit(stored.content) : null;
+    if (!parsed) return null;
+    this.rememberTree(oid, parsed.tree);
+    return { oid, ...parsed };
   }
 
   async treeOf(commit: string): Promise<string> {
@@ -247,10 +246,10 @@ export class GitStore {
   }
 
   /**
-   * Read these blobs ahead in one native git process, where installed: a pull
-   * then reads every incoming file from memory instead of one by one from the
-   * pack it fetched. Blobs never change, so what is kept stays right; at most
-   * PRELOAD_LIMIT bytes are kept.
+   * Read these blobs ahead: here when they are loose or in a pack up to 2 MiB,
+   * the rest in one native git process where installed (not one by one through
+   * isomorphic-git). A pull then reads every incoming file from memory. Blobs
+   * never change, so what is kept stays right; at most PRELOAD_LIMIT bytes are.
    */
   async preloadBlobs(oids: string[]): Promise<void> {
     let bytes = [...this.preloaded.values()].reduce((n, b) => n + b.byteLength, 0);

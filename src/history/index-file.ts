@@ -113,7 +113,7 @@ export class HistoryIndex {
         continue;
       }
       // a commit read only through isomorphic-git is in a big fetched pack: a clone or pull, which brings many at once
-      const parents = this.store.storedParents(oid);
+      const parents = this.store.storedCommit(oid)?.parents ?? null;
       if (!askedGit && (found.length === bulkThreshold() || parents === null)) {
         askedGit = true;
         const tip = await this.store.headOid();

@@ -63,9 +63,9 @@ export async function remoteTarget(repo: StateRepo, remote: string): Promise<Rem
 }
 
 /**
- * What a pull needs once its fetch is under way (the structural merge, the
- * history, the secret scan, hand edits): loaded then, so a CLI call starts
- * git's fetch before evaluating them.
+ * Modules a sync loads when it needs them (hand edits, the history, the
+ * structural merge, the secret scan), not when this module is: a CLI call
+ * starts git's fetch before evaluating them, and they load while it fetches.
  */
 const afterFetch = {
   handEdits: () => import('../core/hand-edits.js'),
@@ -142,7 +142,7 @@ async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOpti
   if (!theirs || theirs === (await store.headOid())) return { ...nothing, action: 'up-to-date', head: await store.headOid() };
   const current = await store.headOid();
   // what the remote changes is diffed (and its files read: the fast-forward or merge and the secret
-  // report read every one) while git finds the merge base: git processes side by side
+  // report read every one) while git finds the merge base
   const diffed = current ? new HistoryIndex(store).changedBetween(current, theirs).then(preload(store)) : null;
   diffed?.catch(() => undefined); // awaited below, unless the histories turn out unrelated
   const base = current ? await mergeBase(store, current, theirs) : null;
@@ -233,7 +233,7 @@ async function keepUncommitted(
   return { ours, changed };
 }
 
-/** Read the blobs of a diff's changed files, in one git process, and pass the diff on. */
+/** Read the blobs of a diff's changed files (here, or in one git process; see GitStore.preloadBlobs), and pass the diff on. */
 function preload(store: GitStore): (changed: Record<string, string | null>) => Promise<Record<string, string | null>> {
   return async (changed) => {
     await store.preloadBlobs(Object.values(changed).filter((blob): blob is string => blob !== null));

@@ -107,12 +107,12 @@ describe('log', () => {
     await direct.update(await store.headOid());
     expect([...direct.walk(await store.headOid())]).toHaveLength(4);
     // commits git packed with deltas or in a big pack are not readable directly: git reads them all at once
-    const storedParents = vi.spyOn(store, 'storedParents').mockReturnValue(null);
+    const storedCommit = vi.spyOn(store, 'storedCommit').mockReturnValue(null);
     await rm(join(repo.gitdir, 'gitstate'), { recursive: true, force: true });
     const fetched = new HistoryIndex(store);
     await fetched.update(await store.headOid());
     expect([...fetched.walk(await store.headOid())].map((r) => r.c)).toEqual([...direct.walk(await store.headOid())].map((r) => r.c));
-    expect(storedParents).toHaveBeenCalledTimes(1);
+    expect(storedCommit).toHaveBeenCalledTimes(1);
     for (const read of isoReads) expect(read).not.toHaveBeenCalled();
     vi.restoreAllMocks();
   });
