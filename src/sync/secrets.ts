@@ -7,7 +7,7 @@
  * (security/secrets.ts): point it at a richer API there when one exists.
  */
 import type { Segment } from '../base/keypath.js';
-import { findSecrets as findSecretHits, loadAllowList } from '../security/secrets.js';
+import { findSecrets as findSecretHits, loadAllowList, scanFile } from '../security/secrets.js';
 import { STATE_EXTENSIONS } from '../base/paths.js';
 import { decodeText, parseStateText } from '../yaml/document.js';
 import { getValue } from '../yaml/edit.js';
@@ -35,6 +35,9 @@ export async function findSecrets(dir: string, file: string, value: unknown, lim
 
 /** The secrets in a file's bytes (a state file parsed; anything else, its text as one value). */
 export async function findSecretsInFile(dir: string, file: string, bytes: Uint8Array): Promise<SecretFinding[]> {
+  // The file scanner parses only a text that may hold a secret, and finds at least what its data
+  // holds: a pull's twenty changed files are then read without twenty parses.
+  if (scanFile(file, bytes).length === 0) return [];
   let value: unknown;
   try {
     const text = decodeText(bytes, file);
