@@ -37,6 +37,8 @@ const REF_DELTA = 7;
 /** Delta chains deeper than this go to isomorphic-git (git makes them 50 deep by default, 4095 at most): the resolution recurses. */
 const MAX_DELTA_DEPTH = 500;
 /** Objects kept resolved (a fetched pack's delta chains are up to 50 deep: git's default), and their bytes at most. */
+/** The index of a pack in place (its name is its checksum). */
+const PACK_INDEX = /^pack-[0-9a-f]{40}(?:[0-9a-f]{24})?\.idx$/;
 const RESOLVED_KEPT = 1024;
 const RESOLVED_BYTES = 16 * 1024 * 1024;
 
@@ -54,18 +56,21 @@ export class PackIndexes {
 
   constructor(private readonly gitdir: string) {}
 
-  /** Load the indexes of packs added since the last look; forget those gone. */
-  refresh(): void {
+  /** Load the indexes of packs added since the last look; forget those gone. Whether the packs changed. */
+  refresh(): boolean {
     this.loaded = true;
     let names: string[];
     try {
-      names = readdirSync(join(this.gitdir, 'objects', 'pack')).filter((n) => n.endsWith('.idx'));
+      // only packs in place: a repack writes `.tmp-<pid>-pack-<id>.idx` before renaming it
+      names = readdirSync(join(this.gitdir, 'objects', 'pack')).filter((n) => PACK_INDEX.test(n));
     } catch {
       names = [];
     }
     this.freshened.clear();
+    let changed = false;
     for (const name of this.indexes.keys()) {
       if (names.includes(name)) continue;
+      changed = true;
       this.indexes.delete(name);
       this.packBytes.delete(name);
       for (const key of this.resolved.keys()) if (key.startsWith(`${name}:`)) this.resolved.delete(key);
@@ -77,11 +82,15 @@ export class PackIndexes {
         // only version 2 (git's format since 1.5.2), and whole: ids, CRCs and offsets, then the two checksums
         // (an index still being written in place, as isomorphic-git writes one, is looked at again next time)
         const whole = bytes.length >= IDX_IDS && bytes.length >= idxSize(bytes.readUInt32BE(IDX_IDS - 4));
-        if (whole && bytes.readUInt32BE(0) === IDX_MAGIC && bytes.readUInt32BE(4) === 2) this.indexes.set(name, bytes);
+        if (whole && bytes.readUInt32BE(0) === IDX_MAGIC && bytes.readUInt32BE(4) === 2) {
+          this.indexes.set(name, bytes);
+          changed = true;
+        }
       } catch {
         // a pack being written or removed right now: looked at again on the next refresh
       }
     }
+    return changed;
   }
 
   has(oid: string): boolean {
@@ -104,7 +113,9 @@ export class PackIndexes {
    * so never load isomorphic-git.
    */
   read(oid: string): LooseObject | null {
-    return this.find(oid, 0);
+    // Not found: a repack (native `git gc`) may have moved it into a pack made since we looked,
+    // and removed the pack or loose file it was in. Look again once, as git does.
+    return this.find(oid, 0) ?? (this.refresh() ? this.find(oid, 0) : null);
   }
 
   /** `read`, `depth` deltas down a chain (by-id bases included, so a corrupt pack cannot loop). */

@@ -343,8 +343,17 @@ export class Stage {
   /** Rename a synced temp file to `target`, making missing folders; notes the folders whose entries changed. */
   private place(temp: TempFile, target: string, dirs: Set<string>): void {
     const folder = dirname(target);
-    for (const made of ensureDir(this.store.disk, folder)) dirs.add(dirname(made));
-    this.store.disk.renameSync(temp.path, target);
+    for (let attempt = 0; ; attempt++) {
+      for (const made of ensureDir(this.store.disk, folder)) dirs.add(dirname(made));
+      try {
+        this.store.disk.renameSync(temp.path, target);
+        break;
+      } catch (err) {
+        // a native `git gc` removes object folders it emptied, between our mkdir and rename: make it
+        // again, as git's own writers do
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3 || !existsSync(temp.path)) throw err;
+      }
+    }
     temp.placed = true;
     dirs.add(folder);
     crashPoint(`rename-${++this.renames}`);
@@ -409,7 +418,12 @@ export function newTempPath(store: GitStore, disk: Disk): string {
 function ensureDir(disk: Disk, folder: string): string[] {
   if (existsSync(folder)) return [];
   const made = ensureDir(disk, dirname(folder));
-  disk.mkdirSync(folder);
+  try {
+    disk.mkdirSync(folder);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // made meanwhile by native git
+    return made;
+  }
   return [...made, folder];
 }
 

@@ -4,8 +4,8 @@
  * group alone, and re-application when native git moved the branch first.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, rmdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StateRepo } from '../../src/core/repo.js';
 import { BranchMovedError, SchemaError } from '../../src/errors.js';
@@ -99,6 +99,29 @@ describe('a group commit beside git gc', () => {
     git(repo.dir, 'rev-list', '--objects', '--all', '--missing=error');
     for (let i = 0; i < 6; i++) expect(await repo.get(i % 2 ? 'knowledge' : 'shared_context', `k${i}`)).toBe(i);
     expect(readdirSync(join(repo.gitdir, 'objects', 'pack')).filter((n) => n.endsWith('.keep'))).toEqual([]);
+    assertRepoHealthy(repo.dir);
+  });
+
+  it("a loose object's folder removed by git's prune-packed between its mkdir and the rename: made again, the write lands", async () => {
+    const created = await tempRepo();
+    const removed: string[] = [];
+    const disk: Disk = {
+      ...nodeDisk,
+      renameSync(from: string, to: string) {
+        const folder = dirname(to);
+        // as `git prune-packed` does to a fan-out folder it emptied: once per folder
+        if (/objects\/[0-9a-f]{2}$/.test(folder) && !removed.includes(folder) && readdirSync(folder).length === 0) {
+          rmdirSync(folder);
+          removed.push(folder);
+        }
+        nodeDisk.renameSync(from, to);
+      },
+    };
+    const repo = await StateRepo.open(created.dir, { disk });
+    await repo.set('knowledge', 'after_prune', true);
+    expect(removed.length).toBeGreaterThan(0);
+    expect(await repo.get('knowledge', 'after_prune')).toBe(true);
+    git(repo.dir, 'rev-list', '--objects', '--all', '--missing=error');
     assertRepoHealthy(repo.dir);
   });
 });
