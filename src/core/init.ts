@@ -28,7 +28,7 @@ import { getValue } from '../yaml/edit.js';
 import { GitStore } from '../git/store.js';
 import type { Disk } from '../git/disk.js';
 import { installHooks } from '../hooks/install.js';
-import { resolveAuthor } from './author.js';
+import { checkEmail, checkName, resolveAuthor } from './author.js';
 import { isGitRepo, stateRepoKind } from './discover.js';
 import { assertFormatKnown, FORMAT_FILE, FORMAT_VERSION, formatText, parseFormat, readFormat } from './format.js';
 import type { LockOptions } from './lock.js';
@@ -88,6 +88,8 @@ export interface InitReport {
   upgraded: boolean;
   /** The pre-commit hook was installed (or updated) by this call. */
   hookInstalled: boolean;
+  /** git's user.name / user.email copied into the repository's config by this call (the keys). */
+  identityRecorded: string[];
 }
 
 /** init refused: the files that cannot be adopted, each with why. Nothing was changed (exit 3). */
@@ -112,7 +114,7 @@ export async function initRepository(dir: string, options: LockOptions & { autho
 export async function initStateRepo(dir: string, options: LockOptions & { author?: string; disk?: Disk } = {}): Promise<InitReport> {
   await mkdir(dir, { recursive: true });
   const real = await realDir(dir);
-  const report: InitReport = { dir: real, created: false, commit: null, adopted: [], seeded: [], excluded: [], warnings: [], upgraded: false, hookInstalled: false };
+  const report: InitReport = { dir: real, created: false, commit: null, adopted: [], seeded: [], excluded: [], warnings: [], upgraded: false, hookInstalled: false, identityRecorded: [] };
   const existing = isGitRepo(real);
   let store = new GitStore(real, options);
   let head: string | null = null;
@@ -134,7 +136,7 @@ export async function initStateRepo(dir: string, options: LockOptions & { author
   if (unbornElsewhere) writeFileSync(join(store.gitdir, 'HEAD'), 'ref: refs/heads/main\n');
   store = new GitStore(real, options);
   try {
-    await configureRepository(store);
+    report.identityRecorded = await configureRepository(store);
     const author = await resolveAuthor(store, options.author);
     const result = await new Writer(store, options).submit({
       author,
@@ -180,7 +182,7 @@ export async function initStateRepo(dir: string, options: LockOptions & { author
 
 /** An existing state repo: pin its config, install the hook if missing, bring an older format up to date. */
 async function finishExisting(store: GitStore, options: LockOptions & { author?: string }, report: InitReport): Promise<InitReport> {
-  await configureRepository(store);
+  report.identityRecorded = await configureRepository(store);
   if (readFormat(store.dir) < FORMAT_VERSION) {
     const author = await resolveAuthor(store, options.author);
     const result = await new Writer(store, options).submit({
@@ -438,19 +440,28 @@ function plural(n: number, word: string): string {
 }
 
 /**
- * Pin the config a state repo needs, and copy native git's global user.name /
+ * Pin the config a state repo needs, and copy native git's user.name /
  * user.email into the repo's own config when it has none, so writes never ask
- * git for them (a child process per write).
+ * git for them (a child process per write). Returns the keys it copied.
  */
-export async function configureRepository(store: GitStore): Promise<void> {
+export async function configureRepository(store: GitStore): Promise<string[]> {
   for (const [key, value] of Object.entries({ ...PINNED_CONFIG, ...probeFileSystem(store.gitdir) })) {
     if ((await store.getConfig(key)) !== value) await store.setConfig(key, value);
   }
-  for (const key of ['user.name', 'user.email']) {
+  const recorded: string[] = [];
+  for (const [key, check] of [['user.name', checkName], ['user.email', checkEmail]] as const) {
     if (await store.getConfig(key)) continue;
-    const value = await nativeGlobalConfig(key);
-    if (value) await store.setConfig(key, value);
+    const value = await nativeIdentity(store.gitdir, key);
+    if (value === undefined) continue;
+    try {
+      check(value, `git config ${key}`);
+    } catch {
+      continue; // not recorded: every later write would be refused for it (a write names the source it used)
+    }
+    await store.setConfig(key, value);
+    recorded.push(key);
   }
+  return recorded;
 }
 
 /**
@@ -472,8 +483,13 @@ function probeFileSystem(gitdir: string): Record<string, string> {
   return { 'core.ignorecase': String(ignoreCase), 'core.symlinks': String(symlinks) };
 }
 
-function nativeGlobalConfig(key: string): Promise<string | undefined> {
+/**
+ * The value native git would use for `key` in this repository: its system and global config
+ * with includes followed (`[include]`, and `[includeIf]` judged for this repository), the repo's
+ * own config having none.
+ */
+function nativeIdentity(gitdir: string, key: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile('git', ['config', '--global', '--get', key], { timeout: 5_000 }, (err, stdout) => resolve(err ? undefined : stdout.trim() || undefined));
+    execFile('git', [`--git-dir=${gitdir}`, 'config', '--includes', '--get', key], { timeout: 5_000 }, (err, stdout) => resolve(err ? undefined : stdout.trim() || undefined));
   });
 }

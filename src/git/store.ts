@@ -9,7 +9,7 @@
  * git's lock protocol (stage.ts).
  */
 import * as nodeFs from 'node:fs';
-import { constants, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, constants, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { nodeDisk, writeAll, type Disk } from './disk.js';
 import { join } from 'node:path';
 import { NotFoundError, RepoError } from '../errors.js';
@@ -20,7 +20,7 @@ import { blobOid, type TreeEntry } from './objects.js';
 import { updateIndex } from './index-patch.js';
 import { PackIndexes } from './packs.js';
 import { mergePacks, wholeEntries, type PackEntry } from './pack-write.js';
-import { nativeBlobs, nativeDiskChanges, type DiskChange } from './native.js';
+import { GitMissingError, nativeBlobs, nativeDiskChanges, runGit, type DiskChange } from './native.js';
 import { newTempPath, packBase, settleAll, Stage, TMP_DIR } from './stage.js';
 
 export type { TreeEntry } from './objects.js';
@@ -299,8 +299,25 @@ export class GitStore {
     return readConfig(this.gitdir, path);
   }
 
+  /**
+   * Set (or with undefined, unset) a value in the repository's own config. Native git writes it
+   * where installed: it takes `config.lock` as every git does, and writes the file as git reads
+   * it. isomorphic-git (without git) leaves the last line unended, so a line appended by hand
+   * joins it; the newline is added.
+   */
   async setConfig(path: string, value: string | undefined): Promise<void> {
+    const file = join(this.gitdir, 'config');
+    const args = value === undefined ? ['config', '--file', file, '--unset-all', path] : ['config', '--file', file, '--replace-all', path, value];
+    const run = await runGit(args, { cwd: this.gitdir }).catch((err: unknown) => {
+      if (err instanceof GitMissingError) return null;
+      throw err;
+    });
+    // exit 5: the key to unset was not there
+    if (run && (run.code === 0 || (value === undefined && run.code === 5))) return;
+    if (run) throw new RepoError(`could not set ${path} in ${file}: ${run.stderr.trim().split('\n')[0]}`);
     await iso().setConfig({ fs: this.fs as never, gitdir: this.gitdir, path, value });
+    const text = readFileSync(file, 'utf8');
+    if (text !== '' && !text.endsWith('\n')) appendFileSync(file, '\n');
   }
 
   async listRemotes(): Promise<Array<{ remote: string; url: string }>> {

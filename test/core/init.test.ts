@@ -241,3 +241,47 @@ describe('the file system, as native git finds it', () => {
     expect(readdirSync(join(ours, '.git')).filter((n) => n.includes('probe'))).toEqual([]);
   });
 });
+
+describe("git's identity, copied at init", () => {
+  /** A home whose git config names the user through an [include], as many dotfile setups do. */
+  async function home(user: string): Promise<NodeJS.ProcessEnv> {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'identity'), user);
+    await writeFile(join(dir, 'gitconfig'), `[include]\n\tpath = ${join(dir, 'identity')}\n`);
+    return { GIT_CONFIG_GLOBAL: join(dir, 'gitconfig'), GIT_CONFIG_NOSYSTEM: '1', GITSTATE_AUTHOR_NAME: '', GITSTATE_AUTHOR_EMAIL: '' };
+  }
+
+  it('follows includes, as git does, and a write is then by that person', async () => {
+    const env = await home('[user]\n\tname = Inc User\n\temail = inc@example.com\n');
+    const dir = join(await tempDir(), 'state');
+    expect((await cli(['init', '-q'], { dir, env })).code).toBe(0);
+    expect((await cli(['set', 'knowledge', 'a', '1'], { dir, env })).code).toBe(0);
+    expect(git(dir, 'log', '-1', '--format=%an <%ae>').trim()).toBe('Inc User <inc@example.com>');
+  });
+
+  it('an identity a write would refuse is not copied: init and the writes after it go on', async () => {
+    const env = await home('[user]\n\tname = Plain User\n\temail = plain\n');
+    const dir = join(await tempDir(), 'state');
+    expect((await cli(['init', '-q'], { dir, env })).code).toBe(0);
+    expect(git(dir, 'config', '--file', join(dir, '.git/config'), '--get', 'user.name').trim()).toBe('Plain User');
+    expect(() => git(dir, 'config', '--file', join(dir, '.git/config'), '--get', 'user.email')).toThrow();
+    expect((await cli(['set', 'knowledge', 'a', '1'], { dir, env })).code).toBe(0);
+  });
+
+  it('init on a repo made before git had an identity copies it, and says so', async () => {
+    const dir = join(await tempDir(), 'state');
+    expect((await cli(['init', '-q'], { dir, env: await home('') })).code).toBe(0);
+    const env = await home('[user]\n\tname = Later User\n\temail = later@example.com\n');
+    expect((await cli(['init'], { dir, env })).stdout).toMatch(/already initialized: .*; recorded git's user\.name and user\.email in its config/);
+    expect((await cli(['init'], { dir, env })).stdout).toMatch(/\(nothing changed\)/);
+  });
+
+  it('the config file stays one git can extend: a section appended by hand reads', async () => {
+    const dir = join(await tempDir(), 'state');
+    expect((await cli(['init', '-q'], { dir, env: await home('[user]\n\tname = A\n\temail = a@example.com\n') })).code).toBe(0);
+    expect(readFileSync(join(dir, '.git/config'), 'utf8').endsWith('\n')).toBe(true);
+    await writeFile(join(dir, '.git/config'), '[alias]\n\tst = status\n', { flag: 'a' });
+    expect(git(dir, 'config', '--get', 'alias.st').trim()).toBe('status');
+    expect(git(dir, 'status', '--porcelain')).toBe('');
+  });
+});

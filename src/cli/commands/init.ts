@@ -13,6 +13,7 @@ export function register(program: Command): void {
       const lines: string[] = [];
       if (report.created) lines.push(`initialized state repository in ${report.dir}`);
       else if (report.upgraded) lines.push(`upgraded the state repository in ${report.dir} to the current format`);
+      else if (report.identityRecorded.length > 0) lines.push(`already initialized: ${report.dir}; recorded git's ${report.identityRecorded.join(' and ')} in its config`);
       else lines.push(`already initialized: ${report.dir} (nothing changed)`);
       if (report.hookInstalled && !report.created) lines.push('installed the pre-commit and commit-msg hooks');
       if (report.adopted.length > 0) lines.push(`adopted as they are: ${report.adopted.join(', ')}`);
