@@ -2,7 +2,8 @@
  * Remotes (kept in .git/config, URLs only — never credentials) and clone.
  */
 import { execFile } from 'node:child_process';
-import { appendFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RepoError, UsageError } from '../errors.js';
 import { StateRepo, type RepoOptions } from '../core/repo.js';
@@ -62,13 +63,19 @@ export async function removeRemote(repo: StateRepo, name: string): Promise<void>
  */
 export async function cloneRepo(url: string, dir: string, options: RepoOptions & TransferOptions & Pick<SyncOptions, 'strategy'> & { branch?: string } = {}): Promise<StateRepo> {
   checkRemoteUrl(url);
-  const existed = await readdir(dir).catch(() => null);
+  let existed = await readdir(dir).catch(() => null);
+  // A clone killed before it finished (Ctrl-C, a signal) left its .git and its mark: made again.
+  if (existed?.includes('.git') && existed.every((name) => name === '.git' || name === 'README.md') && existsSync(join(dir, '.git', UNFINISHED_CLONE))) {
+    await rm(join(dir, '.git'), { recursive: true, force: true });
+    existed = existed.filter((name) => name !== '.git');
+  }
   // The embedded default ./state holds only its README: cloning there is fine (the README stays local).
   if (existed?.some((name) => name !== 'README.md')) throw new RepoError(`cannot clone into ${dir}: it is not empty`);
   if (urlKind(url) !== 'http') await requireGit();
   await mkdir(dir, { recursive: true });
   try {
     await gitInitOnly(dir);
+    await writeFile(join(dir, '.git', UNFINISHED_CLONE), `${process.pid}\n`);
     if (existed?.includes('README.md')) {
       await mkdir(join(dir, '.git/info'), { recursive: true });
       await appendFile(join(dir, '.git/info/exclude'), '/README.md\n');
@@ -84,6 +91,7 @@ export async function cloneRepo(url: string, dir: string, options: RepoOptions &
       await initRepository(repo.dir, options);
       await sync(repo, { ...options, remote: 'origin' });
     }
+    await rm(join(dir, '.git', UNFINISHED_CLONE), { force: true });
     return repo;
   } catch (err) {
     // Leave the directory as it was found: gone if we made it, else only what was there.
@@ -92,6 +100,9 @@ export async function cloneRepo(url: string, dir: string, options: RepoOptions &
     throw err;
   }
 }
+
+/** In .git while a clone runs: a retry knows what a killed clone left (only .git, and this) as its own. */
+const UNFINISHED_CLONE = 'gitstate-clone-unfinished';
 
 /** An empty repository with the pinned config and no commit: the clone's first pull fast-forwards into it. */
 async function gitInitOnly(dir: string): Promise<void> {

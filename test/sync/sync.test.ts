@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -8,7 +10,7 @@ import { pull, push, sync, syncStatus } from '../../src/sync/sync.js';
 import { ConflictError, UsageError } from '../../src/errors.js';
 import { HistoryIndex } from '../../src/history/index-file.js';
 import { useGitServer } from '../helpers/server.js';
-import { assertRepoHealthy, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
+import { assertRepoHealthy, CLI, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
 
 const gitServer = useGitServer();
 
@@ -177,6 +179,41 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     const repo = await tempRepo();
     await expect(addRemote(repo, 'origin', 'https://user:secret@example.com/x.git')).rejects.toThrow(UsageError);
     expect(await readFile(join(repo.gitdir, 'config'), 'utf8')).not.toContain('secret');
+  });
+});
+
+describe('a clone killed before it finished', () => {
+  it('leaves nothing a retry refuses: the retry clones; a repo that is not a killed clone still refuses', async () => {
+    const bare = join(await tempDir(), 'remote.git');
+    git(await tempDir(), 'init', '-q', '--bare', '-b', 'main', bare);
+    const a = await tempRepo();
+    await addRemote(a, 'origin', bare);
+    for (let i = 0; i < 30; i++) await a.set(`projects/p${i}/current_work`, 'n', i);
+    await sync(a);
+    const dir = join(await tempDir(), 'state');
+    // killed (as by Ctrl-C or kill -9) once the clone has made its repository, before it pulled
+    const child = spawn(process.execPath, [CLI, '--dir', dir, 'clone', bare], { stdio: 'ignore' });
+    const mark = join(dir, '.git', 'gitstate-clone-unfinished');
+    await new Promise<void>((resolve) => {
+      const look = setInterval(() => {
+        if (!existsSync(mark)) return;
+        clearInterval(look);
+        child.kill('SIGKILL');
+        resolve();
+      }, 1);
+    });
+    await new Promise((resolve) => child.on('exit', resolve));
+    expect(child.signalCode).toBe('SIGKILL');
+    expect(existsSync(join(dir, '.git'))).toBe(true);
+    const b = await cloneRepo(bare, dir);
+    expect(await b.get('projects/p29/current_work', 'n')).toBe(29);
+    expect(existsSync(mark)).toBe(false);
+    assertRepoHealthy(dir);
+    // someone's own repository (no mark) is never taken for a leftover
+    const other = join(await tempDir(), 'state');
+    git(await tempDir(), 'init', '-q', '-b', 'main', other);
+    await expect(cloneRepo(bare, other)).rejects.toThrow(/not empty/);
+    expect(existsSync(join(other, '.git/HEAD'))).toBe(true);
   });
 });
 
