@@ -7,6 +7,8 @@ import * as z from 'zod';
 import { exitCodeOf, GitstateError, UsageError, type ExitCode } from '../errors.js';
 import type { StateRepo, TxOps, WriteResult } from '../core/repo.js';
 import { checkJsonNumbers, jsonErrorReason } from '../security/values.js';
+import { normalizeStatePath } from '../base/paths.js';
+import { parseKeyPath } from '../base/keypath.js';
 
 const file = z.string().min(1);
 const key = z.string().min(1);
@@ -51,7 +53,16 @@ export function parseBatch(text: string): Array<{ line: number; op: BatchOp }> {
     if (parsed.data.op !== 'delete' && parsed.data.value === undefined) {
       throw new BatchLineError(`batch line ${i + 1}: "value" is required for ${parsed.data.op}`);
     }
-    ops.push({ line: i + 1, op: parsed.data });
+    // where each line writes is checked with the rest: a path that escapes the state dir, or a
+    // key path that does not parse, rejects the batch before its first write
+    const op = parsed.data;
+    try {
+      normalizeStatePath(op.file);
+      if ('key' in op && op.key !== undefined) parseKeyPath(op.key);
+    } catch (err) {
+      throw annotate(err, i + 1);
+    }
+    ops.push({ line: i + 1, op });
   });
   if (ops.length === 0) throw new UsageError('batch: no operations on standard input');
   return ops;

@@ -68,6 +68,8 @@ const cases: Case[] = [
   { name: 'an unknown command', args: ['frobnicate'], code: 2, error: /unknown command 'frobnicate'/ },
   { name: 'a missing argument', args: ['append', 'knowledge', 'l'], code: 2, error: /missing required argument 'value'/ },
   { name: 'a malformed batch line among good ones', args: ['batch'], input: `${JSON.stringify({ op: 'set', file: 'knowledge', key: 'ok', value: 1 })}\n{not json}\n`, code: 3, error: /batch line 2 is not valid JSON/ },
+  { name: 'a batch line whose file escapes the state dir, after a good one', args: ['batch'], input: [{ op: 'set', file: 'knowledge', key: 'ok', value: 1 }, { op: 'set', file: '../x', key: 'q', value: 1 }].map((l) => JSON.stringify(l)).join('\n'), code: 3, error: /^gitstate: batch line 2: .*"\.\.\/x"/ },
+  { name: 'a batch line whose key path does not parse, after a good one', args: ['batch'], input: [{ op: 'set', file: 'knowledge', key: 'ok', value: 1 }, { op: 'delete', file: 'knowledge', key: 'a..b' }].map((l) => JSON.stringify(l)).join('\n'), code: 3, error: /^gitstate: batch line 2: / },
   { name: 'an unknown batch op', args: ['batch'], input: `${JSON.stringify({ op: 'rename', file: 'knowledge' })}\n`, code: 3, error: /batch line 1 at "op"/ },
   { name: 'an atomic batch whose 3rd op fails', args: ['batch', '--atomic'], input: [{ op: 'set', file: 'knowledge', key: 'x', value: 1 }, { op: 'append', file: 'shared_context', key: 'l', value: 1 }, { op: 'append', file: 'knowledge', key: 'x', value: 2 }].map((l) => JSON.stringify(l)).join('\n'), code: 3, error: /batch line 3: cannot append to x in knowledge\.yaml/ },
   { name: 'a bad -n for log', args: ['log', '-n', 'many'], code: 2, error: /-n needs a whole number/ },

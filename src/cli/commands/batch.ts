@@ -18,7 +18,7 @@ export function register(program: Command): void {
     if (options.json) printJson(outcome);
     else for (const r of outcome.results) print(r.commit);
     if (outcome.error) {
-      process.stderr.write(`gitstate: line ${outcome.error.line}: ${outcome.error.message}\n`);
+      process.stderr.write(`gitstate: batch line ${outcome.error.line}: ${outcome.error.message}\n`);
       process.exitCode = outcome.error.exitCode ?? ExitCode.runtime;
     }
   });
