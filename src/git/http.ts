@@ -58,9 +58,12 @@ export async function httpPush(store: GitStore, transfer: HttpTransfer): Promise
 }
 
 /** The remote's branch names (`refs/heads/...`, without the prefix). */
-export async function httpListBranches(transfer: HttpTransfer): Promise<string[]> {
-  const refs = await iso().listServerRefs({ http: timedHttp(transfer), url: transfer.url, prefix: 'refs/heads/', onAuth: transfer.onAuth, onAuthFailure: transfer.onAuthFailure });
-  return refs.map((r) => r.ref.replace(/^refs\/heads\//, ''));
+/** The remote's branches, and the branch its HEAD names (what `git clone` would check out). */
+export async function httpListBranches(transfer: HttpTransfer): Promise<{ branches: string[]; head?: string }> {
+  const refs = await iso().listServerRefs({ http: timedHttp(transfer), url: transfer.url, symrefs: true, onAuth: transfer.onAuth, onAuthFailure: transfer.onAuthFailure });
+  const head = refs.find((r) => r.ref === 'HEAD')?.target?.replace(/^refs\/heads\//, '');
+  const branches = refs.filter((r) => r.ref.startsWith('refs/heads/')).map((r) => r.ref.slice('refs/heads/'.length));
+  return head ? { branches, head } : { branches };
 }
 
 function options(store: GitStore, t: HttpTransfer) {

@@ -108,6 +108,7 @@ const NOISE = [
   /^and the repository exists\.$/,
   /^error: failed to push some refs to /,
   /^(?:remote: )?(?:Enumerating|Counting|Compressing|Writing|Receiving|Resolving|Total|Unpacking) /,
+  /^(?:remote: )?Delta compression using up to \d+ threads/,
   /^remote:\s*$/,
 ];
 

@@ -10,7 +10,7 @@ import { GitstateError } from '../errors.js';
 import { httpFetch, httpListBranches, httpPush, type AuthCallback, type HttpTransfer } from '../git/http.js';
 import { gitConfig } from '../git/native.js';
 import { SyncError } from './errors.js';
-import { authError, BRANCH, credentialHelper, credentialSource, DEFAULT_TIMEOUT_MS, redact, rejection, type RemoteTarget, type TransferOptions } from './transport.js';
+import { authError, BRANCH, headFirst, credentialHelper, credentialSource, DEFAULT_TIMEOUT_MS, redact, rejection, type RemoteTarget, type TransferOptions } from './transport.js';
 
 /** Fetch; 'no-branch' when the remote has no such branch (empty, or other branches only). */
 export async function fetchOverHttp(repo: StateRepo, target: RemoteTarget, options: TransferOptions): Promise<'ok' | 'no-branch'> {
@@ -28,7 +28,8 @@ export async function fetchOverHttp(repo: StateRepo, target: RemoteTarget, optio
 }
 
 export async function branchesOverHttp(repo: StateRepo, target: RemoteTarget, options: TransferOptions): Promise<string[]> {
-  return withTransfer(repo, target, 'list the branches of', options, (transfer) => httpListBranches(transfer));
+  const { branches, head } = await withTransfer(repo, target, 'list the branches of', options, (transfer) => httpListBranches(transfer));
+  return headFirst(branches, head);
 }
 
 export async function pushOverHttp(repo: StateRepo, target: RemoteTarget, options: TransferOptions): Promise<{ pushed: boolean }> {

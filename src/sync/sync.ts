@@ -118,7 +118,11 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
         const { pushed } = await pushBranch(repo, target, options);
         return { ...done, head, pushed };
       } catch (err) {
-        if (!(err instanceof PushRejectedError) || attempt >= retries) throw err;
+        if (!(err instanceof PushRejectedError)) throw err;
+        if (attempt >= retries) {
+          err.message += ` (${attempt + 1} pushes, each after merging what the remote had then: it kept moving; run sync again)`;
+          throw err;
+        }
       }
     }
   });

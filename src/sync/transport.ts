@@ -205,13 +205,20 @@ async function nativeEnv(repo: StateRepo, target: RemoteTarget, timeoutMs: numbe
 }
 
 async function nativeBranches(repo: StateRepo, target: RemoteTarget, options: TransferOptions): Promise<string[]> {
-  const run = await native(repo, target, 'list the branches of', ['ls-remote', '--heads', target.remote], options);
+  const run = await native(repo, target, 'list the branches of', ['ls-remote', '--symref', target.remote], options);
   if (run.code !== 0) throw await failure(repo, target, 'list the branches of', run);
-  return run.stdout
-    .split('\n')
+  const lines = run.stdout.split('\n');
+  const head = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(run.stdout)?.[1];
+  const branches = lines
     .map((l) => l.split('\t')[1] ?? '')
     .filter((r) => r.startsWith('refs/heads/'))
     .map((r) => r.slice('refs/heads/'.length));
+  return headFirst(branches, head);
+}
+
+/** The remote's branches with the one its HEAD names (what `git clone` would check out) first. */
+export function headFirst(branches: string[], head: string | undefined): string[] {
+  return head && branches.includes(head) ? [head, ...branches.filter((b) => b !== head)] : branches;
 }
 
 const AUTH_FAILED = /Authentication failed for|could not read (?:Username|Password)|HTTP Basic: Access denied|returned error: 40[13]\b/i;

@@ -249,17 +249,17 @@ Host *
  * A pre-receive hook that moves `main` once, during the first push it sees:
  * another writer's commit lands between the push's advertisement and its ref
  * update, so that update fails ("failed to update ref") and the push must be
- * retried. On git 2.39 the hook runs with the incoming objects quarantined;
+ * retried (with `always`, every push meets a moved main). On git 2.39 the hook runs with the incoming objects quarantined;
  * `git update-ref` there must not see the quarantine, so it is unset first.
  */
-export function hookMovingMainOnce(bare) {
+export function hookMovingMainOnce(bare, { always = false } = {}) {
   writeFileSync(
     join(bare, 'hooks', 'pre-receive'),
     `#!/bin/sh
 cat >/dev/null
 unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES
 if [ ! -e moved-once ]; then
-  touch moved-once
+  ${always ? '' : 'touch moved-once'}
   tip=$(git rev-parse refs/heads/main)
   other=$(echo "a commit from elsewhere, made during the push" | GIT_AUTHOR_NAME=other GIT_AUTHOR_EMAIL=o@example.com GIT_COMMITTER_NAME=other GIT_COMMITTER_EMAIL=o@example.com git commit-tree "$tip^{tree}" -p "$tip")
   git update-ref refs/heads/main "$other" "$tip"

@@ -10,6 +10,7 @@ import { pull, push, sync, syncStatus } from '../../src/sync/sync.js';
 import { ConflictError, UsageError } from '../../src/errors.js';
 import { HistoryIndex } from '../../src/history/index-file.js';
 import { useGitServer } from '../helpers/server.js';
+import { hookMovingMainOnce } from '../helpers/real-servers.mjs';
 import { assertRepoHealthy, CLI, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
 
 const gitServer = useGitServer();
@@ -214,6 +215,36 @@ describe('a clone killed before it finished', () => {
     git(await tempDir(), 'init', '-q', '-b', 'main', other);
     await expect(cloneRepo(bare, other)).rejects.toThrow(/not empty/);
     expect(existsSync(join(other, '.git/HEAD'))).toBe(true);
+  });
+});
+
+describe('a push rejected every time', () => {
+  it('sync merges and pushes again, then says how many pushes the moving remote rejected', async () => {
+    const bare = join(await tempDir(), 'remote.git');
+    git(await tempDir(), 'init', '-q', '--bare', '-b', 'main', bare);
+    const a = await tempRepo();
+    await addRemote(a, 'origin', bare);
+    await sync(a);
+    hookMovingMainOnce(bare, { always: true });
+    await a.set('knowledge', 'mine', 1);
+    const err = (await sync(a, { retries: 2 }).catch((e: unknown) => e)) as Error & { code?: string };
+    expect(err.code).toBe('PUSH_REJECTED');
+    expect(err.message).toMatch(/rejected: its main moved .*\(3 pushes, each after merging what the remote had then: it kept moving; run sync again\)$/);
+    expect(await a.get('knowledge', 'mine')).toBe(1);
+    assertRepoHealthy(a.dir);
+  });
+});
+
+describe('a remote without main', () => {
+  it("names its branches with the one its HEAD names first, and suggests that one", async () => {
+    const bare = join(await tempDir(), 'remote.git');
+    git(await tempDir(), 'init', '-q', '--bare', '-b', 'master', bare);
+    const work = await tempDir();
+    git(work, 'init', '-q', '-b', 'master');
+    git(work, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--allow-empty', '-m', 'one');
+    for (const branch of ['master', 'dev', 'release']) git(work, 'push', '-q', bare, `master:refs/heads/${branch}`);
+    const err = await cloneRepo(bare, join(await tempDir(), 'state')).catch((e: unknown) => e as Error);
+    expect(err.message).toMatch(/has no branch main; it has master, dev, release\. Track one with --branch \(gitstate clone URL --branch master,/);
   });
 });
 
