@@ -48,7 +48,11 @@ export interface PushOutcome {
 
 /** Fetch the remote's branch into refs/remotes/<remote>/<remoteBranch>. */
 export async function httpFetch(store: GitStore, transfer: HttpTransfer): Promise<void> {
-  await iso().fetch({ ...options(store, transfer), ref: transfer.remoteBranch, remoteRef: transfer.remoteBranch, singleBranch: true, tags: false });
+  // isomorphic-git tells the server it has the commit `ref` names, and no other. The remote-tracking
+  // ref names one the server knows; the local branch, once it holds a commit of its own, names one
+  // the server does not, which then sends the whole repository again.
+  const tracking = `refs/remotes/${transfer.remote}/${transfer.remoteBranch}`;
+  await iso().fetch({ ...options(store, transfer), ref: tracking, remoteRef: transfer.remoteBranch, singleBranch: true, tags: false });
 }
 
 /** Push the local branch to the remote's; never forced. */
@@ -57,7 +61,6 @@ export async function httpPush(store: GitStore, transfer: HttpTransfer): Promise
   return { ok: result.ok, error: result.error, refs: result.refs as PushOutcome['refs'] };
 }
 
-/** The remote's branch names (`refs/heads/...`, without the prefix). */
 /** The remote's branches, and the branch its HEAD names (what `git clone` would check out). */
 export async function httpListBranches(transfer: HttpTransfer): Promise<{ branches: string[]; head?: string }> {
   const refs = await iso().listServerRefs({ http: timedHttp(transfer), url: transfer.url, symrefs: true, onAuth: transfer.onAuth, onAuthFailure: transfer.onAuthFailure });

@@ -195,6 +195,26 @@ describe.each(['native', 'isomorphic'] as const)('https on the %s transport', (t
     assertRepoHealthy(repo.dir);
   });
 
+  it('a sync with a local commit of its own fetches only what is new, not the whole repository again', async () => {
+    const { url, repo } = await firstMachine(name('incremental'));
+    for (let i = 0; i < 20; i++) await repo.set(`projects/p${i}/current_work`, 'n', i);
+    await sync(repo);
+    const other = await clone(url);
+    await other.set('knowledge', 'local', 1); // its main is now ahead of what the server has
+    await repo.set('knowledge', 'remote', 1);
+    await sync(repo);
+    const objects = () => {
+      const counts = Object.fromEntries(git(other.dir, 'count-objects', '-v').trim().split('\n').map((l) => l.split(': ')));
+      return Number(counts.count) + Number(counts['in-pack']);
+    };
+    const before = objects();
+    expect(before).toBeGreaterThan(60);
+    expect(await sync(other)).toMatchObject({ action: 'merged', pushed: true });
+    // the remote's new commit, tree and blob, and the merge's own commit and tree: not every object again
+    expect(objects() - before).toBeLessThan(15);
+    assertRepoHealthy(other.dir);
+  });
+
   itFull("a protected branch is a clear error with the server's own text, never retried", async () => {
     const { repo } = await firstMachine(name('protected'));
     await repo.set('knowledge', 'mine', 1);
