@@ -30,6 +30,7 @@ export const FULL_SUITES = [
   'test/git/index-patch.test.ts',
   'test/git/commit-parse.test.ts',
   'test/git/packs.test.ts',
+  'test/security/file-scan.property.test.ts',
 ];
 
 export default defineConfig({
