@@ -86,7 +86,7 @@ export function applyOp(tx: TxOps, op: BatchOp): Promise<void> {
 export async function runBatch(
   repo: StateRepo,
   ops: Array<{ line: number; op: BatchOp }>,
-  options: { atomic: boolean; message?: string },
+  options: { atomic: boolean; message?: string; onCommitted?: (result: WriteResult & { line: number }) => void },
 ): Promise<BatchOutcome> {
   if (options.atomic) {
     let current = 0;
@@ -105,6 +105,7 @@ export async function runBatch(
     try {
       const result = await repo.transaction((tx) => applyOp(tx, op), { message: options.message });
       outcome.results.push({ ...result, line });
+      options.onCommitted?.({ ...result, line });
     } catch (err) {
       if (!(err instanceof GitstateError)) throw err;
       outcome.error = { line, code: err.code, message: err.message, exitCode: exitCodeOf(err) };

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,33 @@ describe('gitstate CLI', () => {
     const cwd = join(dir, '..');
     const out = execFileSync(process.execPath, [CLI, 'get', 'knowledge', 'n'], { cwd, env: { ...process.env, GITSTATE_DIR: '' }, encoding: 'utf8' });
     expect(out.trim()).toBe('43');
+  });
+});
+
+describe('a batch stopped half-way', () => {
+  it('has printed the id of each commit it made, as it made it', async () => {
+    const repo = join(await tempDir(), 'state');
+    expect((await cli(['init', '-q'], { dir: repo })).code).toBe(0);
+    const ops = Array.from({ length: 400 }, (_, i) => JSON.stringify({ op: 'append', file: 'knowledge', key: 'log', value: i })).join('\n');
+    const child = spawn(process.execPath, [CLI, '--dir', repo, 'batch'], { env: { ...process.env, GITSTATE_DIR: '' }, stdio: ['pipe', 'pipe', 'ignore'] });
+    child.stdin.end(ops);
+    let out = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d;
+        if (out.split('\n').length > 3) {
+          child.kill('SIGINT');
+          resolve();
+        }
+      });
+    });
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(child.signalCode).toBe('SIGINT'); // stopped before the end: the ids came as it went
+    const printed = out.trim().split('\n').filter((l) => /^[0-9a-f]{40}$/.test(l));
+    expect(printed.length).toBeGreaterThanOrEqual(3);
+    expect(printed.length).toBeLessThan(400);
+    const logged = new Set(git(repo, 'log', '--format=%H').trim().split('\n'));
+    for (const id of printed) expect(logged.has(id)).toBe(true);
   });
 });
 

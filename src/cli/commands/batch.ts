@@ -14,9 +14,11 @@ export function register(program: Command): void {
     const { parseBatch, runBatch } = await import('../../batch/batch.js');
     const ops = parseBatch(await readStdin('batch'));
     const repo = await openRepo(options);
-    const outcome = await runBatch(repo, ops, { atomic: Boolean(opts.atomic), message: opts.message });
+    // each commit id as it lands: a batch stopped half-way (Ctrl-C) has said what it committed
+    const onCommitted = options.json ? undefined : (r: { commit: string }) => print(r.commit);
+    const outcome = await runBatch(repo, ops, { atomic: Boolean(opts.atomic), message: opts.message, onCommitted });
     if (options.json) printJson(outcome);
-    else for (const r of outcome.results) print(r.commit);
+    else if (opts.atomic) for (const r of outcome.results) print(r.commit);
     if (outcome.error) {
       process.stderr.write(`gitstate: batch line ${outcome.error.line}: ${outcome.error.message}\n`);
       process.exitCode = outcome.error.exitCode ?? ExitCode.runtime;
