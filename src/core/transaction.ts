@@ -101,14 +101,16 @@ export class Transaction {
     if (Buffer.byteLength(text) > MAX_FILE_BYTES) {
       throw new SizeError(`content for ${path} is ${Buffer.byteLength(text)} bytes; the limit is ${MAX_FILE_BYTES} bytes`);
     }
-    const state = parseStateText(text, path);
+    // said of the text given, not of the file on disk, which is fine
+    const given = `the text given for ${path}`;
+    const state = parseStateText(text, path, given);
     if (isJsonPath(path)) {
       try {
         JSON.parse(text);
       } catch (err) {
-        throw new YamlError(`invalid JSON in ${path}: ${jsonErrorReason(err, text)}`);
+        throw new YamlError(`invalid JSON in ${given}: ${jsonErrorReason(err, text)}`);
       }
-      checkJsonNumbers(text, path);
+      checkJsonNumbers(text, given);
     }
     // The old content is replaced, not read: a malformed file can be fixed by a write. (Uncommitted
     // content on disk is still checked, and kept or refused, before anything is committed.)

@@ -52,15 +52,15 @@ export function decodeText(bytes: Uint8Array, where: string): string {
   }
 }
 
-/** Parse a state file's text. Any parse error is fatal: the file is never rewritten. */
-export function parseStateText(text: string, path: string): StateDoc {
-  const { doc, value } = readStateText(text, path);
+/** Parse a state file's text (`where` names it in errors). Any parse error is fatal: the file is never rewritten. */
+export function parseStateText(text: string, path: string, where = path): StateDoc {
+  const { doc, value } = readStateText(text, path, where);
   return { path, json: isJsonPath(path), text, value, parsed: doc, rerendered: 0 };
 }
 
 /** A state file's text as a Document (with source tokens) and its plain value. */
-export function readStateText(text: string, path: string): { doc: Document; value: unknown } {
-  return parseChecked(text, path, isJsonPath(path) ? 'JSON' : 'YAML', true);
+export function readStateText(text: string, path: string, where = path): { doc: Document; value: unknown } {
+  return parseChecked(text, where, isJsonPath(path) ? 'JSON' : 'YAML', true);
 }
 
 

@@ -33,7 +33,7 @@ const cases: Case[] = [
   { name: 'malformed YAML on disk, then a set on it', args: ['set', 'knowledge', 'a', '1'], code: 3, error: /^gitstate: invalid YAML in knowledge\.yaml at line \d+, column \d+: /, setup: async (d) => { await writeFile(join(d, 'knowledge.yaml'), 'a: 1\nb: [unclosed\n'); byHand(d, 'bad by hand'); } },
   { name: 'duplicate keys on disk', args: ['append', 'knowledge', 'l', 'x'], code: 3, error: /duplicate key "a"/, setup: async (d) => { await writeFile(join(d, 'knowledge.yaml'), 'a: 1\na: 2\n'); byHand(d, 'dup by hand'); } },
   { name: 'invalid UTF-8 on disk', args: ['set', 'knowledge', 'a', '1'], code: 3, error: /knowledge\.yaml is not valid UTF-8/, setup: async (d) => { await writeFile(join(d, 'knowledge.yaml'), Buffer.from([0x61, 0x3a, 0x20, 0xff, 0xfe, 0x0a])); byHand(d, 'latin1 by hand'); } },
-  { name: 'write with a YAML syntax error', args: ['write', 'notes/a'], input: 'a: [1, 2\n', code: 3, error: /^gitstate: invalid YAML in notes\/a\.yaml at line \d+/ },
+  { name: 'write with a YAML syntax error', args: ['write', 'notes/a'], input: 'a: [1, 2\n', code: 3, error: /^gitstate: invalid YAML in the text given for notes\/a\.yaml at line \d+/ },
   { name: 'write with duplicate keys', args: ['write', 'notes/a'], input: 'k: 1\nk: 2\n', code: 3, error: /duplicate key "k"/ },
   { name: 'an alias bomb', args: ['write', 'notes/a'], input: bomb, code: 3, error: /alias/ },
   { name: '10,000-deep nesting', args: ['write', 'notes/a'], input: `${'['.repeat(10_000)}${']'.repeat(10_000)}`, code: 3, error: /nested/ },

@@ -128,7 +128,7 @@ export const hostileCases: Case[] = [
   { name: 'a 20-digit number in a JSON file', args: ['write', 'notes/n.json'], input: '{"n": 12345678901234567890}\n', code: 3, error: /notes\/n\.json: the number 12345678901234567890/ },
   { name: 'the same number quoted is kept', args: ['set', 'knowledge', 'n', '"12345678901234567890"'], stored: async (d) => expect(git(d, 'show', 'HEAD:knowledge.yaml')).toMatch(/"?n"?: ['"]12345678901234567890['"]/) },
   { name: '-m forging a Gitstate-Op trailer', args: ['set', 'knowledge', 'a', '1', '-m', 'why\n\nGitstate-Op: delete\nGitstate-File: other.yaml'], code: 3, error: /the commit note \(-m\) has a line starting "Gitstate-…:"/ },
-  { name: 'malformed JSON holding a token is not quoted', args: ['write', 'notes/j.json'], input: `{"a": ${TOK}}`, code: 3, error: /^gitstate: invalid JSON in notes\/j\.json: / },
+  { name: 'malformed JSON holding a token is not quoted', args: ['write', 'notes/j.json'], input: `{"a": ${TOK}}`, code: 3, error: /^gitstate: invalid JSON in the text given for notes\/j\.json: / },
   { name: 'a malformed batch line holding a token is not quoted', args: ['batch'], input: `{"op": "set", "file": "knowledge", "key": "k", "value": "${TOK}}\n`, code: 3, error: /^gitstate: batch line 1 is not valid JSON: a string is not closed/ },
   { name: 'a corrupt state.json holding a token is not quoted', args: ['state', 'get'], setup: async (d) => { await writeFile(join(d, 'state.json'), `{"token": ${TOK}`); byHand(d, 'corrupt'); }, code: 3, error: /state\.json is not valid JSON \(.*\); run "gitstate state reset"/ },
   { name: 'a duplicate token key is not quoted', args: ['write', 'notes/k'], input: `${TOK}: 1\n${TOK}: 2\n`, code: 3, error: /duplicate key "\[redacted\]"/ },

@@ -96,7 +96,7 @@ describe('gitstate mcp (SDK client)', () => {
     const head = headOid(repo.dir);
     for (const [name, args, message] of [
       ['memory_update', { key: '../escape', path: 'a', value: '1' }, /contains "\.\."/],
-      ['memory_write', { key: 'notes/x', content: 'a: [\n' }, /invalid YAML in notes\/x\.yaml/],
+      ['memory_write', { key: 'notes/x', content: 'a: [\n' }, /invalid YAML in the text given for notes\/x\.yaml/],
       ['memory_append', { key: 'learned/patterns', list_path: 'retry', item: 'x' }, /not a list/],
       ['memory_update', { key: 'knowledge', path: 'db.password', value: 'hunter2' }, /looks like a secret/],
       ['memory_query', { key: 'current_work', query: '$.active_issues[?@.status==' }, /invalid JSONPath .* at position \d+/],
