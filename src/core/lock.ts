@@ -88,9 +88,13 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
   const clock = options.clock ?? systemClock;
   let compromised: Error | null = null;
   const queue = new LockQueue(gitdir, holderIsGone, 2 * (options.timeoutMs ?? envNumber('GITSTATE_LOCK_TIMEOUT_MS') ?? DEFAULT_LOCK_TIMEOUT_MS));
-  const { release, tookOver } = await acquire(gitdir, queue, options, clock, (err) => {
+  const acquired = await acquire(gitdir, queue, options, clock, (err) => {
     compromised = err;
   });
+  const { release } = acquired;
+  // A holder stopped by a signal had its lock folder removed on the way out (proper-lockfile's exit
+  // handler), so the lock came free, but not the git locks it held: its note still names them.
+  const tookOver = acquired.tookOver || sweepDeadHolder(gitdir);
   const since = clock.now();
   const owner: Owner = { lock: lockIdentity(join(gitdir, LOCK_DIR)) ?? '', pid: process.pid, host: hostname(), boot: bootId(), since, gitLocks: [] };
   writeNote(gitdir, JSON.stringify(owner));
@@ -213,6 +217,24 @@ function takeOverIfGone(lockPath: string, staleMs: number, clock: Clock, firstSe
   clearOwner(dirname(lockPath));
   fs.rmSync(aside, { recursive: true, force: true });
   return 'taken-over';
+}
+
+/**
+ * The lock was free, but the note says a holder had it and never cleared it (a
+ * release clears it first): when that holder is gone, remove the git locks it
+ * recorded. Whether there was one to sweep after.
+ */
+function sweepDeadHolder(gitdir: string): boolean {
+  let owner: Owner | null;
+  try {
+    const text = fs.readFileSync(join(gitdir, OWNER), 'utf8');
+    owner = JSON.parse(text.slice(0, text.indexOf('\n') >>> 0)) as Owner | null;
+  } catch {
+    return false; // none, torn, or from an older gitstate
+  }
+  if (!owner || !holderIsGone(owner)) return false;
+  for (const lock of owner.gitLocks ?? []) removeIfTheirs(lock);
+  return true;
 }
 
 /**

@@ -150,6 +150,9 @@ describe('a batch stopped half-way', () => {
     expect(printed.length).toBeLessThan(400);
     const logged = new Set(git(repo, 'log', '--format=%H').trim().split('\n'));
     for (const id of printed) expect(logged.has(id)).toBe(true);
+    // the next write finds nothing in its way: no git lock the stopped batch held is left behind
+    expect((await cli(['set', 'knowledge', 'after', '1'], { dir: repo })).code).toBe(0);
+    assertRepoHealthy(repo);
   });
 });
 

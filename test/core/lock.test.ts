@@ -118,6 +118,25 @@ describe('repository lock', () => {
     expect(existsSync(refLock)).toBe(true);
   });
 
+  it("a holder stopped by a signal (its lock folder removed on the way out, its note left): the next holder removes the git locks it recorded", async () => {
+    const repo = await tempRepo();
+    const indexLock = join(repo.gitdir, 'index.lock');
+    const refLock = join(repo.gitdir, 'refs/heads/main.lock');
+    writeFileSync(indexLock, '');
+    writeFileSync(refLock, '');
+    const since = Date.now();
+    const dead = { pid: deadPid(), gitLocks: [{ path: indexLock, since, ino: statSync(indexLock).ino }, { path: refLock, since, ino: statSync(refLock).ino }] };
+    rmSync(placeLock(repo.gitdir, dead), { recursive: true }); // what proper-lockfile's exit handler does
+    await withRepoLock(repo.gitdir, { timeoutMs: 1_000, clock: new FakeClock() }, async (lock) => expect(lock.tookOver).toBe(true));
+    expect(existsSync(indexLock)).toBe(false);
+    expect(existsSync(refLock)).toBe(false);
+    // a note a live holder left (never cleared) proves nothing: its locks stay
+    writeFileSync(indexLock, '');
+    rmSync(placeLock(repo.gitdir, { pid: process.pid, gitLocks: [{ path: indexLock, since, ino: statSync(indexLock).ino }] }), { recursive: true });
+    await withRepoLock(repo.gitdir, { timeoutMs: 1_000, clock: new FakeClock() }, async (lock) => expect(lock.tookOver).toBe(false));
+    expect(existsSync(indexLock)).toBe(true);
+  });
+
   it('a holder that died between making a git lock and recording it: the lock made just after it set out to is removed, an old one is not', async () => {
     const repo = await tempRepo();
     const indexLock = join(repo.gitdir, 'index.lock');
