@@ -12,7 +12,7 @@
  * prune's grace period counts from this write; one that cannot be (its pack is
  * gone) counts as not holding the object.
  */
-import { readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import type { LooseObject } from './loose.js';
@@ -34,11 +34,11 @@ const KEPT_PACKS = 8;
 const TYPES = ['', 'commit', 'tree', 'blob', 'tag'] as const;
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
+/** The index of a pack in place (its name is its checksum; a repack writes `.tmp-*` files first). */
+const PACK_INDEX = /^pack-[0-9a-f]{40}(?:[0-9a-f]{24})?\.idx$/;
 /** Delta chains deeper than this go to isomorphic-git (git makes them 50 deep by default, 4095 at most): the resolution recurses. */
 const MAX_DELTA_DEPTH = 500;
 /** Objects kept resolved (a fetched pack's delta chains are up to 50 deep: git's default), and their bytes at most. */
-/** The index of a pack in place (its name is its checksum). */
-const PACK_INDEX = /^pack-[0-9a-f]{40}(?:[0-9a-f]{24})?\.idx$/;
 const RESOLVED_KEPT = 1024;
 const RESOLVED_BYTES = 16 * 1024 * 1024;
 
@@ -113,9 +113,18 @@ export class PackIndexes {
    * so never load isomorphic-git.
    */
   read(oid: string): LooseObject | null {
-    // Not found: a repack (native `git gc`) may have moved it into a pack made since we looked,
-    // and removed the pack or loose file it was in. Look again once, as git does.
-    return this.find(oid, 0) ?? (this.refresh() ? this.find(oid, 0) : null);
+    const found = this.find(oid, 0);
+    if (found || this.inPackInPlace(oid)) return found; // null: in a pack not read here (over 2 MiB)
+    // In no pack we know: a repack (native `git gc`) may have moved it into a pack made since we
+    // looked, and removed the pack or loose file it was in. Look again once, as git does.
+    return this.refresh() ? this.find(oid, 0) : null;
+  }
+
+  /** Whether a known pack that is still there holds `oid`. */
+  private inPackInPlace(oid: string): boolean {
+    const id = Buffer.from(oid, 'hex');
+    for (const [name, idx] of this.indexes) if (position(idx, id) >= 0 && existsSync(this.packOf(name))) return true;
+    return false;
   }
 
   /** `read`, `depth` deltas down a chain (by-id bases included, so a corrupt pack cannot loop). */

@@ -2,10 +2,11 @@
  * The pack indexes (src/git/packs.ts): every object native git packed is
  * found, nothing else is, and a write never makes a loose copy of a packed object.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { applyDelta, PackIndexes } from '../../src/git/packs.js';
 import { buildPack } from '../../src/git/pack-write.js';
@@ -74,6 +75,28 @@ describe('pack indexes', () => {
     const orphan = new PackIndexes(join(dir, '.git'));
     orphan.refresh();
     expect(orphan.has(packed[0]!)).toBe(false);
+  });
+
+  it("a repack's .tmp files are not packs yet; an object in a pack too big to read here is left to isomorphic-git without listing the packs again", async () => {
+    const dir = await tempDir();
+    git(dir, 'init', '-q');
+    writeFileSync(join(dir, 'big.bin'), randomBytes(2.5 * 1024 * 1024)); // incompressible: the pack is over 2 MiB
+    writeFileSync(join(dir, 'small.yaml'), 'a: 1\n');
+    git(dir, 'add', '.');
+    git(dir, 'commit', '-qm', 'one');
+    git(dir, 'repack', '-qad');
+    const packDir = join(dir, '.git/objects/pack');
+    const small = git(dir, 'rev-parse', 'HEAD:small.yaml').trim();
+    const packs = new PackIndexes(join(dir, '.git'));
+    expect(packs.has(small)).toBe(true);
+    const refresh = vi.spyOn(packs, 'refresh');
+    expect(packs.read(small)).toBeNull(); // its pack is over 2 MiB
+    expect(refresh).not.toHaveBeenCalled();
+    // the same pack under a repack's temporary name holds nothing yet
+    const base = readdirSync(packDir).find((n) => n.endsWith('.idx'))!.slice(0, -4);
+    for (const ext of ['idx', 'pack']) renameSync(join(packDir, `${base}.${ext}`), join(packDir, `.tmp-1-${base}.${ext}`));
+    const fresh = new PackIndexes(join(dir, '.git'));
+    expect(fresh.has(small)).toBe(false);
   });
 
   it('read every object of a pack git made, deltas included (offset and by id), byte for byte as git cat-file', async () => {
