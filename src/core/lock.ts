@@ -254,6 +254,16 @@ function removeIfTheirs(lock: Owner['gitLocks'][number]): void {
   }
 }
 
+/** This process, as a lock note or a marker names it (pid, host, boot). */
+export function processHere(): Waiter {
+  return waiterHere(bootId());
+}
+
+/** Whether the process a note names is provably gone: same host, and another boot or its pid not running. */
+export function processIsGone(owner: Waiter): boolean {
+  return holderIsGone(owner);
+}
+
 function holderIsGone(owner: Waiter): boolean {
   if (owner.host !== hostname()) return false;
   if (owner.boot && owner.boot !== bootId()) return true; // the machine restarted since

@@ -3,7 +3,8 @@
  * process kills itself with SIGKILL when a write reaches that point, so every
  * step of the write path can be crashed on purpose; `<point>@N` waits for the
  * Nth time this process reaches it (the second publication, say). Unset, this
- * does nothing. Points (git/stage.ts): locked, synced, rename-N (after the Nth
+ * does nothing. Points: clone-marked (sync/remote.ts: a clone has made its
+ * .git and marked it as unfinished); in git/stage.ts: locked, synced, rename-N (after the Nth
  * rename of a publication), renamed, ref-moved, published.
  */
 const [target, nth] = (process.env.GITSTATE_CRASH_AT ?? '').split('@');

@@ -2,11 +2,13 @@
  * Remotes (kept in .git/config, URLs only — never credentials) and clone.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RepoError, UsageError } from '../errors.js';
 import { StateRepo, type RepoOptions } from '../core/repo.js';
+import { processHere, processIsGone } from '../core/lock.js';
+import type { Waiter } from '../core/lock-queue.js';
+import { crashPoint } from '../git/crash-points.js';
 import { checkRemoteUrl, redact, urlKind, type TransferOptions } from './transport.js';
 import { branchKey, sync, type SyncOptions } from './sync.js';
 
@@ -65,7 +67,7 @@ export async function cloneRepo(url: string, dir: string, options: RepoOptions &
   checkRemoteUrl(url);
   let existed = await readdir(dir).catch(() => null);
   // A clone killed before it finished (Ctrl-C, a signal) left its .git and its mark: made again.
-  if (existed?.includes('.git') && existed.every((name) => name === '.git' || name === 'README.md') && existsSync(join(dir, '.git', UNFINISHED_CLONE))) {
+  if (existed?.includes('.git') && existed.every((name) => name === '.git' || name === 'README.md') && (await killedClone(dir))) {
     await rm(join(dir, '.git'), { recursive: true, force: true });
     existed = existed.filter((name) => name !== '.git');
   }
@@ -74,8 +76,11 @@ export async function cloneRepo(url: string, dir: string, options: RepoOptions &
   if (urlKind(url) !== 'http') await requireGit();
   await mkdir(dir, { recursive: true });
   try {
+    // the mark first, so a clone killed at any later point is known for its own
+    await mkdir(join(dir, '.git'));
+    await writeFile(join(dir, '.git', UNFINISHED_CLONE), `${JSON.stringify(processHere())}\n`);
+    crashPoint('clone-marked');
     await gitInitOnly(dir);
-    await writeFile(join(dir, '.git', UNFINISHED_CLONE), `${process.pid}\n`);
     if (existed?.includes('README.md')) {
       await mkdir(join(dir, '.git/info'), { recursive: true });
       await appendFile(join(dir, '.git/info/exclude'), '/README.md\n');
@@ -101,8 +106,17 @@ export async function cloneRepo(url: string, dir: string, options: RepoOptions &
   }
 }
 
-/** In .git while a clone runs: a retry knows what a killed clone left (only .git, and this) as its own. */
+/** In .git while a clone runs (naming its process): a retry knows what a killed clone left (only .git, and this) as its own. */
 const UNFINISHED_CLONE = 'gitstate-clone-unfinished';
+
+/** Whether `dir/.git` is what a clone left that was killed: its mark names a process that is gone (not a clone still running). */
+async function killedClone(dir: string): Promise<boolean> {
+  try {
+    return processIsGone(JSON.parse(await readFile(join(dir, '.git', UNFINISHED_CLONE), 'utf8')) as Waiter);
+  } catch {
+    return false; // no mark (someone's repository), or one being written
+  }
+}
 
 /** An empty repository with the pinned config and no commit: the clone's first pull fast-forwards into it. */
 async function gitInitOnly(dir: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -192,20 +192,17 @@ describe('a clone killed before it finished', () => {
     for (let i = 0; i < 30; i++) await a.set(`projects/p${i}/current_work`, 'n', i);
     await sync(a);
     const dir = join(await tempDir(), 'state');
-    // killed (as by Ctrl-C or kill -9) once the clone has made its repository, before it pulled
-    const child = spawn(process.execPath, [CLI, '--dir', dir, 'clone', bare], { stdio: 'ignore' });
-    const mark = join(dir, '.git', 'gitstate-clone-unfinished');
-    await new Promise<void>((resolve) => {
-      const look = setInterval(() => {
-        if (!existsSync(mark)) return;
-        clearInterval(look);
-        child.kill('SIGKILL');
-        resolve();
-      }, 1);
-    });
+    // killed (as by Ctrl-C or kill -9) once the clone has made its .git, before it pulled
+    const child = spawn(process.execPath, [CLI, '--dir', dir, 'clone', bare], { stdio: 'ignore', env: { ...process.env, GITSTATE_CRASH_AT: 'clone-marked' } });
     await new Promise((resolve) => child.on('exit', resolve));
     expect(child.signalCode).toBe('SIGKILL');
     expect(existsSync(join(dir, '.git'))).toBe(true);
+    const mark = join(dir, '.git', 'gitstate-clone-unfinished');
+    // a clone still running (its mark names a live process) is not taken for a leftover
+    const killed = readFileSync(mark, 'utf8');
+    writeFileSync(mark, JSON.stringify({ ...JSON.parse(killed), pid: process.pid }));
+    await expect(cloneRepo(bare, dir)).rejects.toThrow(/not empty/);
+    writeFileSync(mark, killed);
     const b = await cloneRepo(bare, dir);
     expect(await b.get('projects/p29/current_work', 'n')).toBe(29);
     expect(existsSync(mark)).toBe(false);
