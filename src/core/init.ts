@@ -90,6 +90,8 @@ export interface InitReport {
   hookInstalled: boolean;
   /** git's user.name / user.email copied into the repository's config by this call (the keys). */
   identityRecorded: string[];
+  /** Why a value of git's identity was not copied (a write would refuse it). */
+  identitySkipped: string[];
 }
 
 /** init refused: the files that cannot be adopted, each with why. Nothing was changed (exit 3). */
@@ -114,7 +116,7 @@ export async function initRepository(dir: string, options: LockOptions & { autho
 export async function initStateRepo(dir: string, options: LockOptions & { author?: string; disk?: Disk } = {}): Promise<InitReport> {
   await mkdir(dir, { recursive: true });
   const real = await realDir(dir);
-  const report: InitReport = { dir: real, created: false, commit: null, adopted: [], seeded: [], excluded: [], warnings: [], upgraded: false, hookInstalled: false, identityRecorded: [] };
+  const report: InitReport = { dir: real, created: false, commit: null, adopted: [], seeded: [], excluded: [], warnings: [], upgraded: false, hookInstalled: false, identityRecorded: [], identitySkipped: [] };
   const existing = isGitRepo(real);
   let store = new GitStore(real, options);
   let head: string | null = null;
@@ -136,7 +138,7 @@ export async function initStateRepo(dir: string, options: LockOptions & { author
   if (unbornElsewhere) writeFileSync(join(store.gitdir, 'HEAD'), 'ref: refs/heads/main\n');
   store = new GitStore(real, options);
   try {
-    report.identityRecorded = await configureRepository(store);
+    ({ recorded: report.identityRecorded, skipped: report.identitySkipped } = await configureRepository(store));
     const author = await resolveAuthor(store, options.author);
     const result = await new Writer(store, options).submit({
       author,
@@ -182,7 +184,7 @@ export async function initStateRepo(dir: string, options: LockOptions & { author
 
 /** An existing state repo: pin its config, install the hook if missing, bring an older format up to date. */
 async function finishExisting(store: GitStore, options: LockOptions & { author?: string }, report: InitReport): Promise<InitReport> {
-  report.identityRecorded = await configureRepository(store);
+  ({ recorded: report.identityRecorded, skipped: report.identitySkipped } = await configureRepository(store));
   if (readFormat(store.dir) < FORMAT_VERSION) {
     const author = await resolveAuthor(store, options.author);
     const result = await new Writer(store, options).submit({
@@ -444,24 +446,27 @@ function plural(n: number, word: string): string {
  * user.email into the repo's own config when it has none, so writes never ask
  * git for them (a child process per write). Returns the keys it copied.
  */
-export async function configureRepository(store: GitStore): Promise<string[]> {
+export async function configureRepository(store: GitStore): Promise<{ recorded: string[]; skipped: string[] }> {
   for (const [key, value] of Object.entries({ ...PINNED_CONFIG, ...probeFileSystem(store.gitdir) })) {
     if ((await store.getConfig(key)) !== value) await store.setConfig(key, value);
   }
   const recorded: string[] = [];
+  const skipped: string[] = [];
   for (const [key, check] of [['user.name', checkName], ['user.email', checkEmail]] as const) {
     if (await store.getConfig(key)) continue;
     const value = await nativeIdentity(store.gitdir, key);
     if (value === undefined) continue;
     try {
-      check(value, `git config ${key}`);
-    } catch {
-      continue; // not recorded: every later write would be refused for it (a write names the source it used)
+      check(value, `git's ${key}`);
+    } catch (err) {
+      // not recorded: every later write would be refused for it
+      skipped.push(`${(err as Error).message}; not copied into the state repo, whose commits name the host instead (set it with git -C DIR config ${key} VALUE)`);
+      continue;
     }
     await store.setConfig(key, value);
     recorded.push(key);
   }
-  return recorded;
+  return { recorded, skipped };
 }
 
 /**

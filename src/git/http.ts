@@ -51,8 +51,10 @@ export async function httpFetch(store: GitStore, transfer: HttpTransfer): Promis
   // isomorphic-git tells the server it has the commit `ref` names, and no other. The remote-tracking
   // ref names one the server knows; the local branch, once it holds a commit of its own, names one
   // the server does not, which then sends the whole repository again.
+  // Before the first fetch there is no tracking ref: the local branch then (a repo pushed before).
   const tracking = `refs/remotes/${transfer.remote}/${transfer.remoteBranch}`;
-  await iso().fetch({ ...options(store, transfer), ref: tracking, remoteRef: transfer.remoteBranch, singleBranch: true, tags: false });
+  const have = (await store.resolveRef(tracking)) ? tracking : transfer.branch;
+  await iso().fetch({ ...options(store, transfer), ref: have, remoteRef: transfer.remoteBranch, singleBranch: true, tags: false });
 }
 
 /** Push the local branch to the remote's; never forced. */

@@ -120,7 +120,7 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
       } catch (err) {
         if (!(err instanceof PushRejectedError)) throw err;
         if (attempt >= retries) {
-          err.message += ` (${attempt + 1} pushes, each after merging what the remote had then: it kept moving; run sync again)`;
+          err.message += ` (gave up after ${attempt + 1} rejected push${attempt === 0 ? '' : 'es'}: the remote kept moving; run sync again)`;
           throw err;
         }
       }

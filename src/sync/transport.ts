@@ -205,7 +205,7 @@ async function nativeEnv(repo: StateRepo, target: RemoteTarget, timeoutMs: numbe
 }
 
 async function nativeBranches(repo: StateRepo, target: RemoteTarget, options: TransferOptions): Promise<string[]> {
-  const run = await native(repo, target, 'list the branches of', ['ls-remote', '--symref', target.remote], options);
+  const run = await native(repo, target, 'list the branches of', ['ls-remote', '--symref', target.remote, 'HEAD', 'refs/heads/*'], options);
   if (run.code !== 0) throw await failure(repo, target, 'list the branches of', run);
   const lines = run.stdout.split('\n');
   const head = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(run.stdout)?.[1];

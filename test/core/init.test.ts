@@ -262,7 +262,9 @@ describe("git's identity, copied at init", () => {
   it('an identity a write would refuse is not copied: init and the writes after it go on', async () => {
     const env = await home('[user]\n\tname = Plain User\n\temail = plain\n');
     const dir = join(await tempDir(), 'state');
-    expect((await cli(['init', '-q'], { dir, env })).code).toBe(0);
+    const init = await cli(['init'], { dir, env });
+    expect(init.code).toBe(0);
+    expect(init.stdout).toMatch(/warning: the author email from git's user\.email \("plain"\) is not an email address like name@example\.com; not copied into the state repo/);
     expect(git(dir, 'config', '--file', join(dir, '.git/config'), '--get', 'user.name').trim()).toBe('Plain User');
     expect(() => git(dir, 'config', '--file', join(dir, '.git/config'), '--get', 'user.email')).toThrow();
     expect((await cli(['set', 'knowledge', 'a', '1'], { dir, env })).code).toBe(0);

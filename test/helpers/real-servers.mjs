@@ -249,10 +249,15 @@ Host *
  * A pre-receive hook that moves `main` once, during the first push it sees:
  * another writer's commit lands between the push's advertisement and its ref
  * update, so that update fails ("failed to update ref") and the push must be
- * retried (with `always`, every push meets a moved main). On git 2.39 the hook runs with the incoming objects quarantined;
+ * retried. On git 2.39 the hook runs with the incoming objects quarantined;
  * `git update-ref` there must not see the quarantine, so it is unset first.
  */
-export function hookMovingMainOnce(bare, { always = false } = {}) {
+export function hookMovingMainOnce(bare) {
+  hookMovingMain(bare, { always: false });
+}
+
+/** The same, on every push (`always`): the pusher never gets in. */
+export function hookMovingMain(bare, { always }) {
   writeFileSync(
     join(bare, 'hooks', 'pre-receive'),
     `#!/bin/sh

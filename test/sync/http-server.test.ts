@@ -5,12 +5,13 @@
  * transports: the system git (the default where it is installed) and
  * isomorphic-git (GITSTATE_HTTP_TRANSPORT=isomorphic, what runs without git).
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { StateRepo } from '../../src/core/repo.js';
+import { StateRepo } from '../../src/core/repo.js';
 import { addRemote, cloneRepo } from '../../src/sync/remote.js';
-import { push, sync } from '../../src/sync/sync.js';
+import { pull, push, sync } from '../../src/sync/sync.js';
 import { hookCuttingPush, hookMovingMainOnce, hookProtectingMain, removeHooks } from '../helpers/real-servers.mjs';
 import { simultaneousSyncs, useHttpServer } from '../helpers/real-servers.js';
 import { assertRepoHealthy, cli, git, headOid, tempDir, restoreEnv, tempRepo } from '../helpers/repo.js';
@@ -213,6 +214,24 @@ describe.each(['native', 'isomorphic'] as const)('https on the %s transport', (t
     // the remote's new commit, tree and blob, and the merge's own commit and tree: not every object again
     expect(objects() - before).toBeLessThan(15);
     assertRepoHealthy(other.dir);
+  });
+
+  it('the first fetch of a repo whose history the server has already (no tracking ref yet) fetches only what is new', async () => {
+    const { repo } = await firstMachine(name('first-fetch'));
+    for (let i = 0; i < 20; i++) await repo.set(`projects/p${i}/current_work`, 'n', i);
+    await sync(repo);
+    const copy = join(await tempDir(), 'state');
+    execFileSync('cp', ['-a', repo.dir, copy]);
+    git(copy, 'update-ref', '-d', `refs/remotes/origin/main`);
+    await repo.set('knowledge', 'remote', 1);
+    await sync(repo);
+    const other = await StateRepo.open(copy);
+    const counts = () => Object.fromEntries(git(copy, 'count-objects', '-v').trim().split('\n').map((l) => l.split(': ')));
+    const objects = () => Number(counts().count) + Number(counts()['in-pack']);
+    const before = objects();
+    expect(await pull(other)).toMatchObject({ action: 'fast-forward' });
+    expect(objects() - before).toBeLessThan(10);
+    assertRepoHealthy(copy);
   });
 
   itFull("a protected branch is a clear error with the server's own text, never retried", async () => {

@@ -10,7 +10,7 @@ import { pull, push, sync, syncStatus } from '../../src/sync/sync.js';
 import { ConflictError, UsageError } from '../../src/errors.js';
 import { HistoryIndex } from '../../src/history/index-file.js';
 import { useGitServer } from '../helpers/server.js';
-import { hookMovingMainOnce } from '../helpers/real-servers.mjs';
+import { hookMovingMain } from '../helpers/real-servers.mjs';
 import { assertRepoHealthy, CLI, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
 
 const gitServer = useGitServer();
@@ -222,11 +222,11 @@ describe('a push rejected every time', () => {
     const a = await tempRepo();
     await addRemote(a, 'origin', bare);
     await sync(a);
-    hookMovingMainOnce(bare, { always: true });
+    hookMovingMain(bare, { always: true });
     await a.set('knowledge', 'mine', 1);
     const err = (await sync(a, { retries: 2 }).catch((e: unknown) => e)) as Error & { code?: string };
     expect(err.code).toBe('PUSH_REJECTED');
-    expect(err.message).toMatch(/rejected: its main moved .*\(3 pushes, each after merging what the remote had then: it kept moving; run sync again\)$/);
+    expect(err.message).toMatch(/rejected: its main moved .*\(gave up after 3 rejected pushes: the remote kept moving; run sync again\)$/);
     expect(await a.get('knowledge', 'mine')).toBe(1);
     assertRepoHealthy(a.dir);
   });

@@ -19,6 +19,7 @@ export function register(program: Command): void {
       if (report.adopted.length > 0) lines.push(`adopted as they are: ${report.adopted.join(', ')}`);
       for (const e of report.excluded) lines.push(`left out (added to .gitignore): ${e.path}: ${e.reason}`);
       for (const w of report.warnings) lines.push(`warning: ${w.message} (kept; gitstate validate shows it)`);
+      for (const why of report.identitySkipped) lines.push(`warning: ${why}`);
       if (options.quiet) return print(lines[0]!);
       print(lines.join('\n'));
     });
