@@ -31,6 +31,15 @@ function placeLock(gitdir: string, owner: { pid: number; gitLocks?: Array<{ path
   return dir;
 }
 
+/** git's index and branch locks, made as a git process (or a gitstate writer) holding them would leave them. */
+function gitLocks(gitdir: string): { indexLock: string; refLock: string } {
+  const indexLock = join(gitdir, 'index.lock');
+  const refLock = join(gitdir, 'refs/heads/main.lock');
+  writeFileSync(indexLock, '');
+  writeFileSync(refLock, '');
+  return { indexLock, refLock };
+}
+
 /** The pid of a process that has exited. */
 function deadPid(): number {
   const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
@@ -106,10 +115,7 @@ describe('repository lock', () => {
 
   it('removes the git lock files a dead holder recorded, and only those', async () => {
     const repo = await tempRepo();
-    const indexLock = join(repo.gitdir, 'index.lock');
-    const refLock = join(repo.gitdir, 'refs/heads/main.lock');
-    writeFileSync(indexLock, '');
-    writeFileSync(refLock, '');
+    const { indexLock, refLock } = gitLocks(repo.gitdir);
     const since = Date.now();
     // the dead holder recorded index.lock; main.lock's inode does not match what it recorded
     placeLock(repo.gitdir, { pid: deadPid(), gitLocks: [{ path: indexLock, since, ino: statSync(indexLock).ino }, { path: refLock, since, ino: statSync(refLock).ino + 1 }] });
@@ -120,10 +126,7 @@ describe('repository lock', () => {
 
   it("a holder stopped by a signal (its lock folder removed on the way out, its note left): the next holder removes the git locks it recorded", async () => {
     const repo = await tempRepo();
-    const indexLock = join(repo.gitdir, 'index.lock');
-    const refLock = join(repo.gitdir, 'refs/heads/main.lock');
-    writeFileSync(indexLock, '');
-    writeFileSync(refLock, '');
+    const { indexLock, refLock } = gitLocks(repo.gitdir);
     const since = Date.now();
     const dead = { pid: deadPid(), gitLocks: [{ path: indexLock, since, ino: statSync(indexLock).ino }, { path: refLock, since, ino: statSync(refLock).ino }] };
     rmSync(placeLock(repo.gitdir, dead), { recursive: true }); // what proper-lockfile's exit handler does
@@ -139,10 +142,7 @@ describe('repository lock', () => {
 
   it('a holder that died between making a git lock and recording it: the lock made just after it set out to is removed, an old one is not', async () => {
     const repo = await tempRepo();
-    const indexLock = join(repo.gitdir, 'index.lock');
-    const refLock = join(repo.gitdir, 'refs/heads/main.lock');
-    writeFileSync(indexLock, '');
-    writeFileSync(refLock, '');
+    const { indexLock, refLock } = gitLocks(repo.gitdir);
     const made = (path: string) => statSync(path).birthtimeMs || statSync(path).mtimeMs;
     placeLock(repo.gitdir, { pid: deadPid(), gitLocks: [{ path: indexLock, since: made(indexLock) }, { path: refLock, since: made(refLock) + 60_000 }] });
     await withRepoLock(repo.gitdir, { timeoutMs: 1_000, clock: new FakeClock() }, async () => undefined);

@@ -183,12 +183,19 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
   });
 });
 
+/** A state repo synced to a new bare repository on disk (a local path remote, through the system git). */
+async function syncedToBareRepo(): Promise<{ bare: string; a: StateRepo }> {
+  const bare = join(await tempDir(), 'remote.git');
+  git(await tempDir(), 'init', '-q', '--bare', '-b', 'main', bare);
+  const a = await tempRepo();
+  await addRemote(a, 'origin', bare);
+  await sync(a);
+  return { bare, a };
+}
+
 describe('a clone killed before it finished', () => {
   it('leaves nothing a retry refuses: the retry clones; a repo that is not a killed clone still refuses', async () => {
-    const bare = join(await tempDir(), 'remote.git');
-    git(await tempDir(), 'init', '-q', '--bare', '-b', 'main', bare);
-    const a = await tempRepo();
-    await addRemote(a, 'origin', bare);
+    const { bare, a } = await syncedToBareRepo();
     for (let i = 0; i < 30; i++) await a.set(`projects/p${i}/current_work`, 'n', i);
     await sync(a);
     const dir = join(await tempDir(), 'state');
@@ -217,11 +224,7 @@ describe('a clone killed before it finished', () => {
 
 describe('a push rejected every time', () => {
   it('sync merges and pushes again, then says how many pushes the moving remote rejected', async () => {
-    const bare = join(await tempDir(), 'remote.git');
-    git(await tempDir(), 'init', '-q', '--bare', '-b', 'main', bare);
-    const a = await tempRepo();
-    await addRemote(a, 'origin', bare);
-    await sync(a);
+    const { bare, a } = await syncedToBareRepo();
     hookMovingMain(bare, { always: true });
     await a.set('knowledge', 'mine', 1);
     const err = (await sync(a, { retries: 2 }).catch((e: unknown) => e)) as Error & { code?: string };
@@ -247,10 +250,7 @@ describe('a remote without main', () => {
 
 describe('sync through the system git (local path remote)', () => {
   it('pushes and pulls a bare repository on disk', async () => {
-    const bare = join(await tempDir(), 'remote.git');
-    git(await tempDir(), 'init', '-q', '--bare', '-b', 'main', bare);
-    const a = await tempRepo();
-    await addRemote(a, 'origin', bare);
+    const { bare, a } = await syncedToBareRepo();
     await a.set('knowledge', 'via', 'local path');
     await sync(a);
     const b = await cloneRepo(bare, join(await tempDir(), 'state'));
