@@ -87,3 +87,33 @@ export class LockQueue {
 export function waiterHere(boot: string): Waiter {
   return { pid: process.pid, host: hostname(), boot };
 }
+
+/** This process, as a lock note, a queue ticket or a clone's mark names it (pid, host, boot). */
+export function processHere(): Waiter {
+  return waiterHere(bootId());
+}
+
+/** Whether the process a note names is provably gone: same host, and another boot or its pid not running. */
+export function isGone(owner: Waiter): boolean {
+  if (owner.host !== hostname()) return false;
+  if (owner.boot && owner.boot !== bootId()) return true; // the machine restarted since
+  try {
+    process.kill(owner.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+let boot: string | undefined;
+/** Linux's id of this boot, so a lock left before a restart is known dead whatever pid it names. */
+export function bootId(): string {
+  if (boot === undefined) {
+    try {
+      boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      boot = '';
+    }
+  }
+  return boot;
+}

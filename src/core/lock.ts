@@ -24,11 +24,13 @@
 import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
+// before proper-lockfile: what its signal-exit adds is told apart from the application's listeners
+import { EXIT_SIGNALS, listenersBeforeLockfile } from './signal-listeners.js';
 import lockfile from 'proper-lockfile';
 import { LockError, RepoError } from '../errors.js';
 import { systemClock, type Clock } from '../base/clock.js';
 import { writeLine } from '../base/files.js';
-import { LockQueue, waiterHere, type Waiter } from './lock-queue.js';
+import { bootId, isGone as holderIsGone, LockQueue, waiterHere } from './lock-queue.js';
 
 export interface LockOptions {
   /** How long to wait for the lock before giving up with exit 5. */
@@ -68,6 +70,9 @@ interface Owner {
   /** `since`: when the holder set out to make it; `ino` once made. */
   gitLocks: Array<{ path: string; since: number; ino?: number }>;
 }
+
+/** The signal listeners proper-lockfile's signal-exit installed (it re-raises the signal itself once it is the last listener). */
+export const lockfileSignalListeners: ReadonlySet<unknown> = new Set(EXIT_SIGNALS.flatMap((s) => process.listeners(s)).filter((l) => !listenersBeforeLockfile.has(l)));
 
 const chains = new Map<string, Promise<unknown>>();
 
@@ -254,27 +259,6 @@ function removeIfTheirs(lock: Owner['gitLocks'][number]): void {
   }
 }
 
-/** This process, as a lock note or a marker names it (pid, host, boot). */
-export function processHere(): Waiter {
-  return waiterHere(bootId());
-}
-
-/** Whether the process a note names is provably gone: same host, and another boot or its pid not running. */
-export function processIsGone(owner: Waiter): boolean {
-  return holderIsGone(owner);
-}
-
-function holderIsGone(owner: Waiter): boolean {
-  if (owner.host !== hostname()) return false;
-  if (owner.boot && owner.boot !== bootId()) return true; // the machine restarted since
-  try {
-    process.kill(owner.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
 /** The note on the lock folder at `lockPath` (a renamed one keeps its identity), or null when the note is about another folder, torn, or absent. */
 function readOwner(lockPath: string): Owner | null {
   try {
@@ -391,19 +375,6 @@ class GoneWatch {
     this.watcher = null;
     this.wake?.();
   }
-}
-
-let boot: string | undefined;
-/** Linux's id of this boot, so a lock left before a restart is known dead whatever pid it names. */
-function bootId(): string {
-  if (boot === undefined) {
-    try {
-      boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    } catch {
-      boot = '';
-    }
-  }
-  return boot;
 }
 
 function envNumber(name: string): number | undefined {

@@ -29,18 +29,13 @@ let flushingForExit: Promise<void> | null = null;
 /**
  * Signal listeners our own dependencies install (proper-lockfile's signal-exit,
  * which re-raises the signal itself once it is the last listener). They are not
- * "the application handling the signal".
+ * "the application handling the signal". The lock module knows them, whenever it
+ * loaded (before this, by a write): it took the listeners before and after.
  */
-const libraryListeners = new Set<(...args: unknown[]) => unknown>();
+let libraryListeners: ReadonlySet<unknown> = new Set();
 
 export async function registerForExit(manager: Flushable): Promise<void> {
-  if (libraryListeners.size === 0) {
-    const before = new Set(SIGNALS.flatMap((s) => process.listeners(s)));
-    await import('proper-lockfile');
-    for (const listener of SIGNALS.flatMap((s) => process.listeners(s))) {
-      if (!before.has(listener)) libraryListeners.add(listener as (...args: unknown[]) => unknown);
-    }
-  }
+  libraryListeners = (await import('../core/lock.js')).lockfileSignalListeners;
   open.add(manager);
   if (!installed) {
     installed = true;

@@ -6,8 +6,9 @@ import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { RepoError, UsageError } from '../errors.js';
 import { StateRepo, type RepoOptions } from '../core/repo.js';
-import { processHere, processIsGone } from '../core/lock.js';
-import type { Waiter } from '../core/lock-queue.js';
+// the process helpers alone: the lock module loads proper-lockfile, whose exit handler state.json's
+// exit flush must see being installed (state/exit-flush.ts)
+import { isGone, processHere, type Waiter } from '../core/lock-queue.js';
 import { crashPoint } from '../git/crash-points.js';
 import { checkRemoteUrl, redact, urlKind, type TransferOptions } from './transport.js';
 import { branchKey, sync, type SyncOptions } from './sync.js';
@@ -112,7 +113,7 @@ const UNFINISHED_CLONE = 'gitstate-clone-unfinished';
 /** Whether `dir/.git` is what a clone left that was killed: its mark names a process that is gone (not a clone still running). */
 async function killedClone(dir: string): Promise<boolean> {
   try {
-    return processIsGone(JSON.parse(await readFile(join(dir, '.git', UNFINISHED_CLONE), 'utf8')) as Waiter);
+    return isGone(JSON.parse(await readFile(join(dir, '.git', UNFINISHED_CLONE), 'utf8')) as Waiter);
   } catch {
     return false; // no mark (someone's repository), or one being written
   }

@@ -191,6 +191,16 @@ describe('nothing acknowledged is lost on a graceful stop (real child processes)
     });
   }
 
+  it('after a YAML write made before the StateManager opened, SIGTERM still flushes and then ends the process', async () => {
+    const repo = await tempRepo();
+    const c = child(repo.dir, 'write-first', 'after', 20);
+    while (!c.out().includes('burst done')) await sleep(5);
+    c.proc.kill('SIGTERM');
+    expect((await c.exited).signal).toBe('SIGTERM');
+    expect(Object.keys((await diskState(repo.dir)).after as object)).toHaveLength(20);
+    assertRepoHealthy(repo.dir);
+  });
+
   it('normal exit (the event loop drains) flushes', async () => {
     const repo = await tempRepo();
     const c = child(repo.dir, 'exit', 'quiet', 50);
