@@ -75,6 +75,8 @@ interface Owner {
 export const lockfileSignalListeners: ReadonlySet<unknown> = new Set(EXIT_SIGNALS.flatMap((s) => process.listeners(s)).filter((l) => !listenersBeforeLockfile.has(l)));
 
 const chains = new Map<string, Promise<unknown>>();
+/** The notes of the locks this process holds, by lock folder: what a signal's exit handler cleans up. */
+const heldHere = new Map<string, Owner>();
 
 /** Run `fn` holding the repository lock of `gitdir`. */
 export async function withRepoLock<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
@@ -102,6 +104,7 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
   const tookOver = acquired.tookOver || sweepDeadHolder(gitdir);
   const since = clock.now();
   const owner: Owner = { lock: lockIdentity(join(gitdir, LOCK_DIR)) ?? '', pid: process.pid, host: hostname(), boot: bootId(), since, gitLocks: [] };
+  heldHere.set(join(gitdir, LOCK_DIR), owner);
   writeNote(gitdir, JSON.stringify(owner));
   const held: HeldLock = {
     assertHeld() {
@@ -120,6 +123,7 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
     return await fn(held);
   } finally {
     // A compromised lock is another process's now: never remove it, nor its note.
+    heldHere.delete(join(gitdir, LOCK_DIR));
     if (!compromised) {
       clearOwner(gitdir);
       await release().catch(() => undefined);
@@ -387,8 +391,14 @@ function envNumber(name: string): number | undefined {
 type Callback = (err: NodeJS.ErrnoException | null, result?: unknown) => void;
 /** The fs proper-lockfile uses: its few calls done synchronously (microseconds, against a thread-pool round trip each). */
 const lockFs = {
-  // used by its exit handler to remove a lock still held when the process exits
-  rmdirSync: fs.rmdirSync,
+  // Used by its exit handler (signal-exit) to remove a lock still held when the process exits or
+  // is stopped by a signal (Ctrl-C): the git locks taken under it go first, as git removes its own
+  // on a signal, so native git is not left blocked until the next gitstate command.
+  rmdirSync: (path: string) => {
+    // only those made and recorded by inode: one still being waited for may be native git's
+    for (const lock of heldHere.get(path)?.gitLocks ?? []) if (lock.ino !== undefined) removeIfTheirs(lock);
+    fs.rmdirSync(path);
+  },
   ...Object.fromEntries(
     (['mkdir', 'stat', 'utimes', 'rmdir', 'realpath'] as const).map((name) => [
       name,

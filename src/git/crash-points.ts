@@ -8,10 +8,12 @@
  * rename of a publication), renamed, ref-moved, published.
  */
 const [target, nth] = (process.env.GITSTATE_CRASH_AT ?? '').split('@');
+/** GITSTATE_CRASH_SIGNAL=SIGINT or SIGTERM: stopped as by Ctrl-C instead (handlers run, at the write's next await). */
+const signal = process.env.GITSTATE_CRASH_SIGNAL === 'SIGINT' || process.env.GITSTATE_CRASH_SIGNAL === 'SIGTERM' ? process.env.GITSTATE_CRASH_SIGNAL : 'SIGKILL';
 let reached = 0;
 
 export function crashPoint(point: string): void {
-  if (target && target === point && ++reached >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL');
+  if (target && target === point && ++reached >= Number(nth ?? 1)) process.kill(process.pid, signal);
 }
 
 export const crashPointsActive = Boolean(target);

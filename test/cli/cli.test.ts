@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,6 +125,27 @@ describe('gitstate CLI', () => {
     const out = execFileSync(process.execPath, [CLI, 'get', 'knowledge', 'n'], { cwd, env: { ...process.env, GITSTATE_DIR: '' }, encoding: 'utf8' });
     expect(out.trim()).toBe('43');
   });
+});
+
+describe('a write stopped by Ctrl-C holding git\'s locks', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal}: the process removes index.lock and main.lock as it dies, so native git goes on at once`, async () => {
+      const repo = join(await tempDir(), 'state');
+      expect((await cli(['init', '-q'], { dir: repo })).code).toBe(0);
+      // stopped once it holds both git locks, before the branch moves
+      const child = spawn(process.execPath, [CLI, '--dir', repo, 'set', 'knowledge', 'stopped', '1'], {
+        env: { ...process.env, GITSTATE_DIR: '', GITSTATE_CRASH_AT: 'locked', GITSTATE_CRASH_SIGNAL: signal },
+        stdio: 'ignore',
+      });
+      await new Promise((resolve) => child.on('close', resolve));
+      expect(child.signalCode).toBe(signal);
+      expect(existsSync(join(repo, '.git/index.lock'))).toBe(false);
+      expect(existsSync(join(repo, '.git/refs/heads/main.lock'))).toBe(false);
+      git(repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--allow-empty', '--no-verify', '-m', 'native, right after');
+      expect((await cli(['set', 'knowledge', 'after', '1'], { dir: repo })).code).toBe(0);
+      assertRepoHealthy(repo);
+    });
+  }
 });
 
 describe('a batch stopped half-way', () => {
