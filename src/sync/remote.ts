@@ -67,18 +67,17 @@ export async function removeRemote(repo: StateRepo, name: string): Promise<void>
 export async function cloneRepo(url: string, dir: string, options: RepoOptions & TransferOptions & Pick<SyncOptions, 'strategy'> & { branch?: string } = {}): Promise<StateRepo> {
   checkRemoteUrl(url);
   let existed = await readdir(dir).catch(() => null);
-  // A clone killed before it finished (Ctrl-C, a signal) left its .git and its mark: made again.
-  if (existed?.includes('.git') && existed.every((name) => name === '.git' || name === 'README.md') && (await killedClone(dir))) {
-    await rm(join(dir, '.git'), { recursive: true, force: true });
-    existed = existed.filter((name) => name !== '.git');
-  }
+  if (existed?.includes('.git') && (await killedClone(dir))) existed = await startOver(dir);
   // The embedded default ./state holds only its README: cloning there is fine (the README stays local).
   if (existed?.some((name) => name !== 'README.md')) throw new RepoError(`cannot clone into ${dir}: it is not empty`);
   if (urlKind(url) !== 'http') await requireGit();
   await mkdir(dir, { recursive: true });
+  // the mark first, so a clone killed at any later point is known for its own; a second clone
+  // into the same folder stops here, before it could clean up what the first one is making
+  await mkdir(join(dir, '.git')).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'EEXIST' ? new RepoError(`cannot clone into ${dir}: another clone is making it`) : err;
+  });
   try {
-    // the mark first, so a clone killed at any later point is known for its own
-    await mkdir(join(dir, '.git'));
     await writeFile(join(dir, '.git', UNFINISHED_CLONE), `${JSON.stringify(processHere())}\n`);
     crashPoint('clone-marked');
     await gitInitOnly(dir);
@@ -109,6 +108,25 @@ export async function cloneRepo(url: string, dir: string, options: RepoOptions &
 
 /** In .git while a clone runs (naming its process): a retry knows what a killed clone left (only .git, and this) as its own. */
 const UNFINISHED_CLONE = 'gitstate-clone-unfinished';
+
+/**
+ * What a killed clone left, put back: the files its pull had written when it was stopped (the
+ * interrupted write's journal, as the next write would), then its .git when nothing else is left.
+ * Returns what the folder holds after.
+ */
+async function startOver(dir: string): Promise<string[]> {
+  await StateRepo.open(dir)
+    .then((repo) => repo.recover())
+    .catch(() => undefined); // a .git killed before it was whole has nothing to put back
+  const left = await readdir(dir);
+  if (!left.every((name) => name === '.git' || name === 'README.md')) {
+    // it had pulled, and the branch points at what it pulled: a repository now, unfinished or not
+    await rm(join(dir, '.git', UNFINISHED_CLONE), { force: true });
+    return left;
+  }
+  await rm(join(dir, '.git'), { recursive: true, force: true });
+  return left.filter((name) => name !== '.git');
+}
 
 /** Whether `dir/.git` is what a clone left that was killed: its mark names a process that is gone (not a clone still running). */
 async function killedClone(dir: string): Promise<boolean> {

@@ -214,6 +214,21 @@ describe('a clone killed before it finished', () => {
     expect(await b.get('projects/p29/current_work', 'n')).toBe(29);
     expect(existsSync(mark)).toBe(false);
     assertRepoHealthy(dir);
+    // killed later, its pull's files in place and the branch not moved yet: those files are put back
+    const late = join(await tempDir(), 'state');
+    const lateChild = spawn(process.execPath, [CLI, '--dir', late, 'clone', bare], { stdio: 'ignore', env: { ...process.env, GITSTATE_CRASH_AT: 'renamed' } });
+    await new Promise((resolve) => lateChild.on('exit', resolve));
+    expect(lateChild.signalCode).toBe('SIGKILL');
+    expect(existsSync(join(late, 'projects/p29/current_work.yaml'))).toBe(true);
+    expect(await (await cloneRepo(bare, late)).get('projects/p29/current_work', 'n')).toBe(29);
+    assertRepoHealthy(late);
+    // two clones into one new folder at once: one makes it, the other stops without touching it
+    const shared = join(await tempDir(), 'state');
+    const both = await Promise.allSettled([cloneRepo(bare, shared), cloneRepo(bare, shared)]);
+    expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(String((both.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/another clone is making it|not empty/);
+    expect(await (await StateRepo.open(shared)).get('projects/p29/current_work', 'n')).toBe(29);
+    assertRepoHealthy(shared);
     // someone's own repository (no mark) is never taken for a leftover
     const other = join(await tempDir(), 'state');
     git(await tempDir(), 'init', '-q', '-b', 'main', other);
