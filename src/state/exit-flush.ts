@@ -40,7 +40,9 @@ export async function registerForExit(manager: Flushable): Promise<void> {
   if (!installed) {
     installed = true;
     process.on('beforeExit', onBeforeExit);
-    for (const signal of SIGNALS) process.on(signal, onSignal);
+    // first among the listeners: when a signal comes, the application's own are all still there to
+    // be seen, a `process.once` one included (it goes as it runs)
+    for (const signal of SIGNALS) process.prependListener(signal, onSignal);
   }
 }
 
@@ -90,12 +92,13 @@ function onBeforeExit(): void {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
+  // judged as the signal comes, before any listener of the application has run (and gone)
+  const applicationHandles = process.listeners(signal).some((l) => l !== onSignal && !libraryListeners.has(l));
   void flushAll().then(() => {
-    const listeners = process.listeners(signal) as Array<(...args: unknown[]) => unknown>;
-    if (listeners.some((l) => l !== onSignal && !libraryListeners.has(l))) return; // the application handles it
+    if (applicationHandles) return;
     // Nothing is pending now, and nothing can run before the signal lands: with no
     // listener left the default action (terminate) is immediate.
-    for (const l of listeners) process.off(signal, l);
+    for (const l of process.listeners(signal)) process.off(signal, l as (...args: unknown[]) => void);
     process.kill(process.pid, signal);
   });
 }
