@@ -3,21 +3,13 @@
 //   exit:   sets COUNT keys then lets the event loop drain (normal exit, no explicit flush)
 //   keys:   sets COUNT keys under PREFIX, closes, prints "done"
 //   write-first: a YAML write first (the write path's modules load before the StateManager), then burst
-//   own-once / own-on: the application handles SIGTERM itself (process.once before the StateManager
-//     opens / process.on after it): it says "app stopping" and exits 7 a little later; then burst
 import { StateManager, StateRepo } from '../../dist/index.js';
 
 const [dir, mode, prefix, count] = process.argv.slice(2);
 const n = Number(count);
-const ownStop = () => {
-  process.stdout.write('app stopping\n');
-  setTimeout(() => process.exit(7), 300);
-};
 if (mode === 'write-first') await (await StateRepo.open(dir)).set('knowledge', 'written_first', true);
-if (mode === 'own-once') process.once('SIGTERM', ownStop);
 const state = await StateManager.open(dir, { debounceMs: 60_000, maxWaitMs: 60_000 });
-if (mode === 'own-on') process.on('SIGTERM', ownStop);
-if (mode === 'burst' || mode === 'write-first' || mode.startsWith('own-')) {
+if (mode === 'burst' || mode === 'write-first') {
   for (let i = 0; i < n; i++) {
     state.set(`${prefix}.k${i}`, i);
     process.stdout.write(`ack ${i}\n`);

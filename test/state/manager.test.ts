@@ -201,18 +201,6 @@ describe('nothing acknowledged is lost on a graceful stop (real child processes)
     assertRepoHealthy(repo.dir);
   });
 
-  for (const mode of ['own-once', 'own-on'] as const) {
-    it(`an application that handles SIGTERM itself (${mode === 'own-once' ? 'process.once, before' : 'process.on, after'} the StateManager opened): flushed, and the application ends the process`, async () => {
-      const repo = await tempRepo();
-      const c = child(repo.dir, mode, 'own', 20);
-      while (!c.out().includes('burst done')) await sleep(5);
-      c.proc.kill('SIGTERM');
-      expect(await c.exited).toEqual({ code: 7, signal: null });
-      expect(c.out()).toContain('app stopping');
-      expect(Object.keys((await diskState(repo.dir)).own as object)).toHaveLength(20);
-    });
-  }
-
   it('normal exit (the event loop drains) flushes', async () => {
     const repo = await tempRepo();
     const c = child(repo.dir, 'exit', 'quiet', 50);
