@@ -456,14 +456,15 @@ export async function configureRepository(store: GitStore): Promise<{ recorded: 
     if (await store.getConfig(key)) continue;
     const value = await nativeIdentity(store.gitdir, key);
     if (value === undefined) continue;
+    let checked: string;
     try {
-      check(value, `git's ${key}`);
+      checked = check(value, `git's ${key}`);
     } catch (err) {
       // not recorded: every later write would be refused for it
       skipped.push(`${(err as Error).message}; not copied into the state repo, whose commits name the host instead (set it with git -C DIR config ${key} VALUE)`);
       continue;
     }
-    await store.setConfig(key, value);
+    await store.setConfig(key, checked);
     recorded.push(key);
   }
   return { recorded, skipped };

@@ -84,13 +84,9 @@ export class LockQueue {
   }
 }
 
-export function waiterHere(boot: string): Waiter {
-  return { pid: process.pid, host: hostname(), boot };
-}
-
 /** This process, as a lock note, a queue ticket or a clone's mark names it (pid, host, boot). */
 export function processHere(): Waiter {
-  return waiterHere(bootId());
+  return { pid: process.pid, host: hostname(), boot: bootId() };
 }
 
 /** Whether the process a note names is provably gone: same host, and another boot or its pid not running. */

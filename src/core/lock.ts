@@ -22,7 +22,6 @@
  * re-entrant.
  */
 import * as fs from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 // before proper-lockfile: what its signal-exit adds is told apart from the application's listeners
 import { EXIT_SIGNALS, listenersBeforeLockfile } from './signal-listeners.js';
@@ -30,7 +29,7 @@ import lockfile from 'proper-lockfile';
 import { LockError, RepoError } from '../errors.js';
 import { systemClock, type Clock } from '../base/clock.js';
 import { writeLine } from '../base/files.js';
-import { bootId, isGone as holderIsGone, LockQueue, waiterHere } from './lock-queue.js';
+import { isGone as holderIsGone, LockQueue, processHere } from './lock-queue.js';
 
 export interface LockOptions {
   /** How long to wait for the lock before giving up with exit 5. */
@@ -102,9 +101,9 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
   // A holder stopped by a signal had its lock folder removed on the way out (proper-lockfile's exit
   // handler), so the lock came free, but not the git locks it held: its note still names them.
   const tookOver = acquired.tookOver || sweepDeadHolder(gitdir);
-  const since = clock.now();
-  const owner: Owner = { lock: lockIdentity(join(gitdir, LOCK_DIR)) ?? '', pid: process.pid, host: hostname(), boot: bootId(), since, gitLocks: [] };
-  heldHere.set(join(gitdir, LOCK_DIR), owner);
+  const lockPath = join(gitdir, LOCK_DIR);
+  const owner: Owner = { lock: lockIdentity(lockPath) ?? '', ...processHere(), since: clock.now(), gitLocks: [] };
+  heldHere.set(lockPath, owner);
   writeNote(gitdir, JSON.stringify(owner));
   const held: HeldLock = {
     assertHeld() {
@@ -123,7 +122,7 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
     return await fn(held);
   } finally {
     // A compromised lock is another process's now: never remove it, nor its note.
-    heldHere.delete(join(gitdir, LOCK_DIR));
+    heldHere.delete(lockPath);
     if (!compromised) {
       clearOwner(gitdir);
       await release().catch(() => undefined);
@@ -155,7 +154,7 @@ async function acquire(
     let ahead = ticket ? queue.ahead(ticket, clock.now()) : null;
     const mayTry = ticket ? ahead === null : !queue.anyWaiting();
     if (!mayTry && !ticket) {
-      ticket = queue.join(clock.now(), waiterHere(bootId()));
+      ticket = queue.join(clock.now(), processHere());
       ahead = queue.ahead(ticket, clock.now());
       if (ahead === null) continue; // the queue emptied meanwhile
     }
@@ -176,7 +175,7 @@ async function acquire(
       const outcome = takeOverIfGone(lockPath, staleMs, clock, firstSeen);
       if (outcome === 'taken-over') tookOver = true;
       if (outcome !== 'held') continue;
-      ticket ??= queue.join(clock.now(), waiterHere(bootId()));
+      ticket ??= queue.join(clock.now(), processHere());
     }
     if (clock.now() >= deadline) {
       throw new LockError(`could not take the repository lock within ${timeoutMs} ms (${lockPath} is held by ${describeOwner(lockPath)})`, { lock: lockPath });
@@ -234,13 +233,7 @@ function takeOverIfGone(lockPath: string, staleMs: number, clock: Clock, firstSe
  * recorded. Whether there was one to sweep after.
  */
 function sweepDeadHolder(gitdir: string): boolean {
-  let owner: Owner | null;
-  try {
-    const text = fs.readFileSync(join(gitdir, OWNER), 'utf8');
-    owner = JSON.parse(text.slice(0, text.indexOf('\n') >>> 0)) as Owner | null;
-  } catch {
-    return false; // none, torn, or from an older gitstate
-  }
+  const owner = readNote(gitdir);
   if (!owner || !holderIsGone(owner)) return false;
   for (const lock of owner.gitLocks ?? []) removeIfTheirs(lock);
   return true;
@@ -265,12 +258,17 @@ function removeIfTheirs(lock: Owner['gitLocks'][number]): void {
 
 /** The note on the lock folder at `lockPath` (a renamed one keeps its identity), or null when the note is about another folder, torn, or absent. */
 function readOwner(lockPath: string): Owner | null {
+  const owner = readNote(dirname(lockPath));
+  return owner && owner.lock === lockIdentity(lockPath) ? owner : null;
+}
+
+/** The note as it stands, whichever lock folder it is about; null when cleared, torn, absent, or from an older gitstate. */
+function readNote(gitdir: string): Owner | null {
   try {
-    const text = fs.readFileSync(join(dirname(lockPath), OWNER), 'utf8');
-    const owner = JSON.parse(text.slice(0, text.indexOf('\n') >>> 0)) as Owner;
-    return owner.lock === lockIdentity(lockPath) ? owner : null;
+    const text = fs.readFileSync(join(gitdir, OWNER), 'utf8');
+    return JSON.parse(text.slice(0, text.indexOf('\n') >>> 0)) as Owner | null;
   } catch {
-    return null; // just taken and not written yet, being rewritten, or from an older gitstate
+    return null; // just taken and not written yet, or being rewritten
   }
 }
 
