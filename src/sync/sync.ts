@@ -9,6 +9,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BranchMovedError, UsageError } from '../errors.js';
+import { systemClock, type Clock } from '../base/clock.js';
 import type { StateRepo } from '../core/repo.js';
 import { isAncestor, mergeBase } from '../git/ancestry.js';
 import { readConfig } from '../git/config.js';
@@ -22,8 +23,12 @@ import { BRANCH, fetchBranch, pushBranch, PushRejectedError, redact, redactText,
 export interface SyncOptions extends TransferOptions {
   remote?: string;
   strategy?: Strategy;
-  /** Fetch-and-merge rounds after a rejected push (default 3). */
+  /** Fetch-and-merge rounds after a rejected push (default 5). */
   retries?: number;
+  /** Waits between those rounds (tests pass their own). */
+  clock?: Clock;
+  /** Picks each wait within its bound, in [0, 1) (tests pass their own). */
+  random?: () => number;
   /** Merge a remote whose history shares no commit with ours (refused otherwise, exit 4). */
   allowUnrelated?: boolean;
 }
@@ -95,8 +100,22 @@ export async function push(repo: StateRepo, options: SyncOptions = {}): Promise<
   });
 }
 
+/** The first wait after a rejected push is up to this long; each next one up to twice the last, to RETRY_WAIT_CAP_MS. */
+const RETRY_WAIT_MS = 200;
+const RETRY_WAIT_CAP_MS = 3_200;
+
+/**
+ * How long to wait before fetching again after the `attempt`th rejected push (0 first):
+ * a random time up to a bound that doubles. Machines whose pushes crossed would
+ * otherwise fetch, merge and push again in step, and one of them lose every round.
+ */
+export function retryWait(attempt: number, random: () => number): number {
+  return Math.floor(random() * Math.min(RETRY_WAIT_CAP_MS, RETRY_WAIT_MS * 2 ** attempt));
+}
+
 export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<SyncResult> {
-  const retries = options.retries ?? 3;
+  const retries = options.retries ?? 5;
+  const { clock = systemClock, random = Math.random } = options;
   return record(repo, async () => {
     const target = await remoteTarget(repo, options.remote ?? 'origin');
     // hand edits are committed first (checked like any write), so they are synced too; one refused stops the sync before it fetches
@@ -123,6 +142,7 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
           err.message += ` (gave up after ${attempt + 1} rejected push${attempt === 0 ? '' : 'es'}: the remote kept moving; run sync again)`;
           throw err;
         }
+        await clock.sleep(retryWait(attempt, random));
       }
     }
   });

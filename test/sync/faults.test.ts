@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { addRemote, cloneRepo } from '../../src/sync/remote.js';
 import { sync } from '../../src/sync/sync.js';
 import { useGitServer } from '../helpers/server.js';
+import { FakeClock } from '../helpers/clock.js';
 import { assertRepoHealthy, git, gitAsync, headOid, tempDir, tempRepo } from '../helpers/repo.js';
 
 const gitServer = useGitServer();
@@ -58,7 +59,7 @@ describe('sync faults', () => {
       commitOnServer(bare, `someone else ${interferences}`);
     };
     try {
-      await expect(sync(repo, { retries: 2 })).rejects.toThrow(/push to origin \(.*\) rejected: its main moved/);
+      await expect(sync(repo, { retries: 2, clock: new FakeClock() })).rejects.toThrow(/push to origin \(.*\) rejected: its main moved/);
     } finally {
       gitServer().beforePush = undefined;
     }

@@ -6,7 +6,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { StateRepo } from '../../src/core/repo.js';
 import { addRemote, cloneRepo, listRemotes } from '../../src/sync/remote.js';
-import { pull, push, sync, syncStatus } from '../../src/sync/sync.js';
+import { pull, push, retryWait, sync, syncStatus } from '../../src/sync/sync.js';
+import { FakeClock } from '../helpers/clock.js';
 import { ConflictError, UsageError } from '../../src/errors.js';
 import { HistoryIndex } from '../../src/history/index-file.js';
 import { useGitServer } from '../helpers/server.js';
@@ -242,11 +243,27 @@ describe('a push rejected every time', () => {
     const { bare, a } = await syncedToBareRepo();
     hookMovingMain(bare, { always: true });
     await a.set('knowledge', 'mine', 1);
-    const err = (await sync(a, { retries: 2 }).catch((e: unknown) => e)) as Error & { code?: string };
+    const clock = new FakeClock();
+    const err = (await sync(a, { retries: 2, clock, random: () => 0.5 }).catch((e: unknown) => e)) as Error & { code?: string };
     expect(err.code).toBe('PUSH_REJECTED');
     expect(err.message).toMatch(/rejected: its main moved .*\(gave up after 3 rejected pushes: the remote kept moving; run sync again\)$/);
+    // a wait before each fetch again, its bound doubling; none after the last rejection
+    expect(clock.sleeps).toEqual([100, 200]);
     expect(await a.get('knowledge', 'mine')).toBe(1);
     assertRepoHealthy(a.dir);
+  });
+
+  it('waits a random time up to a bound that doubles from 200 ms to 3.2 s, so machines that crossed fall out of step', () => {
+    expect([0, 1, 2, 3, 4, 5, 6].map((attempt) => retryWait(attempt, () => 0.999))).toEqual([199, 399, 799, 1598, 3196, 3196, 3196]);
+    expect(retryWait(3, () => 0)).toBe(0);
+  });
+
+  it('a push taken at once waits for nothing', async () => {
+    const { a } = await syncedToBareRepo();
+    await a.set('knowledge', 'mine', 1);
+    const clock = new FakeClock();
+    expect((await sync(a, { clock })).pushed).toBe(true);
+    expect(clock.sleeps).toEqual([]);
   });
 });
 
