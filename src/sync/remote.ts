@@ -64,7 +64,14 @@ export async function removeRemote(repo: StateRepo, name: string): Promise<void>
  * main, tracking the remote's `branch` (default main). A clone that fails
  * removes what it made, so it can simply be tried again.
  */
-export async function cloneRepo(url: string, dir: string, options: RepoOptions & TransferOptions & Pick<SyncOptions, 'strategy'> & { branch?: string } = {}): Promise<StateRepo> {
+export interface CloneOptions extends RepoOptions, TransferOptions, Pick<SyncOptions, 'strategy'> {
+  /** The remote branch to track (default main). */
+  branch?: string;
+  /** Told what the clone left out and why (a git identity value a write would refuse). */
+  onWarning?: (message: string) => void;
+}
+
+export async function cloneRepo(url: string, dir: string, options: CloneOptions = {}): Promise<StateRepo> {
   checkRemoteUrl(url);
   let existed = await readdir(dir).catch(() => null);
   if (existed?.includes('.git') && (await killedClone(dir))) existed = await startOver(dir);
@@ -80,7 +87,7 @@ export async function cloneRepo(url: string, dir: string, options: RepoOptions &
   try {
     await writeFile(join(dir, '.git', UNFINISHED_CLONE), `${JSON.stringify(processHere())}\n`);
     crashPoint('clone-marked');
-    await gitInitOnly(dir);
+    for (const why of await gitInitOnly(dir)) options.onWarning?.(why);
     if (existed?.includes('README.md')) {
       await mkdir(join(dir, '.git/info'), { recursive: true });
       await appendFile(join(dir, '.git/info/exclude'), '/README.md\n');
@@ -137,11 +144,14 @@ async function killedClone(dir: string): Promise<boolean> {
   }
 }
 
-/** An empty repository with the pinned config and no commit: the clone's first pull fast-forwards into it. */
-async function gitInitOnly(dir: string): Promise<void> {
+/**
+ * An empty repository with the pinned config and no commit: the clone's first pull fast-forwards
+ * into it. Returns why values of git's identity were not copied.
+ */
+async function gitInitOnly(dir: string): Promise<string[]> {
   const { configureRepository } = await import('../core/init.js');
   const { GitStore } = await import('../git/store.js');
-  await configureRepository(await GitStore.init(dir));
+  return (await configureRepository(await GitStore.init(dir))).skipped;
 }
 
 function requireGit(): Promise<void> {

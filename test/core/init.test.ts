@@ -270,6 +270,20 @@ describe("git's identity, copied at init", () => {
     expect((await cli(['set', 'knowledge', 'a', '1'], { dir, env })).code).toBe(0);
   });
 
+  it('clone says so too, and its writes go on', async () => {
+    const bare = join(await tempDir(), 'remote.git');
+    git(await tempDir(), 'init', '-q', '--bare', '-b', 'main', bare);
+    const env = await home('[user]\n\tname = Plain User\n\temail = plain\n');
+    const dir = join(await tempDir(), 'state');
+    const clone = await cli(['clone', bare], { dir, env });
+    expect(clone.code, clone.stderr).toBe(0);
+    expect(clone.stdout).toMatch(/^cloned into .*\nwarning: the author email from git's user\.email \("plain"\) is not an email address like name@example\.com; not copied into the state repo/);
+    expect(() => git(dir, 'config', '--file', join(dir, '.git/config'), '--get', 'user.email')).toThrow();
+    const json = await cli(['--json', 'clone', bare], { dir: join(await tempDir(), 'state'), env });
+    expect(JSON.parse(json.stdout).warnings).toEqual([expect.stringMatching(/user\.email \("plain"\)/)]);
+    expect((await cli(['set', 'knowledge', 'a', '1'], { dir, env })).code).toBe(0);
+  });
+
   it('init on a repo made before git had an identity copies it, and says so', async () => {
     const dir = join(await tempDir(), 'state');
     expect((await cli(['init', '-q'], { dir, env: await home('') })).code).toBe(0);

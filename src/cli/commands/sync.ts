@@ -87,10 +87,12 @@ export function register(program: Command): void {
     const options = globals(command);
     const { cloneRepo } = await import('../../sync/remote.js');
     try {
-      const repo = await cloneRepo(url, stateDir(options), { ...repoOptions(options), ...(await parseFlags(flags, options)), branch: flags.branch });
+      const warnings: string[] = [];
+      const onWarning = (why: string) => warnings.push(why);
+      const repo = await cloneRepo(url, stateDir(options), { ...repoOptions(options), ...(await parseFlags(flags, options)), branch: flags.branch, onWarning });
       endProgress();
-      if (options.json) return printJson({ dir: repo.dir, head: await (await repo.store()).headOid() });
-      if (!options.quiet) print(`cloned into ${repo.dir}`);
+      if (options.json) return printJson({ dir: repo.dir, head: await (await repo.store()).headOid(), warnings });
+      if (!options.quiet) print([`cloned into ${repo.dir}`, ...warnings.map((why) => `warning: ${why}`)].join('\n'));
     } finally {
       endProgress();
     }
