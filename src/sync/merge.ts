@@ -39,7 +39,10 @@ export interface SyncSettings {
 }
 
 export interface SideInfo {
+  /** The side's value; null where it has none (then `deleted`). */
   value: unknown;
+  /** This side removed the value (a key, a record, the whole file): a null value it set has no `deleted`. */
+  deleted?: true;
   commit: string;
   host?: string;
   time: string;
@@ -121,7 +124,7 @@ export async function mergeBranch(
     const [baseText, ourText, theirText] = [await text(base ? await store.blobOidAt(base, path) : null), await text(oursChanged[path]), await text(theirBlob)];
     const record = async (key: string, segments: readonly Segment[] | null, o: Side, t: Side, kept: 'ours' | 'theirs', sides: { ours: Write; theirs: Write }) => {
       const info = async (value: Side, write: Write): Promise<SideInfo> => ({
-        value: value === MISSING ? null : await storable(repo.dir, path, segments, value, write.commit),
+        ...(value === MISSING ? { value: null, deleted: true as const } : { value: await storable(repo.dir, path, segments, value, write.commit) }),
         commit: write.commit,
         host: write.host,
         time: new Date(write.time * 1000).toISOString(),

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -143,6 +143,27 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     const records = parse(await readFile(join(desktop.dir, '.gitstate/conflicts.yaml'), 'utf8')) as { conflicts: Array<{ theirs: { value: unknown } }> };
     expect(records.conflicts[0]!.theirs.value).toBe('laptop');
     expect(git(desktop.dir, 'ls-files', '.gitstate')).toContain('.gitstate/conflicts.yaml');
+  });
+
+  it('a side that deleted the value is recorded as deleted, not as a null it set', async () => {
+    const { laptop, desktop } = await twoMachines('deleted');
+    await laptop.set('knowledge', 'gone', 'x');
+    await laptop.set('knowledge', 'nulled', 'x');
+    await sync(laptop);
+    await sync(desktop);
+    await laptop.delete('knowledge', 'gone');
+    await laptop.set('knowledge', 'nulled', null);
+    await desktop.set('knowledge', 'gone', 'changed');
+    await desktop.set('knowledge', 'nulled', 'changed');
+    await sync(laptop);
+    const r = await sync(desktop, { strategy: 'ours' });
+    const byKey = Object.fromEntries(r.conflicts.map((c) => [c.key, c]));
+    expect(byKey.gone!.theirs).toMatchObject({ value: null, deleted: true });
+    expect(byKey.nulled!.theirs.value).toBeNull();
+    expect(byKey.nulled!.theirs).not.toHaveProperty('deleted');
+    const listed = spawnSync(process.execPath, [CLI, '--dir', desktop.dir, 'conflicts'], { encoding: 'utf8' }).stdout;
+    expect(listed).toMatch(/knowledge\.yaml gone: kept ours; ours \([^)]*\) "changed", theirs \([^)]*\) deleted it/);
+    expect(listed).toMatch(/knowledge\.yaml nulled: kept ours; ours \([^)]*\) "changed", theirs \([^)]*\) null/);
   });
 
   it('--strategy manual leaves the repo as it was and exits 4', async () => {

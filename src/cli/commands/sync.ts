@@ -134,8 +134,10 @@ export function register(program: Command): void {
       const records = ((await repo.get(CONFLICTS_FILE).catch(() => ({}))) as { conflicts?: Array<Record<string, unknown>> }).conflicts ?? [];
       if (options.json) return printJson(records);
       if (records.length === 0 && !options.quiet) print('no conflict records: no sync merge has had to pick between two values');
-      for (const r of records as Array<{ time: string; file: string; key: string; kept: string; ours: { value: unknown; host?: string }; theirs: { value: unknown; host?: string } }>) {
-        print(`${r.time} ${r.file} ${r.key}: kept ${r.kept}; ours (${r.ours.host ?? '?'}) ${JSON.stringify(r.ours.value)}, theirs (${r.theirs.host ?? '?'}) ${JSON.stringify(r.theirs.value)}`);
+      type Side = { value: unknown; deleted?: boolean; host?: string };
+      const side = (s: Side) => `(${s.host ?? '?'}) ${s.deleted ? 'deleted it' : JSON.stringify(s.value)}`;
+      for (const r of records as Array<{ time: string; file: string; key: string; kept: string; ours: Side; theirs: Side }>) {
+        print(`${r.time} ${r.file} ${r.key}: kept ${r.kept}; ours ${side(r.ours)}, theirs ${side(r.theirs)}`);
       }
     });
   examples(conflicts, ['gitstate conflicts', 'gitstate conflicts --json']);
