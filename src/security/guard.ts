@@ -15,6 +15,7 @@
  * `checkCommit` hook (core/writer.ts), for StateRepo, init and `gitstate commit`.
  */
 import { PathError, SecretError } from '../errors.js';
+import { printable } from '../base/paths.js';
 import { AuthorError } from '../core/author.js';
 import type { FileChange, Person } from '../core/types.js';
 import type { Stage } from '../git/stage.js';
@@ -113,8 +114,12 @@ function checkPeople(commit: CommitToCheck, allow: AllowList): void {
   const people: Array<[string, Person]> = [['the commit author', commit.author]];
   if (commit.committer) people.push(['the committer', commit.committer]);
   for (const [what, person] of people) {
-    if (/[<>\0-\x1f\x7f]/.test(person.name) || /[<>\s\0-\x1f\x7f]/.test(person.email) || !person.email.includes('@')) {
-      throw new AuthorError(`${what} is not "Name <email>" as git records it (no "<", ">" or newline in the name, a plain email)`);
+    // what git would record wrongly, said of the part that is wrong, with its value
+    if (/[<>\0-\x1f\x7f]/.test(person.name)) {
+      throw new AuthorError(`${what}'s name ("${printable(person.name)}") may not contain "<", ">" or control characters such as a newline`);
+    }
+    if (/[<>\s\0-\x1f\x7f]/.test(person.email) || !person.email.includes('@')) {
+      throw new AuthorError(`${what}'s email ("${printable(person.email)}") is not an email address like name@example.com`);
     }
     refuseNew([...scanLine(person.name), ...scanLine(person.email)], null, allow, what);
   }

@@ -88,6 +88,20 @@ describe('the pre-commit hook runs the commit guard', () => {
     expect(headOid(dir)).toBe(head);
   });
 
+  it('an author git would record wrongly is refused, naming the part and its value', async () => {
+    const dir = await newRepo();
+    await writeFile(join(dir, 'knowledge.yaml'), 'a: 1\n');
+    git(dir, 'add', '-A');
+    const head = headOid(dir);
+    const email = await byHand(dir, 'by hand', { GIT_AUTHOR_EMAIL: 'plain' });
+    expect(email.code).not.toBe(0);
+    expect(email.stderr).toMatch(/the commit author's email \("plain"\) is not an email address like name@example\.com/);
+    const name = await byHand(dir, 'by hand', { GIT_COMMITTER_NAME: 'Ann\tLee' });
+    expect(name.code).not.toBe(0);
+    expect(name.stderr).toMatch(/the committer's name \("Ann\\tLee"\) may not contain "<", ">" or control characters/);
+    expect(headOid(dir)).toBe(head);
+  });
+
   it('an author holding a token is refused; a secret HEAD already holds is not', async () => {
     const dir = await newRepo();
     await writeFile(join(dir, 'knowledge.yaml'), 'a: 1\n');
