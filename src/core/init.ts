@@ -26,6 +26,7 @@ import { normalizeStatePath, realDir, STATE_EXTENSIONS } from '../base/paths.js'
 import { decodeText, parseStateText } from '../yaml/document.js';
 import { getValue } from '../yaml/edit.js';
 import { GitStore } from '../git/store.js';
+import { indexRefusal } from '../git/index-patch.js';
 import type { Disk } from '../git/disk.js';
 import { installHooks } from '../hooks/install.js';
 import { checkEmail, checkName, resolveAuthor } from './author.js';
@@ -450,6 +451,7 @@ export async function configureRepository(store: GitStore): Promise<{ recorded: 
   for (const [key, value] of Object.entries({ ...PINNED_CONFIG, ...probeFileSystem(store.gitdir) })) {
     if ((await store.getConfig(key)) !== value) await store.setConfig(key, value);
   }
+  await respellIndex(store);
   const recorded: string[] = [];
   const skipped: string[] = [];
   for (const [key, check] of [['user.name', checkName], ['user.email', checkEmail]] as const) {
@@ -468,6 +470,22 @@ export async function configureRepository(store: GitStore): Promise<{ recorded: 
     recorded.push(key);
   }
   return { recorded, skipped };
+}
+
+/**
+ * An index native git wrote in a layout the pins rule out and a write cannot
+ * rewrite whole (version 4, from feature.manyFiles; a split index): git writes
+ * it again in version 2, whole. Without git, the first write says how.
+ */
+async function respellIndex(store: GitStore): Promise<void> {
+  let index: Buffer;
+  try {
+    index = readFileSync(join(store.gitdir, 'index'));
+  } catch {
+    return; // none yet
+  }
+  if (indexRefusal(index, [], '', store.gitdir)?.kind !== 'layout') return;
+  await new Promise<void>((resolve) => execFile('git', ['-C', store.dir, 'update-index', '--no-split-index', '--index-version', '2'], () => resolve()));
 }
 
 /**

@@ -138,6 +138,8 @@ export class Writer {
 
   private async runGroup(group: Queued[], lock: HeldLock): Promise<void> {
     const retries = this.options.retries ?? DEFAULT_RETRIES;
+    // HEAD must name main, looked at under the lock before anything is read (and again at publish)
+    await this.store.branch();
     for (let attempt = 0; ; attempt++) {
       // a group's objects go into one pack: two files to make durable instead of three or more per write
       const stage = await this.store.begin({ packed: group.length > 1 });

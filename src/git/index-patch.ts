@@ -14,7 +14,8 @@
  * git's order (the paths' bytes compared).
  */
 import { createHash } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
+import { readFileSync, type BigIntStats } from 'node:fs';
+import { join } from 'node:path';
 
 const HEADER = 12;
 const CHECKSUM = 20;
@@ -114,4 +115,76 @@ function readEntries(buffer: Buffer): Map<string, Entry> | null {
   }
   if (offset !== buffer.length - CHECKSUM) return null;
   return entries;
+}
+
+/**
+ * Why gitstate must not rewrite this index, and how to make it one it may; null
+ * when it may. A rewrite keeps only what the entry list says: an index whose
+ * entries are elsewhere, or that a layout hides, would lose them.
+ *  - version 4 (prefix-compressed names: neither reader here reads them);
+ *  - a split index (`link`: most entries live in a shared index file) or a
+ *    sparse index (`sdir`: folders stand for their files), and any other
+ *    extension git marks as one a reader must understand (a lowercase name);
+ *  - a path to be written that is outside a sparse checkout (skip-worktree):
+ *    its file is absent on disk by design, not deleted.
+ * Caches git rebuilds (the cache-tree, the untracked cache) may be dropped.
+ * `git` is the command prefix for the fixes (`git -C DIR`).
+ */
+export interface IndexRefusal {
+  /** `layout`: version 4 or split, which git converts at once (init does). */
+  kind: 'layout' | 'sparse' | 'unreadable';
+  problem: string;
+  fix: string;
+}
+
+export function indexRefusal(index: Buffer | null, paths: Iterable<string>, git: string, gitdir: string): IndexRefusal | null {
+  if (index === null) return null;
+  // git makes it again from HEAD; the work tree stays as it is
+  const rewrite = `let git make it again (rm ${gitdir}/index && ${git} reset -q)`;
+  if (index.length < HEADER + CHECKSUM || index.toString('latin1', 0, 4) !== 'DIRC') return { kind: 'unreadable', problem: 'the index is not one git wrote', fix: rewrite };
+  const version = index.readUInt32BE(4);
+  if (version !== 2 && version !== 3) {
+    return { kind: 'layout', problem: `the index is in version ${version}, which gitstate does not write`, fix: `${git} config index.version 2 && ${git} update-index --index-version 2` };
+  }
+  const wanted = new Set(paths);
+  const count = index.readUInt32BE(8);
+  let offset = HEADER;
+  for (let i = 0; i < count; i++) {
+    const flags = offset + ENTRY_FIXED <= index.length - CHECKSUM ? index.readUInt16BE(offset + FLAGS_OFFSET) : 0;
+    const extended = version === 3 && (flags & 0x4000) !== 0;
+    const nameStart = offset + ENTRY_FIXED + (extended ? 2 : 0);
+    const nameEnd = index.indexOf(0, nameStart);
+    if (nameEnd < 0 || nameEnd > index.length - CHECKSUM) return { kind: 'unreadable', problem: 'the index ends before its last entry', fix: rewrite };
+    if (extended && (index.readUInt16BE(offset + ENTRY_FIXED) & 0x4000) !== 0) {
+      const path = index.toString('utf8', nameStart, nameEnd);
+      if (wanted.has(path)) {
+        return { kind: 'sparse', problem: `${path} is outside the sparse checkout (skip-worktree): gitstate edits the files in the work tree`, fix: `Bring it in (${git} sparse-checkout add ...), or end the sparse checkout (${git} sparse-checkout disable)` };
+      }
+    }
+    offset += Math.ceil((nameEnd - offset + 1) / 8) * 8;
+  }
+  while (offset + 8 <= index.length - CHECKSUM) {
+    const signature = index.toString('latin1', offset, offset + 4);
+    if (signature === 'link') {
+      return { kind: 'layout', problem: 'the index is split (core.splitIndex): most of its entries are in a file gitstate does not read', fix: `${git} config core.splitIndex false && ${git} update-index --no-split-index` };
+    }
+    if (signature === 'sdir') {
+      return { kind: 'sparse', problem: 'the index is a sparse index: folders in it stand for files gitstate cannot see', fix: `${git} sparse-checkout reapply --no-sparse-index` };
+    }
+    if (!/^[A-Z]/.test(signature)) return { kind: 'unreadable', problem: `the index has an extension ("${signature}") gitstate does not know and git requires readers to understand`, fix: rewrite };
+    offset += 8 + index.readUInt32BE(offset + 4);
+  }
+  return null;
+}
+
+/** `indexRefusal` of the repository's index as it is on disk now (none yet: null). */
+export function indexRefusalAt(dir: string, gitdir: string, paths: Iterable<string>): IndexRefusal | null {
+  let index: Buffer;
+  try {
+    index = readFileSync(join(gitdir, 'index'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  return indexRefusal(index, paths, `git -C ${dir}`, gitdir);
 }

@@ -28,7 +28,8 @@
 import { existsSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { BranchMovedError, PathError } from '../errors.js';
+import { BranchMovedError, PathError, RepoError } from '../errors.js';
+import { indexRefusalAt } from './index-patch.js';
 import type { Clock } from '../base/clock.js';
 import type { FileChange, Person } from '../core/types.js';
 import { crashPoint } from './crash-points.js';
@@ -205,6 +206,9 @@ export class Stage {
       const ref = await this.store.branch();
       refLock = await GitLockFile.acquire(join(gitdir, ref), lockOptions);
       crashPoint('locked');
+      // before anything is placed: an index this write cannot rewrite whole stops it here
+      const refused = indexRefusalAt(dir, gitdir, this.files.keys());
+      if (refused) throw new RepoError(`${refused.problem}; nothing was committed. ${refused.fix}`);
       const current = await this.store.readBranchTip();
       if (current !== this.base) throw new BranchMovedError(this.base, current);
       const journal: Journal = { pid: process.pid, parent: this.base, target: this.tip, files: [], ...(pack ? { pack: pack.name } : {}) };
@@ -504,3 +508,4 @@ export async function resetWorkTree(
     throw err;
   }
 }
+

@@ -17,7 +17,7 @@ import { indexManager, iso, isoModels } from './iso.js';
 import { commitTree, parseCommit, parseTree, readLoose, type LooseObject } from './loose.js';
 import { readConfig, readIdentity, type Identity } from './config.js';
 import { blobOid, type TreeEntry } from './objects.js';
-import { updateIndex } from './index-patch.js';
+import { indexRefusalAt, updateIndex } from './index-patch.js';
 import { PackIndexes } from './packs.js';
 import { mergePacks, wholeEntries, type PackEntry } from './pack-write.js';
 import { GitMissingError, nativeBlobs, nativeDiskChanges, runGit, type DiskChange } from './native.js';
@@ -53,6 +53,8 @@ export type StatusRow = [string, number, number, number];
 /** The journal of the publication in flight; empty when none is. */
 const JOURNAL = 'gitstate-pending.json';
 const OID = /^[0-9a-f]{40}$/;
+/** The branch gitstate keeps its state on. */
+const MAIN = 'refs/heads/main';
 const CACHE_LIMIT = 4096;
 /** Below this many blobs a git process costs more than reading them one by one. */
 const PRELOAD_MIN = 4;
@@ -71,7 +73,6 @@ export class GitStore {
   /** Blobs read ahead by `preloadBlobs`. */
   private readonly preloaded = new Map<string, Uint8Array>();
   private readonly commitTrees = new Map<string, string>();
-  private branchRef: string | null = null;
 
   readonly gitdir: string;
   /** How the write path changes the disk (a test can stand in between). */
@@ -108,23 +109,41 @@ export class GitStore {
 
   // ---- refs ----------------------------------------------------------------
 
-  /** The branch HEAD points at (`refs/heads/main`); a detached HEAD is an error. */
+  /**
+   * The branch a publication moves: main, which HEAD must name. Read at every
+   * publication, not once: a user may detach HEAD or switch branches beside a
+   * long-running process (the MCP server), and a write then would move main
+   * under a work tree checked out from something else.
+   */
   async branch(): Promise<string> {
-    if (this.branchRef) return this.branchRef;
-    const head = readFileSync(join(this.gitdir, 'HEAD'), 'utf8').trim();
-    if (!head.startsWith('ref: ')) throw new RepoError(`HEAD in ${this.dir} is detached; check out a branch first (git -C ${this.dir} switch main)`);
-    this.branchRef = head.slice(5);
-    return this.branchRef;
+    const problem = this.headProblem();
+    if (problem) throw new RepoError(problem);
+    return MAIN;
   }
 
-  /** The commit HEAD points at, or null on an unborn branch. */
+  /** What keeps HEAD from naming main (said with the way back), or null when it names it. */
+  headProblem(): string | null {
+    const head = readFileSync(join(this.gitdir, 'HEAD'), 'utf8').trim();
+    if (head === `ref: ${MAIN}`) return null;
+    const dir = this.dir;
+    if (existsSync(join(this.gitdir, 'rebase-merge')) || existsSync(join(this.gitdir, 'rebase-apply'))) {
+      return `a rebase is in progress in ${dir}; gitstate writes to main once it is over (git -C ${dir} rebase --continue, or --abort)`;
+    }
+    if (!head.startsWith('ref: ')) return `HEAD in ${dir} is detached; gitstate writes to main: switch back to it (git -C ${dir} switch main)`;
+    return `HEAD in ${dir} is on branch ${head.slice(5).replace(/^refs\/heads\//, '')}; gitstate keeps its state on main: switch back to it (git -C ${dir} switch main)`;
+  }
+
+  /** The commit main points at, or null while it is unborn. */
   async headOid(): Promise<string | null> {
     return this.readBranchTip();
   }
 
-  /** The branch's commit as it is on disk now (the loose ref, else packed-refs), or null. */
+  /**
+   * Main's commit as it is on disk now (the loose ref, else packed-refs), or null. Reads go by
+   * main whatever HEAD names; writes refuse a HEAD that does not name it (`branch`).
+   */
   async readBranchTip(): Promise<string | null> {
-    const ref = await this.branch();
+    const ref = MAIN;
     try {
       const loose = readFileSync(join(this.gitdir, ref), 'utf8').trim();
       if (OID.test(loose)) return loose;
@@ -338,6 +357,9 @@ export class GitStore {
    * mount), or with `readOnly`, contents are compared instead.
    */
   async statusMatrix(options: { readOnly?: boolean } = {}): Promise<StatusRow[]> {
+    // an index isomorphic-git cannot read (version 4, split) is said as such, with the way out
+    const refused = indexRefusalAt(this.dir, this.gitdir, []);
+    if (refused && refused.kind !== 'sparse') throw new RepoError(`${refused.problem}. ${refused.fix}`);
     if (!options.readOnly) {
       try {
         return (await iso().statusMatrix(this.args)) as StatusRow[];

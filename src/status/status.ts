@@ -13,6 +13,8 @@ export interface RepoStatus {
   dir: string;
   branch: string;
   head: string | null;
+  /** HEAD does not name main (detached, another branch, a rebase): writes are refused until it does. */
+  headProblem?: string;
   /** Paths tracked at HEAD. */
   files: number;
   /** True when the work tree and index match HEAD. */
@@ -34,11 +36,15 @@ export async function repoStatus(repo: StateRepo): Promise<RepoStatus> {
   const store = await repo.store();
   let recovered: RecoveryReport = { restored: [], reindexed: [] };
   let readOnly = false;
-  try {
-    recovered = await repo.recover();
-  } catch (err) {
-    if (!isReadOnly(err)) throw err;
-    readOnly = true;
+  const headProblem = store.headProblem();
+  // an interrupted write is put right on main's checkout only: with HEAD elsewhere it waits
+  if (!headProblem) {
+    try {
+      recovered = await repo.recover();
+    } catch (err) {
+      if (!isReadOnly(err)) throw err;
+      readOnly = true;
+    }
   }
   const head = await store.headOid();
   const matrix = await store.statusMatrix({ readOnly });
@@ -49,11 +55,10 @@ export async function repoStatus(repo: StateRepo): Promise<RepoStatus> {
     const code = porcelain(atHead, workdir, stage);
     if (code) changes.push({ path, status: code });
   }
-  const branch = (await store.branch()).replace(/^refs\/heads\//, '');
   const [{ secretsAt }, { reportHeld }, { loadAllowList }] = await Promise.all([import('../security/held.js'), import('../security/origin.js'), import('../security/allow.js')]);
   const secrets = await reportHeld(store, head, await secretsAt(store, head, await loadAllowList(repo.dir)));
   const handEdits = changes.length === 0 ? [] : await listHandEdits(repo);
-  const status: RepoStatus = { dir: repo.dir, branch, head, files, clean: changes.length === 0, changes, handEdits, recovered, secrets };
+  const status: RepoStatus = { dir: repo.dir, branch: 'main', head, ...(headProblem ? { headProblem } : {}), files, clean: changes.length === 0, changes, handEdits, recovered, secrets };
   if (readOnly) Object.assign(status, { readOnly, interrupted: store.readJournal() !== null });
   return status;
 }

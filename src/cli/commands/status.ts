@@ -33,6 +33,7 @@ export function register(program: Command): void {
       const lines = [
         `state dir: ${status.dir}`,
         `branch:    ${status.branch} at ${status.head ? status.head.slice(0, 12) : '(no commits)'}`,
+        ...(status.headProblem ? [`HEAD:      ${status.headProblem}; writes are refused until then`] : []),
         `files:     ${status.files}`,
         ...workTree(status),
         status.sync.remote
