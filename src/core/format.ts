@@ -47,7 +47,7 @@ export function parseFormat(text: string, where: string): number {
   const line = text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('#'));
   const version = line === undefined ? NaN : Number(line.trim());
   if (!Number.isInteger(version) || version < 1) {
-    throw new RepoError(`${where} does not hold a format version (a whole number); restore it with "git -C ${where.replace(/\/\.gitstate\/format$/, '')} checkout -- ${FORMAT_FILE}"`);
+    throw new RepoError(`${where} does not hold a format version (a whole number); restore it with "git -C ${where.replace(/\/\.gitstate\/format$/, '')} checkout HEAD -- ${FORMAT_FILE}"`);
   }
   return version;
 }

@@ -16,7 +16,9 @@
  * The pre-pass also brings a repo made before the format marker existed up to
  * the current format (core/format.ts), in the same commit.
  */
-import { ExitCode, GitstateError, messageOf, NotFoundError, onCurrentHead, OperationError } from '../errors.js';
+import { join } from 'node:path';
+import { ExitCode, GitstateError, messageOf, NotFoundError, onCurrentHead, OperationError, RepoError } from '../errors.js';
+import { indexRefusalAt } from '../git/index-patch.js';
 import { readStateBytes } from '../base/files.js';
 import { normalizeStatePath, STATE_EXTENSIONS } from '../base/paths.js';
 import { blobOid } from '../git/objects.js';
@@ -69,7 +71,22 @@ export async function findHandEdits(
     const onDisk = bytes ? blobOid(bytes) : null;
     const atHead = await stage.blobOidAt(stage.head, change.path);
     if (onDisk === atHead) continue;
+    // what the write means to leave is there already: a file removed by hand that the write removes too
+    if (!bytes && !change.content) continue;
     if (bytes && change.content && Buffer.compare(Buffer.from(bytes), Buffer.from(change.content)) === 0) continue;
+    if (!bytes && atHead) {
+      // absent by design: outside a sparse checkout (refused, with the way in)
+      const sparse = indexRefusalAt(dir, join(dir, '.git'), [change.path]);
+      if (sparse?.kind === 'sparse') throw new RepoError(`${sparse.problem}; nothing was written. ${sparse.fix}`);
+      // a write would start the file again from nothing, and its data at HEAD would go with the deletion
+      const had = topLevel(valueOf(change.path, await readBlob(dir, atHead)));
+      if (had.length > 0) {
+        throw new TruncatedEditError(
+          `${change.path} was deleted on disk (${plural(had.length, 'top-level key')} at HEAD): a tool may have been cut off while writing it; nothing was written. ${keepOrRestore(dir, change.path)}`,
+          { file: change.path },
+        );
+      }
+    }
     if (bytes) {
       const suspect = atHead ? truncation(change.path, await readBlob(dir, atHead), bytes) : null;
       if (suspect) {
@@ -79,7 +96,7 @@ export async function findHandEdits(
         await checkFile(change.path, bytes);
       } catch (err) {
         throw new OperationError(
-          `${change.path} has uncommitted changes on disk that fail validation (${messageOf(err)}); fix them, or discard them with "git -C ${dir} checkout -- ${change.path}"`,
+          `${change.path} has uncommitted changes on disk that fail validation (${messageOf(err)}); fix them, or discard them with "git -C ${dir} checkout HEAD -- ${change.path}"`,
         );
       }
     }
@@ -190,7 +207,7 @@ function valueOf(path: string, bytes: Uint8Array): unknown {
 }
 
 function keepOrRestore(dir: string, path: string): string {
-  return `Restore it with "git -C ${dir} checkout -- ${path}", or keep it as it is with "gitstate commit --force ${path}"`;
+  return `Restore it with "git -C ${dir} checkout HEAD -- ${path}", or keep it as it is with "gitstate commit --force ${path}"`;
 }
 
 // ---- gitstate commit, and sync ---------------------------------------------------
@@ -254,7 +271,7 @@ async function commitHandEditsAt(repo: StateRepo, options: CommitOptions): Promi
         await repo.checkFileContent(edit.path, bytes);
         const atHead = await store.blobOidAt(head, edit.path);
         const suspect = atHead && !options.force ? truncation(edit.path, await store.readBlob(atHead), bytes) : null;
-        if (suspect) throw new TruncatedEditError(`${suspect} (--force commits it anyway; "git -C ${repo.dir} checkout -- ${edit.path}" restores it)`, { file: edit.path });
+        if (suspect) throw new TruncatedEditError(`${suspect} (--force commits it anyway; "git -C ${repo.dir} checkout HEAD -- ${edit.path}" restores it)`, { file: edit.path });
       }
       changes.push({ path: edit.path, content: bytes });
     } catch (err) {

@@ -3,8 +3,8 @@
  * commits them, sync commits them first; an edit that looks half-written is
  * refused by all three and by the pre-pass before a write, unless --force.
  */
-import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { truncation } from '../../src/core/hand-edits.js';
@@ -113,7 +113,7 @@ describe('the truncation guard', () => {
     const r = await runMain(['commit'], { dir: repo.dir });
     expect(r.code).toBe(3);
     expect(r.stderr).toBe(
-      `gitstate: nothing committed: knowledge.yaml was emptied on disk (4 top-level keys at HEAD): a tool may have been cut off while writing it (--force commits it anyway; "git -C ${repo.dir} checkout -- knowledge.yaml" restores it)\n`,
+      `gitstate: nothing committed: knowledge.yaml was emptied on disk (4 top-level keys at HEAD): a tool may have been cut off while writing it (--force commits it anyway; "git -C ${repo.dir} checkout HEAD -- knowledge.yaml" restores it)\n`,
     );
     expect(JSON.parse((await runMain(['--json', 'commit'], { dir: repo.dir })).stderr).error.code).toBe('TRUNCATED');
     expect(headOid(repo.dir)).toBe(head);
@@ -128,13 +128,36 @@ describe('the truncation guard', () => {
     const head = headOid(repo.dir);
     const r = await runMain(['set', 'knowledge', 'os', 'linux'], { dir: repo.dir });
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^gitstate: knowledge\.yaml lost 3 of its 4 top-level keys on disk \(db, cache, queue\): a tool may have been cut off while writing it; nothing was written\. Restore it with "git -C .* checkout -- knowledge\.yaml", or keep it as it is with "gitstate commit --force knowledge\.yaml"\n$/);
+    expect(r.stderr).toMatch(/^gitstate: knowledge\.yaml lost 3 of its 4 top-level keys on disk \(db, cache, queue\): a tool may have been cut off while writing it; nothing was written\. Restore it with "git -C .* checkout HEAD -- knowledge\.yaml", or keep it as it is with "gitstate commit --force knowledge\.yaml"\n$/);
     expect(headOid(repo.dir)).toBe(head);
     expect(readFileSync(join(repo.dir, 'knowledge.yaml'), 'utf8')).toBe('ci: linux\n');
     // a sound hand edit is kept first, in its own commit, then the write
     await writeFile(join(repo.dir, 'knowledge.yaml'), `${FACTS}os: mac\n`);
     await repo.set('knowledge', 'arch', 'arm');
     expect(git(repo.dir, 'log', '-2', '--format=%s').trim().split('\n')).toEqual(['set knowledge.yaml arch', 'recover uncommitted changes to knowledge.yaml']);
+    assertRepoHealthy(repo.dir);
+  });
+
+  it('a file deleted by hand is not started again from nothing by a write: refused, its data still at HEAD', async () => {
+    const repo = await repoWithFacts();
+    await rm(join(repo.dir, 'knowledge.yaml'));
+    const head = headOid(repo.dir);
+    const r = await runMain(['set', 'knowledge', 'os', 'linux'], { dir: repo.dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^gitstate: knowledge\.yaml was deleted on disk \(4 top-level keys at HEAD\): a tool may have been cut off while writing it; nothing was written\. Restore it with "git -C .* checkout HEAD -- knowledge\.yaml"/);
+    expect(headOid(repo.dir)).toBe(head);
+    expect(existsSync(join(repo.dir, 'knowledge.yaml'))).toBe(false);
+  });
+
+  it('a deletion by hand is committed by gitstate commit in one commit, which undo takes back', async () => {
+    const repo = await repoWithFacts();
+    const before = headOid(repo.dir);
+    await rm(join(repo.dir, 'knowledge.yaml'));
+    expect((await runMain(['commit'], { dir: repo.dir })).code).toBe(0);
+    expect(git(repo.dir, 'rev-list', '--count', `${before}..HEAD`).trim()).toBe('1');
+    expect(git(repo.dir, 'log', '-1', '--format=%s').trim()).toBe('commit hand edits to knowledge.yaml');
+    expect((await runMain(['undo'], { dir: repo.dir })).code).toBe(0);
+    expect(git(repo.dir, 'show', 'HEAD:knowledge.yaml')).toBe(git(repo.dir, 'show', `${before}:knowledge.yaml`));
     assertRepoHealthy(repo.dir);
   });
 });
