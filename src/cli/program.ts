@@ -7,6 +7,8 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, exitCodeOf, GitstateError, messageOf, UsageError } from '../errors.js';
 import { existsSync } from 'node:fs';
+import { printable } from '../base/paths.js';
+import { redactText } from '../security/redact.js';
 import { join } from 'node:path';
 import type { StateRepo } from '../core/repo.js';
 import { beginCommand, repoWrittenTo, type GlobalOptions } from './run.js';
@@ -57,7 +59,9 @@ function tagUsageErrors(command: Command, path: string): void {
     const text = err.message
       .replace(/^error: /, '')
       .replace(/\s*\(Did you mean (.*)\?\)/, '; did you mean $1?')
-      .replace(/\.$/, '');
+      .replace(/\.$/, '')
+      // an argument commander quotes back may be a value (a key pasted where an option was looked for): one line, short, redacted
+      .replace(/'([^']*)'/g, (_, quoted: string) => `'${printable(quoted, 60)}'`);
     throw new UsageError(`${text} (see "${path} --help")`);
   });
   for (const sub of command.commands) tagUsageErrors(sub, `${path} ${sub.name()}`);
@@ -106,7 +110,8 @@ async function startAutoSync(repo: StateRepo, cliPath: string): Promise<void> {
 /** The error printer: one line, or one JSON object; never a stack unless GITSTATE_DEBUG is set. */
 export function report(err: unknown, json: boolean): void {
   const code = err instanceof GitstateError ? err.code : 'RUNTIME';
-  const message = messageOf(err);
+  // every message is redacted once more here: a value echoed by a library's own text must not reach the terminal
+  const message = redactText(messageOf(err));
   if (json) {
     const details = err instanceof GitstateError && Object.keys(err.data).length > 0 ? { details: err.data } : {};
     process.stderr.write(`${JSON.stringify({ error: { code, message, ...details } })}\n`);

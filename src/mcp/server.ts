@@ -14,7 +14,8 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import * as z from 'zod';
 import type { Clock } from '../base/clock.js';
 import type { StateRepo } from '../core/repo.js';
-import { messageOf } from '../errors.js';
+import { GitstateError, messageOf } from '../errors.js';
+import { redactText } from '../security/redact.js';
 import { History } from '../history/history.js';
 import { routeFile } from '../projects/routing.js';
 import { queryFile } from '../query/query.js';
@@ -26,15 +27,22 @@ import { StateHandle } from './state-handle.js';
 import type { StateManager } from '../state/manager.js';
 import { LineTransport } from './stdio.js';
 
-type Result = { content: Array<{ type: 'text'; text: string }>; isError?: boolean };
+type Result = { content: Array<{ type: 'text'; text: string }>; isError?: boolean; structuredContent?: Record<string, unknown> };
 
-/** Run a tool body: its value as text (JSON for objects), or its error as an MCP tool error. */
+/**
+ * Run a tool body: its value as text (JSON for objects), or its error as an MCP
+ * tool error: the CLI's one line as text (redacted once more), and its code
+ * (the CLI's --json codes: NOT_FOUND, PATH, SECRET…) in `structuredContent`,
+ * for a client that branches on it.
+ */
 async function tool(fn: () => Promise<unknown>): Promise<Result> {
   try {
     const value = await fn();
     return { content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) }] };
   } catch (err) {
-    return { content: [{ type: 'text', text: messageOf(err) }], isError: true };
+    const message = redactText(messageOf(err));
+    const code = err instanceof GitstateError ? err.code : 'RUNTIME';
+    return { content: [{ type: 'text', text: message }], isError: true, structuredContent: { error: { code, message } } };
   }
 }
 

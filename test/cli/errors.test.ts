@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateRepo } from '../../src/core/repo.js';
 import { cleanupTempDirs, cli, git, headOid, tempDir } from '../helpers/repo.js';
 import { runMain } from '../helpers/main.js';
+import { tokens } from '../security/tokens.js';
 
 afterAll(cleanupTempDirs);
 
@@ -112,6 +113,17 @@ describe('the error contract', () => {
     expect(json.error.message).toMatch(message);
     expect(headOid(dir)).toBe(head);
     expect(git(dir, 'status', '--porcelain')).toBe('');
+  });
+
+  it('a secret taken for an option is not echoed back by the usage error', async () => {
+    for (const value of [tokens.pem, `-${tokens.github}`]) {
+      for (const json of [false, true]) {
+        const r = await runMain([...(json ? ['--json'] : []), 'set', 'knowledge', 'key', value], { dir });
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(json ? /"code":"USAGE"/ : /^gitstate: unknown option '.*' \(see "gitstate set --help"\)\n$/);
+        for (const secret of [tokens.github, 'MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn']) expect(r.stderr).not.toContain(secret);
+      }
+    }
   });
 
   it('no command: help on stderr, exit 2; with --json, a JSON error object alone', async () => {

@@ -27,10 +27,12 @@ async function connect(dir: string, env: Record<string, string> = {}): Promise<C
   return client;
 }
 
-type CallResult = { content: Array<{ type: string; text: string }>; isError?: boolean };
-async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<{ text: string; isError: boolean }> {
+type CallResult = { content: Array<{ type: string; text: string }>; isError?: boolean; structuredContent?: { error?: { code: string; message: string } } };
+async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<{ text: string; isError: boolean; code?: string }> {
   const r = (await client.callTool({ name, arguments: args })) as CallResult;
-  return { text: r.content.map((c) => c.text).join(''), isError: Boolean(r.isError) };
+  const text = r.content.map((c) => c.text).join('');
+  if (r.isError) expect(r.structuredContent?.error?.message).toBe(text);
+  return { text, isError: Boolean(r.isError), code: r.structuredContent?.error?.code };
 }
 
 /** Resolves once process `pid` is gone (the server exits after its last flush). */
@@ -94,18 +96,19 @@ describe('gitstate mcp (SDK client)', () => {
 
     // Bad input: a tool error with the CLI's one-line message, and nothing written.
     const head = headOid(repo.dir);
-    for (const [name, args, message] of [
-      ['memory_update', { key: '../escape', path: 'a', value: '1' }, /contains "\.\."/],
-      ['memory_write', { key: 'notes/x', content: 'a: [\n' }, /invalid YAML in the text given for notes\/x\.yaml/],
-      ['memory_append', { key: 'learned/patterns', list_path: 'retry', item: 'x' }, /not a list/],
-      ['memory_update', { key: 'knowledge', path: 'db.password', value: 'hunter2' }, /looks like a secret/],
-      ['memory_query', { key: 'current_work', query: '$.active_issues[?@.status==' }, /invalid JSONPath .* at position \d+/],
-      ['memory_sync', {}, /no remote named "origin"/],
-      ['state_set', { key: 'sessions', value: 'x' }, /state\.json: sessions: expected record/],
+    for (const [name, args, message, code] of [
+      ['memory_update', { key: '../escape', path: 'a', value: '1' }, /contains "\.\."/, 'PATH'],
+      ['memory_write', { key: 'notes/x', content: 'a: [\n' }, /invalid YAML in the text given for notes\/x\.yaml/, 'INVALID_YAML'],
+      ['memory_append', { key: 'learned/patterns', list_path: 'retry', item: 'x' }, /not a list/, 'INVALID_OPERATION'],
+      ['memory_update', { key: 'knowledge', path: 'db.password', value: 'hunter2' }, /looks like a secret/, 'SECRET'],
+      ['memory_query', { key: 'current_work', query: '$.active_issues[?@.status==' }, /invalid JSONPath .* at position \d+/, 'INVALID_QUERY'],
+      ['memory_sync', {}, /no remote named "origin"/, 'USAGE'],
+      ['state_set', { key: 'sessions', value: 'x' }, /state\.json: sessions: expected record/, 'SCHEMA'],
     ] as const) {
       const r = await call(client, name, args);
       expect(r.isError, name).toBe(true);
       expect(r.text).toMatch(message);
+      expect(r.code, name).toBe(code);
       expect(r.text.includes('\n')).toBe(false);
     }
     expect(headOid(repo.dir)).toBe(head);

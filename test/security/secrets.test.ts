@@ -99,6 +99,13 @@ describe('content rules', () => {
     expect(out).toContain('notes/[redacted].yaml');
     expect(out).toContain('postgres://app:[redacted]@db.internal');
   });
+
+  it('a private key is redacted whole, its body too, ended or cut off', () => {
+    const body = 'MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn';
+    expect(redactText(`before ${T.pem} after`)).toBe('before [redacted]\n after');
+    expect(redactText(`key: ${T.pem.slice(0, 60)}`)).toBe('key: [redacted]');
+    expect(redactText(T.pem)).not.toContain(body);
+  });
 });
 
 // ---- key names: [key, sensitive] -----------------------------------------------
