@@ -7,7 +7,7 @@ import { createTwoFilesPatch } from 'diff';
 import { ConflictError, NotFoundError, onCurrentHead, UsageError } from '../errors.js';
 import { readStateBytes } from '../base/files.js';
 import { listHandEdits } from '../core/hand-edits.js';
-import { parseKeyPath } from '../base/keypath.js';
+import { parseKeyPath, type Segment } from '../base/keypath.js';
 import { normalizeStatePath, STATE_EXTENSIONS } from '../base/paths.js';
 import type { StateRepo, WriteResult } from '../core/repo.js';
 import type { GitStore } from '../git/store.js';
@@ -19,6 +19,18 @@ import { structuralDiff, type Change } from '../merge/diff.js';
 import { merge3, MISSING, type Side } from '../merge/merge3.js';
 import { HistoryIndex, type CommitRecord } from './index-file.js';
 import { resolveRev } from './revs.js';
+import { redactDiffLine, redactText, redactValue } from '../security/secrets.js';
+
+/** The last key name of a key path (what makes a value sensitive), if it ends in one. */
+function lastKey(segments: readonly Segment[]): string | undefined {
+  const last = segments[segments.length - 1];
+  return last?.kind === 'key' ? last.name : undefined;
+}
+
+/** A line of a file shown whole: as a diff's context line is. */
+function redactShownLine(line: string): string {
+  return redactDiffLine(` ${line}`).slice(1);
+}
 
 export interface LogEntry {
   commit: string;
@@ -74,8 +86,9 @@ export class History {
         const after = valueAt(await this.valueOf(store, record.f[file] ?? null, file), segments);
         const before = valueAt(await this.valueOf(store, record.p[0] ? await store.blobOidAt(record.p[0], file) : null, file), segments);
         if (equalJson(before, after)) continue;
-        entry.before = before;
-        entry.after = after;
+        // shown, never a secret (one pulled from elsewhere, or committed before gitstate)
+        entry.before = redactValue(before, lastKey(segments));
+        entry.after = redactValue(after, lastKey(segments));
       }
       out.push(entry);
     }
@@ -106,7 +119,7 @@ export class History {
     const path = normalizeStatePath(file);
     const content = await this.contentAt(store, await resolveRev(store, rev), path);
     if (content === null) throw new NotFoundError(`${path} does not exist at ${rev}`);
-    return content;
+    return content.split('\n').map(redactShownLine).join('\n');
   }
 
   /** A commit: its log entry and the diff of every file it changed. */
@@ -117,7 +130,7 @@ export class History {
     const record = index.get(oid)!;
     const commit = await store.readCommit(oid);
     const diffs = await this.diffCommits(store, record.p[0] ?? null, oid, Object.keys(record.f), options.structural ?? true);
-    return { ...toEntry(record), message: commit.message, diffs };
+    return { ...toEntry(record), message: redactText(commit.message), diffs };
   }
 
   /**
@@ -272,7 +285,8 @@ export class History {
   private fileDiff(path: string, before: string | null, after: string | null, structural: boolean): FileDiff | null {
     if (before === after) return null;
     const patch = createTwoFilesPatch(before === null ? '/dev/null' : `a/${path}`, after === null ? '/dev/null' : `b/${path}`, before ?? '', after ?? '', undefined, undefined, { context: 3 });
-    const entry: FileDiff = { path, patch };
+    // diffs are shown: no secret in them, whatever history holds
+    const entry: FileDiff = { path, patch: patch.split('\n').map(redactDiffLine).join('\n') };
     if (structural && isStructured(path)) {
       const value = (text: string | null) => {
         if (text === null) return undefined;
@@ -282,7 +296,10 @@ export class History {
           return undefined; // a hand edit that does not parse: the text diff shows it
         }
       };
-      entry.changes = structuralDiff(value(before), value(after));
+      entry.changes = structuralDiff(value(before), value(after)).map((c) => {
+        const key = lastKey(c.segments);
+        return { ...c, path: redactText(c.path), ...('before' in c ? { before: redactValue(c.before, key) } : {}), ...('after' in c ? { after: redactValue(c.after, key) } : {}) };
+      });
     }
     return entry;
   }
@@ -328,7 +345,8 @@ function originalSubject(subject: string): string {
 }
 
 function toEntry(r: CommitRecord): LogEntry {
-  const entry: LogEntry = { commit: r.c, parents: r.p, date: new Date(r.t * 1000).toISOString(), author: r.a, subject: r.s, files: Object.keys(r.f).sort() };
+  // what a native commit's message or author line holds is shown redacted, as every secret is
+  const entry: LogEntry = { commit: r.c, parents: r.p, date: new Date(r.t * 1000).toISOString(), author: redactText(r.a), subject: redactText(r.s), files: Object.keys(r.f).map(redactText).sort() };
   if (r.op) entry.op = r.op;
   if (r.host) entry.host = r.host;
   return entry;

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { formatKeyPath, type Segment } from '../base/keypath.js';
-import { isPlaceholder, REDACTED } from './redact.js';
+import { isPlaceholder, REDACTED, redactText } from './redact.js';
 
 export { redactText, REDACTED } from './redact.js';
 import {
@@ -220,3 +220,24 @@ export function where(path: readonly Segment[]): string {
   return formatKeyPath(safe) || '(top level)';
 }
 
+
+/**
+ * A value about to be shown (history, diffs): strings redacted, and a string
+ * under a sensitive key name (`password`, `api_key`) replaced whole; maps and
+ * lists through. What the scanner would refuse to commit is never printed.
+ */
+export function redactValue(value: unknown, key?: string): unknown {
+  if (typeof value === 'string') return key !== undefined && value !== '' && !isPlaceholder(value) && isSensitiveKey(key) ? REDACTED : redactText(value);
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, key));
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redactText(k), redactValue(v, k)]));
+  }
+  return value;
+}
+
+/** A line of a YAML or JSON text diff, redacted: its secrets, and the value of a `key: value` line whose key is sensitive. */
+export function redactDiffLine(line: string): string {
+  const pair = /^([+\- ]\s*(?:- )?)("?)([^":#\n]+)\2(\s*:\s+)(.+?)(,?)$/.exec(line);
+  if (pair && isSensitiveKey(pair[3]!.trim()) && !isPlaceholder(pair[5]!.replace(/^["']|["']$/g, ''))) return `${pair[1]}${pair[2]}${pair[3]}${pair[2]}${pair[4]}${REDACTED}${pair[6]}`;
+  return redactText(line);
+}

@@ -58,6 +58,27 @@ describe('secrets already committed', () => {
     expect(doctor.stdout).toMatch(/secrets: 2 found in \d+ commit\(s\)/);
     for (const r of [write, status, doctor]) for (const secret of [T.github, T.slack]) expect(r.stdout + r.stderr).not.toContain(secret);
 
+    // history shows it redacted: log, show, diff (text and structural), a file at a revision
+    const shown = await Promise.all(
+      [
+        ['log'],
+        ['log', 'knowledge', '--key', 'remote_secret'],
+        ['--json', 'log', 'knowledge', '--key', 'remote_secret'],
+        ['show', added],
+        ['show', messaged],
+        ['show', `${added}:knowledge.yaml`],
+        ['diff', `${added}~1`, 'HEAD'],
+        ['diff', `${added}~1`, 'HEAD', '--structural'],
+        ['--json', 'diff', `${added}~1`, 'HEAD', '--structural'],
+      ].map((args) => cli(args, { dir })),
+    );
+    for (const r of shown) {
+      expect(r.code, r.stderr).toBe(0);
+      for (const secret of [T.github, T.slack]) expect(r.stdout + r.stderr).not.toContain(secret);
+    }
+    expect(shown[1]!.stdout).toContain('"[redacted]" -> (absent)');
+    expect(shown[5]!.stdout).toContain('remote_secret: [redacted]');
+
     // allowed by fingerprint: no longer reported
     const fps = [T.github, T.slack].map((t) => scanText(t)[0]!.fingerprint);
     await cli(['write', '.gitstate/secrets-allow.yaml'], { dir, input: `"*":\n${fps.map((f) => `  - fp:${f}\n`).join('')}` });
@@ -65,6 +86,22 @@ describe('secrets already committed', () => {
     expect(after.code).toBe(0);
     expect(JSON.parse(after.stdout)).toMatchObject({ secrets: { findings: [], allowed: 2 } });
     assertRepoHealthy(dir);
+  });
+});
+
+describe('history shows a value under a sensitive key name redacted', () => {
+  it('in show, diff and log --key, as the scanner would have refused it', async () => {
+    const dir = await newRepo();
+    await writeFile(join(dir, 'environments.yaml'), 'db:\n  host: db1\n  password: hunter2-correct-horse\n  token: ${VAULT_TOKEN}\n');
+    noHook(dir, 'by hand, hook skipped');
+    for (const args of [['show', 'HEAD'], ['diff', 'HEAD~1', 'HEAD', '--structural'], ['log', 'environments', '--key', 'db.password'], ['show', 'HEAD:environments.yaml']]) {
+      const r = await cli(args, { dir });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).not.toContain('hunter2');
+      if (args[0] !== 'log') expect(r.stdout).toContain('db1'); // the rest is shown as it is
+    }
+    // a placeholder is no secret: shown as it is
+    expect((await cli(['show', 'HEAD'], { dir })).stdout).toContain('token: ${VAULT_TOKEN}');
   });
 });
 
