@@ -303,7 +303,30 @@ async function readSaved(repo: StateRepo): Promise<Saved> {
 }
 
 /** Run a sync operation and remember its outcome (time of the last success, or the error). */
-async function record(repo: StateRepo, fn: () => Promise<SyncResult>): Promise<SyncResult> {
+/** The transfer under way in this process, by repository: the next waits for it. */
+const transfers = new Map<string, Promise<unknown>>();
+
+/**
+ * One pull, push or sync at a time per repository in a process (an MCP server
+ * given two `memory_sync` calls at once): two fetches into one tracking ref
+ * fail on git's ref lock. Other processes are left to git's locks and the retry.
+ */
+function oneAtATime<T>(repo: StateRepo, fn: () => Promise<T>): Promise<T> {
+  const previous = transfers.get(repo.gitdir) ?? Promise.resolve();
+  const run = previous.catch(() => undefined).then(fn);
+  const tail = run.catch(() => undefined);
+  transfers.set(repo.gitdir, tail);
+  void tail.then(() => {
+    if (transfers.get(repo.gitdir) === tail) transfers.delete(repo.gitdir);
+  });
+  return run;
+}
+
+function record(repo: StateRepo, fn: () => Promise<SyncResult>): Promise<SyncResult> {
+  return oneAtATime(repo, () => recorded(repo, fn));
+}
+
+async function recorded(repo: StateRepo, fn: () => Promise<SyncResult>): Promise<SyncResult> {
   const running = fn();
   const saved = readSaved(repo); // read while the operation runs (after it has started git)
   const save = async (next: Saved) => {

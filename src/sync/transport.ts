@@ -95,9 +95,10 @@ async function nativeOrNull(repo: StateRepo, target: RemoteTarget, what: string,
 /** Fetch the remote's branch into its tracking ref; its commit, or null when the remote has no branches at all. */
 export async function fetchBranch(repo: StateRepo, target: RemoteTarget, options: TransferOptions = {}): Promise<string | null> {
   const refspec = `+refs/heads/${target.branch}:${trackingRef(target)}`;
-  const run = isomorphicAsked(target.url)
-    ? null
-    : await nativeOrNull(repo, target, 'fetch', ['fetch', '--no-tags', '--no-write-fetch-head', '--progress', target.remote, refspec], options);
+  const fetch = () => nativeOrNull(repo, target, 'fetch', ['fetch', '--no-tags', '--no-write-fetch-head', '--progress', target.remote, refspec], options);
+  let run = isomorphicAsked(target.url) ? null : await fetch();
+  // another process's fetch moved the tracking ref while this one ran (git's ref lock): fetch again, it has the objects now
+  for (let again = 0; again < 3 && run && run.code !== 0 && /cannot lock ref '[^']*refs\/remotes\//.test(run.stderr); again++) run = await fetch();
   if (run) {
     if (run.code !== 0) {
       if (!/couldn't find remote ref/i.test(run.stderr)) throw await failure(repo, target, 'fetch from', run);

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { ConflictError, UsageError } from '../../src/errors.js';
 import { HistoryIndex } from '../../src/history/index-file.js';
 import { useGitServer } from '../helpers/server.js';
 import { hookMovingMain } from '../helpers/real-servers.mjs';
-import { assertRepoHealthy, CLI, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
+import { assertRepoHealthy, CLI, cli, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
 
 const gitServer = useGitServer();
 
@@ -179,6 +179,36 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     expect(await desktop.get('knowledge', 'x')).toBe(2);
     assertRepoHealthy(desktop.dir);
     expect((await syncStatus(desktop)).lastError).toMatch(/left for you/);
+  });
+
+  it('syncs started at once in one process (an MCP server) run one after another, and all succeed', async () => {
+    const { laptop, desktop } = await twoMachines('parallel');
+    await laptop.set('knowledge', 'from', 'laptop');
+    await sync(laptop);
+    await desktop.set('knowledge', 'mine', 'desktop');
+    const results = await Promise.allSettled([sync(desktop), sync(desktop), pull(desktop), sync(desktop)]);
+    expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(await desktop.get('knowledge')).toMatchObject({ from: 'laptop', mine: 'desktop' });
+    assertRepoHealthy(desktop.dir);
+  });
+
+  it("a fetch that lost the tracking ref's lock to another process's fetch is made again", async () => {
+    const { laptop, desktop } = await twoMachines('refrace');
+    await laptop.set('knowledge', 'from', 'laptop');
+    await sync(laptop);
+    // a git whose first fetch fails as git does when another fetch moved the ref under it
+    const shim = await tempDir();
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    const marker = join(shim, 'failed-once');
+    writeFileSync(
+      join(shim, 'git'),
+      `#!/bin/sh\nif [ "$1" = fetch ] && [ ! -e ${marker} ]; then : > ${marker}; echo "error: cannot lock ref 'refs/remotes/origin/main': is at 1111111111111111111111111111111111111111 but expected 2222222222222222222222222222222222222222" >&2; exit 1; fi\nexec ${real} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const r = await cli(['pull'], { dir: desktop.dir, env: { PATH: `${shim}:${process.env.PATH}` } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(marker)).toBe(true);
+    expect(await desktop.get('knowledge', 'from')).toBe('laptop');
   });
 
   it('status shows ahead and behind, and a dead remote fails within the timeout', async () => {
