@@ -19,7 +19,7 @@ import { newer, WriteFinder, type Write } from './newest.js';
 import { findSecrets, findSecretsInFile, redactedValue, secretRuleAt } from './secrets.js';
 import { HistoryIndex } from '../history/index-file.js';
 import { merge3, MISSING, type Side } from '../merge/merge3.js';
-import { decodeText, parseStateText } from '../yaml/document.js';
+import { decodeText, MAX_FILE_BYTES, parseStateText } from '../yaml/document.js';
 import { getValue } from '../yaml/edit.js';
 import { textWithValue } from '../yaml/onto.js';
 
@@ -186,8 +186,17 @@ export async function mergeBranch(
 /** A conflict record's value, or a redacted marker with the commit that holds it when the value fails the secret guard. */
 async function storable(dir: string, file: string, segments: readonly Segment[] | null, value: unknown, commit: string): Promise<unknown> {
   const rule = segments === null ? ((await findSecretsInFile(dir, file, Buffer.from(String(value))))[0]?.rule ?? null) : await secretRuleAt(dir, file, segments, value);
-  return rule ? redactedValue(rule, commit) : value;
+  if (rule) return redactedValue(rule, commit);
+  // a big value is named by the commit that has it: records pile up, and the file must stay one a write may make
+  const size = Buffer.byteLength(typeof value === 'string' ? value : (JSON.stringify(value) ?? ''));
+  if (size > RECORD_VALUE_MAX) return { omitted: `a value of ${size} bytes, too large to keep here; see it in commit ${commit} (gitstate show ${commit.slice(0, 12)}:${file})`, commit };
+  return value;
 }
+
+/** Largest value a conflict record holds itself (larger ones are named by their commit). */
+const RECORD_VALUE_MAX = 4 * 1024;
+/** The record file stays this far under the size limit of a state file. */
+const RECORDS_MAX = MAX_FILE_BYTES - 64 * 1024;
 
 /**
  * The conflict records of both sides, plus this merge's. Their side's file is
@@ -209,7 +218,14 @@ async function conflictsFile(store: GitStore, ours: string, base: string | null,
   const all = [...o, ...t.filter((r) => !known.has(key(r))), ...added];
   if (all.length === o.length) return null;
   const header = '# Values that lost a sync conflict, kept so none is dropped. Resolve by hand and delete entries as you like.\n';
-  return { path: CONFLICTS_FILE, content: Buffer.from(header + stringify({ conflicts: all }, { lineWidth: 0 })) };
+  let content = Buffer.from(header + stringify({ conflicts: all }, { lineWidth: 0 }));
+  // over the size a state file may have, the oldest records go first (the file's history keeps them):
+  // a full record file must never stop a sync
+  while (content.byteLength > RECORDS_MAX && all.length > added.length) {
+    all.splice(0, Math.max(1, Math.ceil((all.length - added.length) / 10)));
+    content = Buffer.from(`${header}# Older records: gitstate log ${CONFLICTS_FILE}\n${stringify({ conflicts: all }, { lineWidth: 0 })}`);
+  }
+  return { path: CONFLICTS_FILE, content };
 }
 
 function renderOnto(path: string, text: string | null, value: unknown): string {

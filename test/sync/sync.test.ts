@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { StateRepo } from '../../src/core/repo.js';
 import { addRemote, cloneRepo, listRemotes } from '../../src/sync/remote.js';
 import { pull, push, retryWait, sync, syncStatus } from '../../src/sync/sync.js';
@@ -164,6 +164,26 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     const listed = spawnSync(process.execPath, [CLI, '--dir', desktop.dir, 'conflicts'], { encoding: 'utf8' }).stdout;
     expect(listed).toMatch(/knowledge\.yaml gone: kept ours; ours \([^)]*\) "changed", theirs \([^)]*\) deleted it/);
     expect(listed).toMatch(/knowledge\.yaml nulled: kept ours; ours \([^)]*\) "changed", theirs \([^)]*\) null/);
+  });
+
+  it('a big losing value is named by its commit, and a full record file drops its oldest records: sync is never stopped by it', async () => {
+    const { laptop, desktop } = await twoMachines('records');
+    // records from earlier merges, filling the file close to the size a state file may have
+    const old = Array.from({ length: 230 }, (_, i) => ({ time: `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}Z`, file: 'knowledge.yaml', key: `old${i}`, strategy: 'newest', kept: 'ours', ours: { value: 'x'.repeat(2000), commit: 'a'.repeat(40), time: '2026-01-01T00:00:00Z' }, theirs: { value: 'y'.repeat(2000), commit: 'b'.repeat(40), time: '2026-01-01T00:00:00Z' } }));
+    await desktop.write('.gitstate/conflicts.yaml', stringify({ conflicts: old }, { lineWidth: 0 }));
+    await laptop.set('knowledge', 'big', 'L'.repeat(10_000));
+    await desktop.set('knowledge', 'big', 'D'.repeat(10_000));
+    await sync(laptop);
+    const r = await sync(desktop, { strategy: 'ours' });
+    expect(r.conflicts).toHaveLength(1);
+    expect(r.conflicts[0]!.theirs).toMatchObject({ value: { omitted: expect.stringMatching(/^a value of 10000 bytes, too large to keep here; see it in commit [0-9a-f]{40} \(gitstate show [0-9a-f]{12}:knowledge\.yaml\)$/) } });
+    const bytes = readFileSync(join(desktop.dir, '.gitstate/conflicts.yaml'));
+    expect(bytes.byteLength).toBeLessThan(1024 * 1024 - 64 * 1024 + 1);
+    const kept = (parse(bytes.toString('utf8')) as { conflicts: Array<{ key: string }> }).conflicts;
+    expect(kept.at(-1)!.key).toBe('big');
+    expect(kept[0]!.key).not.toBe('old0'); // the oldest went
+    expect(kept.length).toBeLessThan(old.length + 1);
+    assertRepoHealthy(desktop.dir);
   });
 
   it('--strategy manual leaves the repo as it was and exits 4', async () => {
