@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { builtinKind } from './kinds.js';
+import { STRATEGIES, type Strategy } from '../sync/strategy.js';
 
 // ISO 8601 / YAML timestamp: 2026-01-21, 2026-01-21T15:54:19Z, 2026-01-21 15:54:19.5 +01:00
 const TIMESTAMP = /^\d{4}-\d{1,2}-\d{1,2}(?:(?:[Tt]|[ \t]+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[ \t]*(?:Z|[+-]\d{1,2}(?::?\d{2})?))?)?$/;
@@ -81,6 +82,20 @@ export const stateJson = z.looseObject({
 });
 
 /** Which built-in schema applies to a repo-relative path (and this content), if any. */
+/** A sync strategy. */
+const strategy = z.enum(STRATEGIES as [Strategy, ...Strategy[]], { error: `expected a strategy: ${STRATEGIES.join(', ')}` });
+
+/** .gitstate/sync.yaml: checked when written, so a bad setting stops that write, not every later sync. */
+export const syncSettings = z
+  .looseObject({
+    auto: z.boolean().optional(),
+    auto_delay_ms: z.number().int().nonnegative().optional(),
+    strategy: strategy.optional(),
+    rules: z.record(z.string(), strategy).optional(),
+    identity: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+  })
+  .nullable();
+
 export function builtinSchemaFor(path: string, value: unknown): z.ZodType | undefined {
   switch (builtinKind(path)) {
     case 'current-work':
@@ -93,6 +108,8 @@ export function builtinSchemaFor(path: string, value: unknown): z.ZodType | unde
       return stateJson;
     case 'project-work':
       return projectWork;
+    case 'sync-settings':
+      return syncSettings;
     case undefined:
       return undefined;
   }

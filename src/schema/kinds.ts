@@ -4,7 +4,7 @@
  * shared_context) or that have no schema, and a CLI call should not pay for
  * zod to check those (schema/check.ts).
  */
-export type BuiltinKind = 'current-work' | 'environments' | 'map' | 'state' | 'project-work';
+export type BuiltinKind = 'current-work' | 'environments' | 'map' | 'state' | 'project-work' | 'sync-settings';
 
 export function builtinKind(path: string): BuiltinKind | undefined {
   switch (path) {
@@ -17,6 +17,8 @@ export function builtinKind(path: string): BuiltinKind | undefined {
       return 'map';
     case 'state.json':
       return 'state';
+    case '.gitstate/sync.yaml':
+      return 'sync-settings';
   }
   return /^projects\/[^/]+\/current_work\.yaml$/.test(path) ? 'project-work' : undefined;
 }

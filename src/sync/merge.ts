@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { ConflictError, UsageError } from '../errors.js';
+import { ConflictError, SchemaError } from '../errors.js';
 import { STRATEGIES, type Strategy } from './strategy.js';
 import { STATE_EXTENSIONS } from '../base/paths.js';
 import type { StateRepo, WriteResult } from '../core/repo.js';
@@ -62,7 +62,8 @@ export async function loadSyncSettings(dir: string): Promise<SyncSettings> {
   try {
     const settings = (parse(await readFile(join(dir, SYNC_SETTINGS), 'utf8')) ?? {}) as SyncSettings;
     for (const s of [settings.strategy, ...Object.values(settings.rules ?? {})]) {
-      if (s !== undefined && !STRATEGIES.includes(s)) throw new UsageError(`${SYNC_SETTINGS}: unknown strategy "${s}" (use ${STRATEGIES.join(', ')})`);
+      // a file written before writes checked it (or by hand): its content is wrong, not the command line
+      if (s !== undefined && !STRATEGIES.includes(s)) throw new SchemaError(`${SYNC_SETTINGS}: unknown strategy "${s}" (use ${STRATEGIES.join(', ')}); fix it with gitstate write ${SYNC_SETTINGS}`, { file: SYNC_SETTINGS });
     }
     return settings;
   } catch (err) {

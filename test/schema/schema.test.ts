@@ -78,6 +78,15 @@ describe('built-in schemas', () => {
     expect(error('state.json', { tools: 'a' })).toMatch(/tools: expected array/);
   });
 
+  it('.gitstate/sync.yaml: strategies, rules, auto and identity as sync reads them', () => {
+    expect(() => validateContent('.gitstate/sync.yaml', { auto: true, auto_delay_ms: 500, strategy: 'ours', rules: { 'knowledge.yaml': 'theirs' }, identity: { 'current_work.yaml': { open_mrs: 'mr' } }, note: 'kept' })).not.toThrow();
+    expect(() => validateContent('.gitstate/sync.yaml', null)).not.toThrow();
+    expect(error('.gitstate/sync.yaml', { strategy: 'bogus' })).toBe('.gitstate/sync.yaml: strategy: expected a strategy: newest, ours, theirs, manual (schema)');
+    expect(error('.gitstate/sync.yaml', { rules: { 'knowledge.yaml': 'whatever' } })).toMatch(/rules\["knowledge\.yaml"\]: expected a strategy/);
+    expect(error('.gitstate/sync.yaml', { auto: 'maybe' })).toMatch(/auto: expected boolean/);
+    expect(error('.gitstate/sync.yaml', { identity: { 'current_work.yaml': 'mr' } })).toMatch(/identity\["current_work\.yaml"\]: expected record/);
+  });
+
   it('other files only need to be valid YAML', () => {
     expect(() => validateContent('notes/today.yaml', ['anything', 1, null])).not.toThrow();
   });
