@@ -6,7 +6,7 @@
  */
 import { NotFoundError, SizeError, YamlError } from '../errors.js';
 import { appendValue, deleteValue, getValue, mergeValue, setValue } from '../yaml/edit.js';
-import { checkDepth, checkStrings, decodeText, MAX_FILE_BYTES, MAX_VALUE_BYTES, parseStateText, parseValueText } from '../yaml/document.js';
+import { checkDepth, checkStrings, decodeForEdit, decodeText, MAX_FILE_BYTES, MAX_VALUE_BYTES, parseStateText, parseValueText } from '../yaml/document.js';
 import { verifyRoundTrip } from '../yaml/verify.js';
 import type { StateDoc } from '../yaml/document.js';
 import { formatKeyPath, parseKeyPath } from '../base/keypath.js';
@@ -202,7 +202,7 @@ export class Transaction {
     const hit = this.files.get(path);
     if (hit) return hit;
     const disk = await this.read(path);
-    const state = parseStateText(disk ? decodeText(disk, path) : '', path);
+    const state = parseStateText(disk ? decodeForEdit(disk, path) : '', path);
     const loaded: LoadedFile = { path, disk, state, deleted: false };
     this.files.set(path, loaded);
     return loaded;

@@ -52,6 +52,16 @@ export function decodeText(bytes: Uint8Array, where: string): string {
   }
 }
 
+/**
+ * A state file's bytes as the text an edit starts from: decoded as `decodeText`
+ * does, with a leading byte order mark kept (the decoder drops it), so the
+ * edited file keeps it too: every byte an edit does not touch stays.
+ */
+export function decodeForEdit(bytes: Uint8Array, where: string): string {
+  const text = decodeText(bytes, where);
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? `\ufeff${text}` : text;
+}
+
 /** Parse a state file's text (`where` names it in errors). Any parse error is fatal: the file is never rewritten. */
 export function parseStateText(text: string, path: string, where = path): StateDoc {
   const { doc, value } = readStateText(text, path, where);

@@ -59,6 +59,20 @@ describe("the issue's failures, verbatim", () => {
     expect(await py.load(text)).toEqual({ time: '20:38:05', flag: 'on', ok: 'yes', day: '2026-12-02', mode: '0777' });
   });
 
+  it('a file with a byte order mark keeps it through set, append and delete', async () => {
+    const repo = await tempRepo();
+    const bom = readFileSync(join(import.meta.dirname, '../fixtures/hand/bom.yaml'));
+    expect([...bom.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    await repo.write('notes/bom', bom.toString('utf8'));
+    await repo.set('notes/bom', 'name', 'x');
+    await repo.append('notes/bom', 'items', 'three');
+    await repo.delete('notes/bom', 'name');
+    const after = readFileSync(join(repo.dir, 'notes/bom.yaml'));
+    expect([...after.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(git(repo.dir, 'show', 'HEAD:notes/bom.yaml')).toBe(after.toString('utf8'));
+    expect(await py.load(after.toString('utf8'))).toEqual({ ...(await py.load(bom.toString('utf8'))), name: undefined, items: [...((await py.load(bom.toString('utf8'))) as { items: string[] }).items, 'three'] });
+  });
+
   it('JSON files keep their formatting on the first set', async () => {
     const dir = (await tempRepo()).dir;
     const text = '{\n    "b": {\n        "x": 1\n    },\n    "a": [1, 2]\n}\n';
