@@ -88,7 +88,13 @@ export async function findHandEdits(
       }
     }
     if (bytes) {
-      const suspect = atHead ? truncation(change.path, await readBlob(dir, atHead), bytes) : null;
+      const committed = atHead ? await readBlob(dir, atHead) : null;
+      if (committed && onlyLineEndings(committed, bytes)) {
+        throw new RepoError(
+          `${change.path} differs from HEAD only in its line endings (CRLF on disk, LF committed): git's core.autocrlf converted it at checkout, and gitstate keeps files byte for byte; nothing was written. Turn it off for this repo and check the file out again: gitstate --dir ${dir} init && git -C ${dir} checkout HEAD -- ${change.path}`,
+        );
+      }
+      const suspect = committed ? truncation(change.path, committed, bytes) : null;
       if (suspect) {
         throw new TruncatedEditError(`${suspect}; nothing was written. ${keepOrRestore(dir, change.path)}`, { file: change.path });
       }
@@ -161,6 +167,14 @@ async function markerVersion(read: (path: string) => Promise<Uint8Array | null>)
 async function readBlob(dir: string, oid: string): Promise<Uint8Array> {
   const { GitStore } = await import('../git/store.js');
   return new GitStore(dir).readBlob(oid);
+}
+
+/** Whether `disk` is `committed` with its LF line ends turned into CRLF (a checkout under core.autocrlf), and nothing else. */
+function onlyLineEndings(committed: Uint8Array, disk: Uint8Array): boolean {
+  const before = Buffer.from(committed);
+  const after = Buffer.from(disk);
+  if (before.includes(0x0d) || !after.includes(0x0d)) return false;
+  return Buffer.from(after.toString('latin1').replace(/\r\n/g, '\n'), 'latin1').equals(before);
 }
 
 // ---- the truncation guard ------------------------------------------------------

@@ -131,3 +131,22 @@ describe('index layouts a write cannot rewrite whole', () => {
     assertRepoHealthy(dir);
   });
 });
+
+describe('line endings git converted at checkout', () => {
+  it('a clone made by git under core.autocrlf: a write is refused, not committed as a change of every line; the way out works', async () => {
+    const { dir: origin } = await repoWithFiles();
+    const dir = join(await tempDir(), 'clone');
+    git(await tempDir(), 'clone', '-q', '-c', 'core.autocrlf=true', origin, dir);
+    expect(git(dir, 'status', '--porcelain')).toBe('');
+    const head = headOid(dir);
+    const r = await cli(['set', 'knowledge', 'b', '2'], { dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^gitstate: knowledge\.yaml differs from HEAD only in its line endings \(CRLF on disk, LF committed\): git's core\.autocrlf converted it at checkout.*nothing was written\. Turn it off for this repo and check the file out again: gitstate --dir .* init && git -C .* checkout HEAD -- knowledge\.yaml$/);
+    expect(headOid(dir)).toBe(head);
+    expect((await cli(['init', '-q'], { dir })).code).toBe(0);
+    git(dir, 'checkout', 'HEAD', '--', 'knowledge.yaml');
+    expect((await cli(['set', 'knowledge', 'b', '2'], { dir })).code).toBe(0);
+    expect(git(dir, 'show', 'HEAD:knowledge.yaml')).not.toContain('\r');
+    expect(git(dir, 'show', '--numstat', '--format=', 'HEAD').trim()).toBe('1\t0\tknowledge.yaml');
+  });
+});
