@@ -228,8 +228,11 @@ export class StateRepo {
         }
         const changes: FileChange[] = [];
         for (const file of files) {
-          if (file.content) await this.checkContent(file.path, file.content, checks);
           const oid = file.content ? view.store.hashBlob(file.content) : null;
+          // a merge takes a file as the other parent has it, unchecked, as a fast-forward would: that
+          // commit brought it (and the parse of a write to it says what is wrong); anything new is checked
+          const parentHasIt = oid !== null && options.otherParents?.length ? await Promise.all(options.otherParents.map((p) => view.store.blobOidAt(p, file.path))).then((blobs) => blobs.includes(oid)) : false;
+          if (file.content && !parentHasIt) await this.checkContent(file.path, file.content, checks);
           if (oid !== (await view.blobAtHead(file.path))) changes.push(file);
         }
         const ops = changes.map((c) => ({ op: message.op, file: c.path }));

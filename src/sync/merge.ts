@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { ConflictError, SchemaError } from '../errors.js';
+import { ConflictError, SchemaError, YamlError } from '../errors.js';
 import { STRATEGIES, type Strategy } from './strategy.js';
 import { STATE_EXTENSIONS } from '../base/paths.js';
 import type { StateRepo, WriteResult } from '../core/repo.js';
@@ -141,8 +141,21 @@ export async function mergeBranch(
 
     let merged: string | null;
     if (STATE_EXTENSIONS.some((ext) => path.endsWith(ext))) {
-      const value = (t: string | null): Side => (t === null ? MISSING : getValue(parseStateText(t, path), []));
-      const [b, o, t] = [value(baseText), value(ourText), value(theirText)];
+      const value = (t: string | null, where: string): Side => (t === null ? MISSING : getValue(parseStateText(t, path, where), []));
+      const [b, o] = [value(baseText, `${path} at the merge base`), value(ourText, `${path} at HEAD`)];
+      let t: Side;
+      try {
+        t = value(theirText, `${path} as ${label} has it (commit ${theirs.slice(0, 12)})`);
+      } catch (err) {
+        if (!(err instanceof YamlError)) throw err;
+        // their file does not parse: ours is kept whole whatever the strategy (a broken file is never the
+        // merge's), and theirs goes into a conflict record, so the sync is not stuck on someone else's file
+        const sides = await sidesAt(null);
+        await record('(whole file)', null, ourText ?? MISSING, theirText ?? MISSING, 'ours', sides);
+        if (fileStrategy === 'manual') manual.push(`${path}: ${err.message}`);
+        files.push({ path, content: ourText === null ? null : Buffer.from(ourText) });
+        continue;
+      }
       const identity = settings.identity?.[path];
       // First pass finds the conflicts; each is decided (newest looks up both writes), then the merge is made with those decisions.
       const found = merge3(b, o, t, { identity }).conflicts;

@@ -186,6 +186,25 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     assertRepoHealthy(desktop.dir);
   });
 
+  it("a file that does not parse on their side never stops a sync: ours is kept whole, theirs recorded; one only they changed comes as it is", async () => {
+    const { laptop, desktop } = await twoMachines('broken');
+    await laptop.set('knowledge', 'a', 1);
+    await sync(laptop);
+    await sync(desktop);
+    // pushed from elsewhere with the hook skipped
+    writeFileSync(join(laptop.dir, 'knowledge.yaml'), 'a: [1\n');
+    writeFileSync(join(laptop.dir, 'shared_context.yaml'), 'b: [2\n');
+    git(laptop.dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--no-verify', '-am', 'broken');
+    await push(laptop);
+    await desktop.set('knowledge', 'mine', 2);
+    const r = await sync(desktop);
+    expect(r.action).toBe('merged');
+    expect(r.conflicts).toMatchObject([{ file: 'knowledge.yaml', key: '(whole file)', kept: 'ours', theirs: { value: 'a: [1\n' } }]);
+    expect(await desktop.get('knowledge')).toMatchObject({ a: 1, mine: 2 });
+    expect(readFileSync(join(desktop.dir, 'shared_context.yaml'), 'utf8')).toBe('b: [2\n');
+    expect(git(desktop.dir, 'status', '--porcelain')).toBe('');
+  });
+
   it('--strategy manual leaves the repo as it was and exits 4', async () => {
     const { laptop, desktop } = await twoMachines('manual');
     await laptop.set('knowledge', 'x', 1);
