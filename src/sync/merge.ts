@@ -113,7 +113,8 @@ export async function mergeBranch(
       continue;
     }
     if (oursChanged[path] === theirBlob) continue;
-    const fileStrategy = settings.rules?.[path] ?? strategy ?? settings.strategy ?? 'newest';
+    // what the command line asks for, else the file's rule, else the repository's strategy
+    const fileStrategy = strategy ?? settings.rules?.[path] ?? settings.strategy ?? 'newest';
     const writes = new WriteFinder(store, index, path);
     const sidesAt = async (segments: readonly Segment[] | null) => {
       await history();

@@ -205,6 +205,32 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     expect(git(desktop.dir, 'status', '--porcelain')).toBe('');
   });
 
+  it("a file's rule beats the repository's strategy; --strategy beats both", async () => {
+    const { laptop, desktop } = await twoMachines('rules');
+    await desktop.write('.gitstate/sync.yaml', 'strategy: ours\nrules:\n  knowledge.yaml: manual\n  environments.yaml: theirs\n');
+    await sync(desktop);
+    await sync(laptop);
+    for (const [machine, value] of [[laptop, 'laptop'], [desktop, 'desktop']] as const) {
+      await machine.set('knowledge', 'x', value);
+      await machine.set('environments', 'dev', { namespace: value });
+      await machine.set('shared_context', 'y', value);
+    }
+    await sync(laptop);
+    await expect(sync(desktop)).rejects.toThrow(/merge of origin\/main left for you: knowledge\.yaml: x/);
+    const r = await sync(desktop, { strategy: 'ours' });
+    expect(Object.fromEntries(r.conflicts.map((c) => [c.file, c.kept]))).toEqual({ 'knowledge.yaml': 'ours', 'environments.yaml': 'ours', 'shared_context.yaml': 'ours' });
+    // without the flag: the rule for environments, the repository's strategy for the rest
+    await sync(laptop);
+    await sync(desktop);
+    await laptop.set('environments', 'dev', { namespace: 'laptop2' });
+    await laptop.set('shared_context', 'y', 'laptop2');
+    await desktop.set('environments', 'dev', { namespace: 'desktop2' });
+    await desktop.set('shared_context', 'y', 'desktop2');
+    await sync(laptop);
+    const again = await sync(desktop);
+    expect(Object.fromEntries(again.conflicts.map((c) => [c.file, c.kept]))).toEqual({ 'environments.yaml': 'theirs', 'shared_context.yaml': 'ours' });
+  });
+
   it('--strategy manual leaves the repo as it was and exits 4', async () => {
     const { laptop, desktop } = await twoMachines('manual');
     await laptop.set('knowledge', 'x', 1);
