@@ -52,6 +52,8 @@ export function currentProject(dir: string, options: RouteOptions = {}): Current
  */
 export function routeFile(dir: string, file: string, options: RouteOptions = {}): string {
   if (options.root && options.project) throw new UsageError('give either a project or root, not both');
+  // a project named is checked whether or not this file is routed by it
+  if (options.project) checkProjectName(options.project, 'project');
   const path = normalizeStatePath(file);
   if (options.root || !ROUTED_FILES.has(path)) return path;
   const { name, source } = currentProject(dir, options);

@@ -103,6 +103,7 @@ describe('gitstate mcp (SDK client)', () => {
       ['memory_update', { key: 'knowledge', path: 'db.password', value: 'hunter2' }, /looks like a secret/, 'SECRET'],
       ['memory_query', { key: 'current_work', query: '$.active_issues[?@.status==' }, /invalid JSONPath .* at position \d+/, 'INVALID_QUERY'],
       ['memory_sync', {}, /no remote named "origin"/, 'USAGE'],
+      ['memory_read', { key: 'knowledge', project: '../..' }, /project: "\.\.\/\.\." is not a project name/, 'PATH'],
       ['state_set', { key: 'sessions', value: 'x' }, /state\.json: sessions: expected record/, 'SCHEMA'],
     ] as const) {
       const r = await call(client, name, args);
