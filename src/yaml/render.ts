@@ -119,8 +119,11 @@ export function entryLines(key: string, value: unknown, style: Style, flow: bool
 
 /** The lines of a block list item `- value`: the value's first line on the dash's line (compact form). */
 export function itemLines(value: unknown, style: Style, flow: boolean): string[] {
-  const inner = isBlockValue(value, flow) ? blockLines(value, style, flow) : blockScalarLines(value, style);
-  return [`- ${inner[0]}`, ...inner.slice(1).map((l) => (l === '' ? l : `  ${l}`))];
+  const block = isBlockValue(value, flow);
+  const inner = block ? blockLines(value, style, flow) : blockScalarLines(value, style);
+  // a map or list item sits as far from its dash as the file's others do (a scalar: one space, as PyYAML writes it)
+  const gap = block ? Math.max(2, style.itemGap) : 2;
+  return [`-${' '.repeat(gap - 1)}${inner[0]}`, ...inner.slice(1).map((l) => (l === '' ? l : `${' '.repeat(gap)}${l}`))];
 }
 
 /** A scalar (or flow collection) in block context: one line, or a block scalar's header and content lines. */

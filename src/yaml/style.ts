@@ -16,6 +16,8 @@ export interface Style {
   indent: number;
   /** Whether a block list under a map key is indented (true) or starts at the key's column (PyYAML). */
   indentSeq: boolean;
+  /** Columns from a list item's dash to its map or list (`- a: 1` 2; PyYAML's indent=4 `-   a: 1` 4). */
+  itemGap: number;
   /** The quote for a new string that must be quoted. */
   quote: Quote;
   /** Flow collections written `{ a: 1 }` rather than `{a: 1}`. */
@@ -35,6 +37,7 @@ export const DEFAULT_STYLE: Style = {
   eol: '\n',
   indent: 2,
   indentSeq: true,
+  itemGap: 2,
   quote: 'QUOTE_DOUBLE',
   flowPadding: false,
   json: { unit: '  ', itemSep: ', ', keySep: ': ' },
@@ -46,7 +49,18 @@ export function detectStyle(text: string, doc: Document, json: boolean): Style {
   const indents = new Map<number, number>();
   const seqIndents = { indented: 0, indentless: 0 };
   const quotes = { QUOTE_SINGLE: 0, QUOTE_DOUBLE: 0 };
+  const gaps = new Map<number, number>();
   visit(doc, {
+    Seq(_, seq) {
+      if (seq.flow) return;
+      seq.items.forEach((item, i) => {
+        if (!(isMap(item) || isSeq(item)) || item.flow || !item.range) return;
+        const dash = seqDash(seq, i);
+        if (dash === null) return;
+        const gap = columnOf(text, item.range[0]) - columnOf(text, dash);
+        if (gap > 0) gaps.set(gap, (gaps.get(gap) ?? 0) + 1);
+      });
+    },
     Pair(_, pair) {
       const keyCol = pairColumn(text, pair);
       if (keyCol === null) return;
@@ -72,10 +86,19 @@ export function detectStyle(text: string, doc: Document, json: boolean): Style {
     eol,
     indent,
     indentSeq: seqIndents.indented + seqIndents.indentless === 0 ? DEFAULT_STYLE.indentSeq : seqIndents.indented >= seqIndents.indentless,
+    itemGap: mostCommon(gaps, DEFAULT_STYLE.itemGap),
     quote: quotes.QUOTE_SINGLE > quotes.QUOTE_DOUBLE ? 'QUOTE_SINGLE' : 'QUOTE_DOUBLE',
     flowPadding: /[[{] [^\s\]}]/.test(text),
     json: DEFAULT_STYLE.json,
   };
+}
+
+/** The value seen most often (the smallest on a tie), or `fallback` when none was seen. */
+function mostCommon(counts: ReadonlyMap<number, number>, fallback: number): number {
+  let best = fallback;
+  let seen = 0;
+  for (const [value, count] of counts) if (count > seen || (count === seen && value < best)) [best, seen] = [value, count];
+  return best;
 }
 
 function detectJson(text: string): JsonStyle {

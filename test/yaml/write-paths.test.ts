@@ -59,6 +59,18 @@ describe("the issue's failures, verbatim", () => {
     expect(await py.load(text)).toEqual({ time: '20:38:05', flag: 'on', ok: 'yes', day: '2026-12-02', mode: '0777' });
   });
 
+  it("PyYAML's indent=4 layout: an appended record, or list, is laid out as PyYAML lays out the others", async () => {
+    const repo = await tempRepo();
+    const options = { default_flow_style: false, indent: 4, sort_keys: false };
+    const data = { items: [{ key: 'A', status: 'open', tags: ['x', 'y'] }, 's', ['n1', 'n2']], meta: { owner: 'me' } };
+    await repo.write('notes/indent4', await py.dump(data, options));
+    await repo.append('notes/indent4', 'items', { key: 'B', status: 'done', tags: ['z'] });
+    await repo.append('notes/indent4', 'items', 'plain');
+    await repo.append('notes/indent4', 'items', ['m1', 'm2']);
+    const expected = { ...data, items: [...data.items, { key: 'B', status: 'done', tags: ['z'] }, 'plain', ['m1', 'm2']] };
+    expect(readFileSync(join(repo.dir, 'notes/indent4.yaml'), 'utf8')).toBe(await py.dump(expected, options));
+  });
+
   it('a file with a byte order mark keeps it through set, append and delete', async () => {
     const repo = await tempRepo();
     const bom = readFileSync(join(import.meta.dirname, '../fixtures/hand/bom.yaml'));
