@@ -2,12 +2,14 @@
  * Three-way structural merge of plain values (YAML and JSON content).
  *
  * Maps merge key by key; lists of records merge by identity (`key`, `name`,
- * `id`); plain lists take both sides' additions, in order, and drop what either
- * side removed; a deletion on one side wins over an unchanged other side. The
+ * `id`); plain lists by position: both sides' insertions where each made them,
+ * without what either side removed; a deletion on one side wins over an
+ * unchanged other side. The
  * same value changed differently on both sides — or changed on one side and
  * deleted on the other — is a conflict: `resolve` picks a side, and the merge
  * reports it with both values so the losing one is never dropped silently.
  */
+import { diffArrays } from 'diff';
 import { formatKeyPath, type Segment } from '../base/keypath.js';
 import { equal, identityField, idOf, isPlainObject, type IdentityOptions } from './structure.js';
 
@@ -53,7 +55,7 @@ function mergeValue(base: Side, ours: Side, theirs: Side, segments: Segment[], c
     const field = identityField([baseList, ours, theirs], formatKeyPath(segments), options);
     return field
       ? mergeRecords(baseList, ours, theirs, field, segments, conflicts, options)
-      : mergeSequences(baseList, ours, theirs);
+      : mergeSequences(baseList, ours, theirs, segments, conflicts, options);
   }
   const conflict = { path: formatKeyPath(segments) || '(top level)', segments, base, ours, theirs };
   const resolution = options.resolve?.(conflict) ?? 'ours';
@@ -84,34 +86,55 @@ function mergeRecords(base: unknown[], ours: unknown[], theirs: unknown[], field
   return result;
 }
 
-/** Plain lists: keep ours, drop what theirs removed from base, append what theirs added. */
-function mergeSequences(base: unknown[], ours: unknown[], theirs: unknown[]): unknown[] {
-  const removedByTheirs = multisetMinus(base, theirs);
-  const addedByTheirs = multisetMinus(theirs, base);
-  const result = [...ours];
-  for (const item of removedByTheirs) {
-    const at = result.findIndex((x) => equal(x, item));
-    if (at >= 0) result.splice(at, 1);
-  }
-  // An addition both sides made (the same item) is kept once.
-  const addedByOurs = multisetMinus(ours, base);
-  for (const item of addedByTheirs) {
-    const at = addedByOurs.findIndex((x) => equal(x, item));
-    if (at >= 0) addedByOurs.splice(at, 1);
-    else result.push(item);
-  }
-  return result;
+/** What one side did to a plain list: which base items it kept, and what it inserted at each gap (before base item i; n: at the end). */
+interface ListEdits {
+  kept: boolean[];
+  inserts: unknown[][];
 }
 
-/** Items of `a` not matched one-for-one in `b`, in `a`'s order. */
-function multisetMinus(a: unknown[], b: unknown[]): unknown[] {
-  const rest = [...b];
-  return a.filter((item) => {
-    const at = rest.findIndex((x) => equal(x, item));
-    if (at < 0) return true;
-    rest.splice(at, 1);
-    return false;
-  });
+function listEdits(base: unknown[], side: unknown[]): ListEdits {
+  const kept = base.map(() => true);
+  const inserts: unknown[][] = Array.from({ length: base.length + 1 }, () => []);
+  let at = 0;
+  for (const part of diffArrays(base, side, { comparator: equal })) {
+    if (part.removed) for (let k = 0; k < part.count; k++) kept[at++] = false;
+    else if (part.added) inserts[at]!.push(...part.value);
+    else at += part.count;
+  }
+  return { kept, inserts };
+}
+
+/**
+ * Plain lists, by position: a base item stays when neither side removed it;
+ * each side's insertions go where that side put them (ours first at a shared
+ * place, an insertion both made kept once). An item both sides replaced with
+ * different ones (`tags[0]` edited on each) is a conflict, resolved like any.
+ */
+function mergeSequences(base: unknown[], ours: unknown[], theirs: unknown[], segments: Segment[], conflicts: Conflict[], options: MergeOptions): unknown[] {
+  const o = listEdits(base, ours);
+  const t = listEdits(base, theirs);
+  // an item both sides added is kept once, wherever each put it (ours' place)
+  const oursAdded = o.inserts.flat();
+  const alsoOurs = (item: unknown) => {
+    const at = oursAdded.findIndex((x) => equal(x, item));
+    if (at >= 0) oursAdded.splice(at, 1);
+    return at >= 0;
+  };
+  const result: unknown[] = [];
+  for (let gap = 0; gap <= base.length; gap++) {
+    const [mine, yours] = [o.inserts[gap]!, t.inserts[gap]!];
+    const replaced = gap > 0 && !o.kept[gap - 1] && !t.kept[gap - 1] && mine.length === 1 && yours.length === 1 && !equal(mine[0], yours[0]);
+    if (replaced) {
+      const at: Segment[] = [...segments, { kind: 'index', index: gap - 1 }];
+      const conflict = { path: formatKeyPath(at), segments: at, base: base[gap - 1], ours: mine[0], theirs: yours[0] };
+      const resolution = options.resolve?.(conflict) ?? 'ours';
+      conflicts.push({ ...conflict, resolution });
+      alsoOurs(mine[0]);
+      result.push(resolution === 'ours' ? mine[0] : yours[0]);
+    } else result.push(...mine, ...yours.filter((item) => !alsoOurs(item)));
+    if (gap < base.length && o.kept[gap] && t.kept[gap]) result.push(base[gap]);
+  }
+  return result;
 }
 
 function side(map: Record<string, unknown>, key: string): Side {

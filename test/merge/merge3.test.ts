@@ -43,6 +43,26 @@ describe('merge3', () => {
     expect(merge3(base, { log: ['a', 'b', 'c', 'd'] }, { log: ['b', 'c', 'e', 'f'] }).value).toEqual({ log: ['b', 'c', 'd', 'e', 'f'] });
     expect(merge3(base, { log: ['a', 'b', 'c', 'x'] }, { log: ['a', 'b', 'c', 'x'] }).value).toEqual({ log: ['a', 'b', 'c', 'x'] });
   });
+
+  it('plain lists keep positions: an item edited on one side stays where it was beside an append on the other', () => {
+    const base = { tags: ['x', 'y'] };
+    expect(merge3(base, { tags: ['x', 'y', 'z'] }, { tags: ['xa', 'y'] })).toEqual({ value: { tags: ['xa', 'y', 'z'] }, conflicts: [] });
+    expect(merge3(base, { tags: ['xa', 'y'] }, { tags: ['x', 'y', 'z'] })).toEqual({ value: { tags: ['xa', 'y', 'z'] }, conflicts: [] });
+    // records without an identity field too
+    const records = { items: [{ t: 1, v: 'a' }, { t: 2, v: 'b' }] };
+    expect(merge3(records, { items: [{ t: 1, v: 'a' }, { t: 2, v: 'b' }, { t: 3, v: 'c' }] }, { items: [{ t: 1, v: 'A' }, { t: 2, v: 'b' }] }).value).toEqual({ items: [{ t: 1, v: 'A' }, { t: 2, v: 'b' }, { t: 3, v: 'c' }] });
+    // inserted in the middle, removed elsewhere
+    expect(merge3({ l: [1, 2, 3, 4] }, { l: [1, 2, 9, 3, 4] }, { l: [1, 3, 4, 5] }).value).toEqual({ l: [1, 9, 3, 4, 5] });
+  });
+
+  it('an item both sides replaced differently is a conflict at its index, resolved like any; the same item added twice is kept once', () => {
+    const base = { tags: ['x', 'y'] };
+    const both = merge3(base, { tags: ['xb', 'y'] }, { tags: ['xa', 'y'] });
+    expect(both.value).toEqual({ tags: ['xb', 'y'] });
+    expect(both.conflicts).toMatchObject([{ path: 'tags[0]', base: 'x', ours: 'xb', theirs: 'xa', resolution: 'ours' }]);
+    expect(merge3(base, { tags: ['xb', 'y'] }, { tags: ['xa', 'y'] }, { resolve: () => 'theirs' }).value).toEqual({ tags: ['xa', 'y'] });
+    expect(merge3(base, { tags: ['z', 'x', 'y'] }, { tags: ['x', 'y', 'z'] }).value).toEqual({ tags: ['z', 'x', 'y'] });
+  });
 });
 
 describe('structuralDiff', () => {
