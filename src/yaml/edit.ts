@@ -163,20 +163,33 @@ export function replaceDocument(state: StateDoc, value: unknown): void {
  * (`identity: false` skips the check, for a merge result that is already decided).
  */
 export function appendValue(state: StateDoc, segments: readonly Segment[], item: unknown, identity?: string | false): void {
+  appendValues(state, segments, [item], identity);
+}
+
+/** Append several items to one list in one edit (one parse of the result, not one per item). */
+export function appendValues(state: StateDoc, segments: readonly Segment[], items: readonly unknown[], identity?: string | false): void {
   const where = formatKeyPath(segments) || '(top level)';
   const r = resolve(state, segments, 'create');
   const node = r.slot.node;
-  const apply = () => appendAt(state.value, [...r.steps, ...r.missing], item);
+  const apply = () => {
+    for (const item of items) appendAt(state.value, [...r.steps, ...r.missing], item);
+  };
   if (r.missing.length === 0 && isSeq(node)) {
-    if (identity !== false) checkIdentity(state, getAt(state.value, r.steps) as unknown[], item, where, identity);
+    if (identity !== false) {
+      const list = [...(getAt(state.value, r.steps) as unknown[])];
+      for (const item of items) {
+        checkIdentity(state, list, item, where, identity);
+        list.push(item);
+      }
+    }
     guardShared(state, r.slot, false);
-    return edit(state, (ctx) => appendItems(ctx, r.slot, node, [item]), apply, r);
+    return edit(state, (ctx) => appendItems(ctx, r.slot, node, items), apply, r);
   }
   if (r.missing.length === 0 && !(node === null || (isScalar(node) && node.value === null))) {
     throw new OperationError(`cannot append to ${where} in ${state.path}: it is ${kindOf(node)}, not a list`);
   }
   if (r.slot.kind === 'root' && r.missing.length === 0) throw new OperationError(`cannot append to the top level of ${state.path}: it must stay a map`);
-  createOrReplace(state, r, [item], apply);
+  createOrReplace(state, r, [...items], apply);
 }
 
 export function deleteValue(state: StateDoc, segments: readonly Segment[]): void {
