@@ -171,9 +171,8 @@ export function appendValues(state: StateDoc, segments: readonly Segment[], item
   const where = formatKeyPath(segments) || '(top level)';
   const r = resolve(state, segments, 'create');
   const node = r.slot.node;
-  const apply = () => {
-    for (const item of items) appendAt(state.value, [...r.steps, ...r.missing], item);
-  };
+  // the new value (appendAt returns it: the root, or a new one where the list is made)
+  const apply = () => items.reduce<unknown>((root, item) => appendAt(root, [...r.steps, ...r.missing], item), state.value);
   if (r.missing.length === 0 && isSeq(node)) {
     if (identity !== false) {
       const list = [...(getAt(state.value, r.steps) as unknown[])];
