@@ -134,7 +134,8 @@ function replaceRoot(ctx: SpliceContext, root: Node | null, value: unknown): Pat
     return [{ start: text.length, end: text.length, text: `${lead}${body}${style.eol}` }];
   }
   const [start, end] = root.range;
-  if (ctx.json || (isCollection(root) && root.flow)) {
+  // an empty `{}` or `[]` (what deleting a file's last key leaves) takes block lines again, as the file had
+  if (ctx.json || (isCollection(root) && root.flow && root.items.length > 0)) {
     const body = ctx.json ? jsonText(value, style, linePrefix(text, start), ctx.path) : inlineText(value, style);
     return [{ start, end, text: body }];
   }

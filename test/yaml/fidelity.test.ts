@@ -168,6 +168,15 @@ describe('YAML fidelity', () => {
     expect(edit(text, (s) => setValue(s, parseKeyPath('c'), { d: 1 }))).toBe('\ufeffa: 1\r\nb:\r\n- x\r\nc:\r\n  d: 1\r\n');
   });
 
+  it('a file whose last key was deleted takes block lines again for the next key', () => {
+    const emptied = edit('a: 1\n', (s) => deleteValue(s, parseKeyPath('a')), 'notes/f.yaml');
+    expect(emptied).toBe('{}\n');
+    expect(edit(emptied, (s) => setValue(s, parseKeyPath('w'), 1), 'notes/f.yaml')).toBe('w: 1\n');
+    expect(edit('# notes\n{}\n', (s) => setValue(s, parseKeyPath('w.x'), [1]), 'notes/f.yaml')).toBe('# notes\nw:\n  x:\n    - 1\n');
+    // a flow map with entries stays one
+    expect(edit('{a: 1}\n', (s) => setValue(s, parseKeyPath('b'), 2), 'notes/f.yaml')).toBe('{a: 1, b: 2}\n');
+  });
+
   it('a file without a final newline gets one before a new line, nothing else', () => {
     expect(edit('a: 1\nl:\n- x', (s) => appendValue(s, parseKeyPath('l'), 'z'))).toBe('a: 1\nl:\n- x\n- z\n');
   });
