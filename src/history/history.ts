@@ -86,6 +86,8 @@ export class History {
         const after = valueAt(await this.valueOf(store, record.f[file] ?? null, file), segments);
         const before = valueAt(await this.valueOf(store, record.p[0] ? await store.blobOidAt(record.p[0], file) : null, file), segments);
         if (equalJson(before, after)) continue;
+        // a merge that took the value as another parent had it did not write it: that parent's commit did (as git blame)
+        if (record.p.length > 1 && (await this.anyParentHas(store, record.p.slice(1), file, segments, after))) continue;
         // shown, never a secret (one pulled from elsewhere, or committed before gitstate)
         entry.before = redactValue(before, lastKey(segments));
         entry.after = redactValue(after, lastKey(segments));
@@ -94,6 +96,13 @@ export class History {
     }
     if (out.length === 0 && file && limit !== 0) this.assertHasHistory(index, head, file, segments && !options.since ? options.key : undefined);
     return out;
+  }
+
+  private async anyParentHas(store: GitStore, parents: readonly string[], file: string, segments: readonly Segment[], value: unknown): Promise<boolean> {
+    for (const parent of parents) {
+      if (equalJson(valueAt(await this.valueOf(store, await store.blobOidAt(parent, file), file), segments), value)) return true;
+    }
+    return false;
   }
 
   /** NOT_FOUND for a file no commit ever had, or (`key`) a value no commit ever changed. */
@@ -352,7 +361,7 @@ function toEntry(r: CommitRecord): LogEntry {
   return entry;
 }
 
-function valueAt(value: unknown, segments: ReturnType<typeof parseKeyPath>): unknown {
+function valueAt(value: unknown, segments: readonly Segment[]): unknown {
   try {
     return value === undefined ? undefined : getAt(value, segments);
   } catch {

@@ -10,6 +10,7 @@ import { pull, push, retryWait, sync, syncStatus } from '../../src/sync/sync.js'
 import { FakeClock } from '../helpers/clock.js';
 import { ConflictError, UsageError } from '../../src/errors.js';
 import { HistoryIndex } from '../../src/history/index-file.js';
+import { History } from '../../src/history/history.js';
 import { useGitServer } from '../helpers/server.js';
 import { hookMovingMain } from '../helpers/real-servers.mjs';
 import { assertRepoHealthy, CLI, cli, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
@@ -229,6 +230,20 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     await sync(laptop);
     const again = await sync(desktop);
     expect(Object.fromEntries(again.conflicts.map((c) => [c.file, c.kept]))).toEqual({ 'environments.yaml': 'theirs', 'shared_context.yaml': 'ours' });
+  });
+
+  it('blame and log --key credit the commit that wrote a value, not the merge that brought it', async () => {
+    const { laptop, desktop } = await twoMachines('blame');
+    await laptop.set('knowledge', 'from_laptop', 'l');
+    const written = headOid(laptop.dir);
+    await sync(laptop);
+    await desktop.set('knowledge', 'from_desktop', 'd');
+    const merged = await sync(desktop);
+    expect(merged.action).toBe('merged');
+    const history = new History(desktop);
+    expect((await history.blame('knowledge', 'from_laptop')).commit).toBe(written);
+    expect((await history.log({ file: 'knowledge', key: 'from_laptop' })).map((e) => e.commit)).toEqual([written]);
+    expect((await history.blame('knowledge', 'from_desktop')).commit).not.toBe(merged.head);
   });
 
   it('--strategy manual leaves the repo as it was and exits 4', async () => {
