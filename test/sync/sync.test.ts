@@ -11,6 +11,7 @@ import { FakeClock } from '../helpers/clock.js';
 import { ConflictError, UsageError } from '../../src/errors.js';
 import { HistoryIndex } from '../../src/history/index-file.js';
 import { History } from '../../src/history/history.js';
+import { resolveRev } from '../../src/history/revs.js';
 import { useGitServer } from '../helpers/server.js';
 import { hookMovingMain } from '../helpers/real-servers.mjs';
 import { assertRepoHealthy, CLI, cli, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
@@ -244,6 +245,12 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     expect((await history.blame('knowledge', 'from_laptop')).commit).toBe(written);
     expect((await history.log({ file: 'knowledge', key: 'from_laptop' })).map((e) => e.commit)).toEqual([written]);
     expect((await history.blame('knowledge', 'from_desktop')).commit).not.toBe(merged.head);
+    // a merge's parents by number, as git names them
+    const store = await desktop.store();
+    expect(await resolveRev(store, 'HEAD^2')).toBe(written);
+    expect(await resolveRev(store, 'HEAD^1')).toBe(await resolveRev(store, 'HEAD~1'));
+    expect(await resolveRev(store, 'HEAD^0')).toBe(merged.head);
+    await expect(resolveRev(store, 'HEAD^3')).rejects.toThrow(/revision HEAD\^3 names a parent [0-9a-f]{12} does not have/);
   });
 
   it('--strategy manual leaves the repo as it was and exits 4', async () => {
