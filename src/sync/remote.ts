@@ -96,7 +96,8 @@ export async function cloneRepo(url: string, dir: string, options: CloneOptions 
     const { installHooks } = await import('../hooks/install.js');
     await installHooks(repo.gitdir);
     await addRemote(repo, 'origin', url, { branch: options.branch });
-    const pulled = await sync(repo, { ...options, remote: 'origin', strategy: 'theirs' });
+    // a branch named with --branch that the remote lacks is an error here (nothing to clone), not a branch to start
+    const pulled = await sync(repo, { ...options, remote: 'origin', strategy: 'theirs', startBranch: false });
     if (pulled.head === null) {
       // An empty remote: start it with the seed layout.
       const { initRepository } = await import('../core/init.js');

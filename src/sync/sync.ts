@@ -31,6 +31,8 @@ export interface SyncOptions extends TransferOptions {
   random?: () => number;
   /** Merge a remote whose history shares no commit with ours (refused otherwise, exit 4). */
   allowUnrelated?: boolean;
+  /** A branch named with --branch that the remote does not have yet is made by the push (default; clone: an error). */
+  startBranch?: boolean;
 }
 
 export interface SyncResult {
@@ -64,7 +66,8 @@ export async function remoteTarget(repo: StateRepo, remote: string): Promise<Rem
   // read from the config file itself: the fetch starts before the store and the merge are loaded
   const url = readConfig(repo.gitdir, `remote.${remote}.url`);
   if (!url) throw new UsageError(`no remote named "${remote}"; add one with "gitstate remote add ${remote} URL"`);
-  return { remote, url, branch: readConfig(repo.gitdir, branchKey(remote)) || BRANCH };
+  const named = readConfig(repo.gitdir, branchKey(remote));
+  return { remote, url, branch: named || BRANCH, named: Boolean(named) };
 }
 
 /**
@@ -151,7 +154,7 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
 /** `mayMerge`: a sync, which usually has commits of its own to merge (its modules load during the fetch). */
 async function pullOnce(repo: StateRepo, target: RemoteTarget, options: SyncOptions, { mayMerge = false, attempt = 0 } = {}): Promise<SyncResult> {
   const { remote } = target;
-  const fetching = fetchBranch(repo, target, options);
+  const fetching = fetchBranch(repo, target, { ...options, startBranch: target.named === true && options.startBranch !== false });
   // What follows the fetch is loaded while git fetches (once git has started: a macrotask later);
   // for a sync, also the structural merge and the schema validator (zod takes ~15 ms to load).
   setImmediate(() => {

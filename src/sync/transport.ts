@@ -33,11 +33,18 @@ export interface TransferOptions {
   onProgress?: (event: ProgressEvent) => void;
 }
 
+export interface FetchOptions extends TransferOptions {
+  /** The branch was named with --branch and the remote has others, not it: fetch nothing, the push makes it. */
+  startBranch?: boolean;
+}
+
 /** A remote as sync uses it: its name, URL, and the remote branch our main tracks. */
 export interface RemoteTarget {
   remote: string;
   url: string;
   branch: string;
+  /** The branch was named (`--branch`), not main by default. */
+  named?: boolean;
 }
 
 /** scp-like `[user@]host:path` (git's rule: a colon before any slash). */
@@ -93,7 +100,7 @@ async function nativeOrNull(repo: StateRepo, target: RemoteTarget, what: string,
 }
 
 /** Fetch the remote's branch into its tracking ref; its commit, or null when the remote has no branches at all. */
-export async function fetchBranch(repo: StateRepo, target: RemoteTarget, options: TransferOptions = {}): Promise<string | null> {
+export async function fetchBranch(repo: StateRepo, target: RemoteTarget, options: FetchOptions = {}): Promise<string | null> {
   const refspec = `+refs/heads/${target.branch}:${trackingRef(target)}`;
   const fetch = () => nativeOrNull(repo, target, 'fetch', ['fetch', '--no-tags', '--no-write-fetch-head', '--progress', target.remote, refspec], options);
   let run = isomorphicAsked(target.url) ? null : await fetch();
@@ -103,7 +110,7 @@ export async function fetchBranch(repo: StateRepo, target: RemoteTarget, options
     if (run.code !== 0) {
       if (!/couldn't find remote ref/i.test(run.stderr)) throw await failure(repo, target, 'fetch from', run);
       const branches = await nativeBranches(repo, target, options);
-      if (branches.length > 0) throw missingBranch(target, branches);
+      if (branches.length > 0 && !options.startBranch) throw missingBranch(target, branches);
       return null;
     }
   } else {
@@ -111,7 +118,7 @@ export async function fetchBranch(repo: StateRepo, target: RemoteTarget, options
     const outcome = await http.fetchOverHttp(repo, target, options);
     if (outcome === 'no-branch') {
       const branches = await http.branchesOverHttp(repo, target, options);
-      if (branches.length > 0) throw missingBranch(target, branches);
+      if (branches.length > 0 && !options.startBranch) throw missingBranch(target, branches);
       return null;
     }
   }

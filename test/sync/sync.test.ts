@@ -405,6 +405,23 @@ describe('a push rejected every time', () => {
   });
 });
 
+describe('a branch named with --branch', () => {
+  it('that the remote lacks is made by the first sync (the remote keeps its other branches); clone of it is an error', async () => {
+    const { bare } = await syncedToBareRepo();
+    const main = git(bare, 'rev-parse', 'main').trim();
+    const b = await tempRepo();
+    await addRemote(b, 'origin', bare, { branch: 'dev' });
+    await b.set('knowledge', 'on', 'dev');
+    const r = await sync(b);
+    expect(r).toMatchObject({ pushed: true, remoteWasEmpty: true });
+    expect(git(bare, 'rev-parse', 'dev').trim()).toBe(headOid(b.dir));
+    expect(git(bare, 'rev-parse', 'main').trim()).toBe(main);
+    await expect(cloneRepo(bare, join(await tempDir(), 'state'), { branch: 'nosuch' })).rejects.toThrow(/has no branch nosuch; it has (main, dev|dev, main)/);
+    const clone = await cloneRepo(bare, join(await tempDir(), 'state'), { branch: 'dev' });
+    expect(await clone.get('knowledge', 'on')).toBe('dev');
+  });
+});
+
 describe('a remote without main', () => {
   it("names its branches with the one its HEAD names first, and suggests that one", async () => {
     const bare = join(await tempDir(), 'remote.git');
