@@ -20,6 +20,7 @@ import { findSecrets, findSecretsInFile, redactedValue, secretRuleAt } from './s
 import { HistoryIndex } from '../history/index-file.js';
 import { merge3, MISSING, type Side } from '../merge/merge3.js';
 import { decodeText, MAX_FILE_BYTES, parseStateText } from '../yaml/document.js';
+import { foldCase, storeReader, type ParentReader } from '../security/guard.js';
 import { getValue } from '../yaml/edit.js';
 import { textWithValue } from '../yaml/onto.js';
 
@@ -104,11 +105,23 @@ export async function mergeBranch(
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const files: Array<{ path: string; content: Uint8Array | null }> = [];
   const conflicts: ConflictRecord[] = [];
+  const parents = storeReader(store);
   const manual: string[] = [];
 
   for (const [path, theirBlob] of Object.entries(theirsChanged)) {
     if (path === CONFLICTS_FILE) continue; // merged below, with this merge's own records
     if (!(path in oursChanged)) {
+      const clash = theirBlob && !(await store.blobOidAt(ours, path)) ? await caseClash(parents, ours, path) : null;
+      if (clash) {
+        // a new file whose name differs from one of ours only in case would be one file on macOS and
+        // Windows: ours stays, theirs is kept in a record, as a write of that name is refused
+        await history();
+        const write = await new WriteFinder(store, index, path).introduced(theirs, null);
+        const info = { commit: write.commit, host: write.host, time: new Date(write.time * 1000).toISOString() };
+        const content = decodeText(await store.readBlob(theirBlob!), path);
+        conflicts.push({ time: now.toISOString(), file: path, key: `(whole file: its name differs from ${clash} only in case)`, strategy: strategy ?? settings.strategy ?? 'newest', kept: 'ours', ours: { value: null, commit: ours, time: now.toISOString() }, theirs: { value: await storable(repo.dir, path, null, content, write.commit), ...info } });
+        continue;
+      }
       files.push({ path, content: theirBlob ? await store.readBlob(theirBlob) : null });
       continue;
     }
@@ -206,6 +219,21 @@ async function storable(dir: string, file: string, segments: readonly Segment[] 
   const size = Buffer.byteLength(typeof value === 'string' ? value : (JSON.stringify(value) ?? ''));
   if (size > RECORD_VALUE_MAX) return { omitted: `a value of ${size} bytes, too large to keep here; see it in commit ${commit} (gitstate show ${commit.slice(0, 12)}:${file})`, commit };
   return value;
+}
+
+/** The path at `commit` that `path` differs from only in case (a folder or the file), or null. */
+async function caseClash(parents: ParentReader, commit: string, path: string): Promise<string | null> {
+  const parts = path.split('/');
+  for (let i = 0; i < parts.length; i++) {
+    const names = await parents.list(commit, parts.slice(0, i).join('/'));
+    if (!names || names.includes(parts[i]!)) {
+      if (!names) return null; // a new folder: nothing below it to collide with
+      continue;
+    }
+    const clash = names.find((n) => foldCase(n) === foldCase(parts[i]!));
+    if (clash !== undefined) return [...parts.slice(0, i), clash].join('/');
+  }
+  return null;
 }
 
 /** Largest value a conflict record holds itself (larger ones are named by their commit). */

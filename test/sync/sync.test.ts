@@ -253,6 +253,18 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     await expect(resolveRev(store, 'HEAD^3')).rejects.toThrow(/revision HEAD\^3 names a parent [0-9a-f]{12} does not have/);
   });
 
+  it('a file made on each machine under names that differ only in case: the merge keeps ours, theirs goes into a record', async () => {
+    const { laptop, desktop } = await twoMachines('case');
+    await laptop.set('notes/Case', 'from', 'laptop');
+    await sync(laptop);
+    await desktop.set('notes/case', 'from', 'desktop');
+    const r = await sync(desktop);
+    expect(r.action).toBe('merged');
+    expect(git(desktop.dir, 'ls-tree', '-r', '--name-only', 'HEAD', 'notes/').trim()).toBe('notes/case.yaml');
+    expect(r.conflicts).toMatchObject([{ file: 'notes/Case.yaml', key: '(whole file: its name differs from notes/case.yaml only in case)', kept: 'ours', theirs: { value: 'from: laptop\n' } }]);
+    assertRepoHealthy(desktop.dir);
+  });
+
   it('--strategy manual leaves the repo as it was and exits 4', async () => {
     const { laptop, desktop } = await twoMachines('manual');
     await laptop.set('knowledge', 'x', 1);
