@@ -19,7 +19,7 @@ import { structuralDiff, type Change } from '../merge/diff.js';
 import { merge3, MISSING, type Side } from '../merge/merge3.js';
 import { HistoryIndex, type CommitRecord } from './index-file.js';
 import { resolveRev } from './revs.js';
-import { redactDiffLine, redactText, redactValue } from '../security/secrets.js';
+import { redactDiffLine, redactShown, redactText, redactValue, secretStrings } from '../security/secrets.js';
 
 /** The last key name of a key path (what makes a value sensitive), if it ends in one. */
 function lastKey(segments: readonly Segment[]): string | undefined {
@@ -128,7 +128,7 @@ export class History {
     const path = normalizeStatePath(file);
     const content = await this.contentAt(store, await resolveRev(store, rev), path);
     if (content === null) throw new NotFoundError(`${path} does not exist at ${rev}`);
-    return content.split('\n').map(redactShownLine).join('\n');
+    return redactShown(content.split('\n').map(redactShownLine).join('\n'), secretStrings(path, content));
   }
 
   /** A commit: its log entry and the diff of every file it changed. */
@@ -295,7 +295,7 @@ export class History {
     if (before === after) return null;
     const patch = createTwoFilesPatch(before === null ? '/dev/null' : `a/${path}`, after === null ? '/dev/null' : `b/${path}`, before ?? '', after ?? '', undefined, undefined, { context: 3 });
     // diffs are shown: no secret in them, whatever history holds
-    const entry: FileDiff = { path, patch: patch.split('\n').map(redactDiffLine).join('\n') };
+    const entry: FileDiff = { path, patch: redactShown(patch.split('\n').map(redactDiffLine).join('\n'), [...secretStrings(path, before), ...secretStrings(path, after)]) };
     if (structural && isStructured(path)) {
       const value = (text: string | null) => {
         if (text === null) return undefined;

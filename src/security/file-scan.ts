@@ -10,7 +10,7 @@ import { decodeText, parseStateText } from '../yaml/document.js';
 import { getValue } from '../yaml/edit.js';
 import { STATE_EXTENSIONS } from '../base/paths.js';
 import { STRUCTURE_HINT } from './rules.js';
-import { isSensitiveKey, scanText, scanValue, type Finding } from './scan.js';
+import { isSensitiveKey, REDACTED, redactText, scanText, scanValue, type Finding } from './scan.js';
 
 const lenient = new TextDecoder('utf-8');
 
@@ -62,4 +62,36 @@ function mayHaveSensitiveKey(text: string): boolean {
     if (start < at && isSensitiveKey(text.slice(start, at))) return true;
   }
   return false;
+}
+
+/**
+ * The secrets of a state file's text as the strings to hide where the text is
+ * shown (history, diffs): each line of every value a finding names at a key
+ * path, so a block scalar or a flow map's value goes too, which a line-by-line
+ * redaction misses. Lines under 4 characters are left (they would hide too much).
+ */
+export function secretStrings(path: string, text: string | null): string[] {
+  if (text === null || !isStateFile(path)) return [];
+  const found = scanFile(path, Buffer.from(text)).filter((f) => f.segments);
+  if (found.length === 0) return [];
+  let value: unknown;
+  try {
+    value = getValue(parseStateText(text, path), []);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const f of found) {
+    const at = f.segments!.reduce<unknown>((node, s) => (node === null || typeof node !== 'object' ? undefined : s.kind === 'key' ? (node as Record<string, unknown>)[s.name] : s.kind === 'index' ? (node as unknown[])[s.index] : undefined), value);
+    if (typeof at !== 'string') continue;
+    for (const line of at.split('\n')) if (line.trim().length >= 4) out.push(line.trim());
+  }
+  return out;
+}
+
+/** `shown` with every secret-looking part, and each of `secrets`, replaced by the marker. */
+export function redactShown(shown: string, secrets: readonly string[]): string {
+  let out = redactText(shown);
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(secret).join(REDACTED);
+  return out;
 }

@@ -17,7 +17,7 @@ import { ALLOW_FILE, emptyAllowList, type AllowList } from './allow.js';
 import { scanValue, type Finding } from './scan.js';
 
 export { ALLOW_FILE, compileAllowList, loadAllowList, parseAllowList, type AllowList } from './allow.js';
-export { scanFile } from './file-scan.js';
+export { redactShown, scanFile, secretStrings } from './file-scan.js';
 export { isSensitiveKey, redactDiffLine, redactText, redactValue, scanText, REDACTED, type Finding } from './scan.js';
 
 export interface SecretHit {

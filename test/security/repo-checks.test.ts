@@ -103,6 +103,19 @@ describe('history shows a value under a sensitive key name redacted', () => {
     // a placeholder is no secret: shown as it is
     expect((await cli(['show', 'HEAD'], { dir })).stdout).toContain('token: ${VAULT_TOKEN}');
   });
+
+  it('values over several lines or in flow maps too: a key block, a block scalar, a flow map', async () => {
+    const dir = await newRepo();
+    const pem = T.pem.trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
+    await writeFile(join(dir, 'environments.yaml'), `tls:\n  cert: |\n${pem}\ndb:\n  password: |\n    hunter2-block-secret\ncreds: {password: flowsecret99, user: bob}\n`);
+    noHook(dir, 'by hand, hook skipped');
+    for (const args of [['show', 'HEAD'], ['show', 'HEAD:environments.yaml'], ['diff', 'HEAD~1', 'HEAD'], ['--json', 'show', 'HEAD'], ['diff', 'HEAD~1', 'HEAD', '--structural']]) {
+      const r = await cli(args, { dir });
+      expect(r.code, r.stderr).toBe(0);
+      for (const secret of ['MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn', 'hunter2-block-secret', 'flowsecret99']) expect(r.stdout, `${args.join(' ')}: ${secret}`).not.toContain(secret);
+      expect(r.stdout).toContain('bob');
+    }
+  });
 });
 
 describe('the pre-commit hook runs the commit guard', () => {
