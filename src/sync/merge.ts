@@ -155,21 +155,31 @@ export async function mergeBranch(
 
     let merged: string | null;
     if (STATE_EXTENSIONS.some((ext) => path.endsWith(ext))) {
-      const value = (t: string | null, where: string): Side => (t === null ? MISSING : getValue(parseStateText(t, path, where), []));
-      const [b, o] = [value(baseText, `${path} at the merge base`), value(ourText, `${path} at HEAD`)];
-      let t: Side;
-      try {
-        t = value(theirText, `${path} as ${label} has it (commit ${theirs.slice(0, 12)})`);
-      } catch (err) {
-        if (!(err instanceof YamlError)) throw err;
-        // their file does not parse: ours is kept whole whatever the strategy (a broken file is never the
-        // merge's), and theirs goes into a conflict record, so the sync is not stuck on someone else's file
-        const sides = await sidesAt(null);
-        await record('(whole file)', null, ourText ?? MISSING, theirText ?? MISSING, 'ours', sides);
-        if (fileStrategy === 'manual') manual.push(`${path}: ${err.message}`);
-        files.push({ path, content: ourText === null ? null : Buffer.from(ourText) });
+      /** The side's value; a text that does not parse is `broken` (its parse error), never a merge's input. */
+      const value = (t: string | null, where: string): { side: Side } | { broken: string } => {
+        try {
+          return { side: t === null ? MISSING : getValue(parseStateText(t, path, where), []) };
+        } catch (err) {
+          if (err instanceof YamlError) return { broken: err.message };
+          throw err;
+        }
+      };
+      const base3 = value(baseText, `${path} at the merge base`);
+      const ours3 = value(ourText, `${path} at HEAD`);
+      const theirs3 = value(theirText, `${path} as ${label} has it (commit ${theirs.slice(0, 12)})`);
+      if ('broken' in ours3 || 'broken' in theirs3) {
+        // A side whose file does not parse is never the merge's: the other side's file is kept whole
+        // (ours when both are broken), the broken one goes into a conflict record, and the sync goes on.
+        const kept = 'broken' in theirs3 ? 'ours' : 'theirs';
+        const why = 'broken' in theirs3 ? theirs3.broken : (ours3 as { broken: string }).broken;
+        await record(`(whole file: ${kept === 'ours' ? 'theirs' : 'ours'} does not parse)`, null, ourText ?? MISSING, theirText ?? MISSING, kept, await sidesAt(null));
+        if (fileStrategy === 'manual') manual.push(`${path}: ${why}`);
+        const keptText = kept === 'ours' ? ourText : theirText;
+        files.push({ path, content: keptText === null ? null : Buffer.from(keptText) });
         continue;
       }
+      // a merge base that does not parse gives no base: each side's values are its own then
+      const [b, o, t] = ['side' in base3 ? base3.side : MISSING, ours3.side, theirs3.side];
       const identity = settings.identity?.[path];
       // First pass finds the conflicts; each is decided (newest looks up both writes), then the merge is made with those decisions.
       const found = merge3(b, o, t, { identity }).conflicts;

@@ -201,10 +201,26 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     await desktop.set('knowledge', 'mine', 2);
     const r = await sync(desktop);
     expect(r.action).toBe('merged');
-    expect(r.conflicts).toMatchObject([{ file: 'knowledge.yaml', key: '(whole file)', kept: 'ours', theirs: { value: 'a: [1\n' } }]);
+    expect(r.conflicts).toMatchObject([{ file: 'knowledge.yaml', key: '(whole file: theirs does not parse)', kept: 'ours', theirs: { value: 'a: [1\n' } }]);
     expect(await desktop.get('knowledge')).toMatchObject({ a: 1, mine: 2 });
     expect(readFileSync(join(desktop.dir, 'shared_context.yaml'), 'utf8')).toBe('b: [2\n');
     expect(git(desktop.dir, 'status', '--porcelain')).toBe('');
+    await push(desktop);
+
+    // the broken file is now in the history both share: mended by hand on one side, merged again, never stuck
+    writeFileSync(join(laptop.dir, 'knowledge.yaml'), 'a: 3\n');
+    git(laptop.dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--no-verify', '-am', 'mended');
+    const mended = await sync(laptop);
+    expect(mended.action).toBe('merged');
+    expect(await laptop.get('knowledge')).toMatchObject({ a: 3, mine: 2 });
+    // a broken file of ours gives way to theirs
+    writeFileSync(join(desktop.dir, 'knowledge.yaml'), 'x: [\n');
+    git(desktop.dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--no-verify', '-am', 'broken here');
+    await laptop.set('knowledge', 'later', 4);
+    await sync(laptop);
+    const ours = await sync(desktop);
+    expect(ours.conflicts).toMatchObject([{ file: 'knowledge.yaml', key: '(whole file: ours does not parse)', kept: 'theirs' }]);
+    expect(await desktop.get('knowledge')).toMatchObject({ a: 3, later: 4 });
   });
 
   it("a file's rule beats the repository's strategy; --strategy beats both", async () => {
