@@ -86,54 +86,124 @@ function mergeRecords(base: unknown[], ours: unknown[], theirs: unknown[], field
   return result;
 }
 
-/** What one side did to a plain list: which base items it kept, and what it inserted at each gap (before base item i; n: at the end). */
-interface ListEdits {
-  kept: boolean[];
-  inserts: unknown[][];
+/** What one side did to a plain list: base items [start, end) replaced by `items` (start = end: an insertion). */
+interface Hunk {
+  start: number;
+  end: number;
+  items: unknown[];
 }
 
-function listEdits(base: unknown[], side: unknown[]): ListEdits {
-  const kept = base.map(() => true);
-  const inserts: unknown[][] = Array.from({ length: base.length + 1 }, () => []);
-  let at = 0;
-  for (const part of diffArrays(base, side, { comparator: equal })) {
-    if (part.removed) for (let k = 0; k < part.count; k++) kept[at++] = false;
-    else if (part.added) inserts[at]!.push(...part.value);
-    else at += part.count;
+/** A value as a string equal for values `equal` says are equal (types kept apart): lists diff by these, fast. */
+function canon(value: unknown): string {
+  if (value === null) return 'null';
+  if (value instanceof Date) return `date:${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()}`;
+  if (Array.isArray(value)) return `[${value.map(canon).join(',')}]`;
+  if (typeof value === 'object') {
+    const map = value as Record<string, unknown>;
+    return `{${Object.keys(map).sort().map((k) => `${JSON.stringify(k)}:${canon(map[k])}`).join(',')}}`;
   }
-  return { kept, inserts };
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
+  return `${typeof value}:${String(value)}`;
+}
+
+function hunksOf(baseKeys: string[], side: unknown[]): Hunk[] {
+  const out: Hunk[] = [];
+  let b = 0;
+  let s = 0;
+  let open: Hunk | null = null;
+  for (const part of diffArrays(baseKeys, side.map(canon))) {
+    if (!part.added && !part.removed) {
+      open = null;
+      b += part.count;
+      s += part.count;
+      continue;
+    }
+    if (!open) out.push((open = { start: b, end: b, items: [] }));
+    if (part.removed) open.end = b += part.count;
+    else {
+      open.items.push(...side.slice(s, s + part.count));
+      s += part.count;
+    }
+  }
+  return out;
+}
+
+/** base[start, end) with a side's hunks in that range applied. */
+function versionOf(base: unknown[], start: number, end: number, hunks: readonly Hunk[]): unknown[] {
+  const out: unknown[] = [];
+  let at = start;
+  for (const h of hunks) {
+    out.push(...base.slice(at, h.start), ...h.items);
+    at = h.end;
+  }
+  out.push(...base.slice(at, end));
+  return out;
 }
 
 /**
- * Plain lists, by position: a base item stays when neither side removed it;
- * each side's insertions go where that side put them (ours first at a shared
- * place, an insertion both made kept once). An item both sides replaced with
- * different ones (`tags[0]` edited on each) is a conflict, resolved like any.
+ * Plain lists, by position, as diff3 merges lines: each side's changes are
+ * runs of base items replaced by others (an insertion replaces none). Runs
+ * that do not meet go in as they are; where runs of both sides meet (the
+ * same items, or one inside the other's), equal results go in once, two
+ * insertions at one place go in both (ours first), and anything else (an
+ * item edited on both sides, edited on one and removed on the other) is a
+ * conflict, resolved like any: the chosen side's version of that stretch.
+ * An item both sides added, wherever each put it, is kept once.
  */
 function mergeSequences(base: unknown[], ours: unknown[], theirs: unknown[], segments: Segment[], conflicts: Conflict[], options: MergeOptions): unknown[] {
-  const o = listEdits(base, ours);
-  const t = listEdits(base, theirs);
-  // an item both sides added is kept once, wherever each put it (ours' place)
-  const oursAdded = o.inserts.flat();
-  const alsoOurs = (item: unknown) => {
-    const at = oursAdded.findIndex((x) => equal(x, item));
+  const baseKeys = base.map(canon);
+  const o = hunksOf(baseKeys, ours);
+  const t = hunksOf(baseKeys, theirs);
+  const oursAdded = o.flatMap((h) => h.items.map(canon));
+  const notAddedByOurs = (item: unknown) => {
+    const at = oursAdded.indexOf(canon(item));
     if (at >= 0) oursAdded.splice(at, 1);
-    return at >= 0;
+    return at < 0;
   };
   const result: unknown[] = [];
-  for (let gap = 0; gap <= base.length; gap++) {
-    const [mine, yours] = [o.inserts[gap]!, t.inserts[gap]!];
-    const replaced = gap > 0 && !o.kept[gap - 1] && !t.kept[gap - 1] && mine.length === 1 && yours.length === 1 && !equal(mine[0], yours[0]);
-    if (replaced) {
-      const at: Segment[] = [...segments, { kind: 'index', index: gap - 1 }];
-      const conflict = { path: formatKeyPath(at), segments: at, base: base[gap - 1], ours: mine[0], theirs: yours[0] };
+  let pos = 0;
+  let i = 0;
+  let j = 0;
+  while (i < o.length || j < t.length) {
+    // the next stretch: the earliest run, and every run of either side that meets it
+    const first = j >= t.length || (i < o.length && o[i]!.start <= t[j]!.start) ? o[i]! : t[j]!;
+    let [start, end] = [first.start, first.end];
+    const mine: Hunk[] = [];
+    const yours: Hunk[] = [];
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const [list, into, k] of [[o, mine, 'i'], [t, yours, 'j']] as const) {
+        let n = k === 'i' ? i : j;
+        while (n < list.length && (list[n]!.start < end || list[n]!.start === start || (list[n]!.start === end && end === start))) {
+          into.push(list[n]!);
+          end = Math.max(end, list[n]!.end);
+          n++;
+          grew = true;
+        }
+        if (k === 'i') i = n;
+        else j = n;
+      }
+    }
+    result.push(...base.slice(pos, start));
+    pos = end;
+    const oursVersion = versionOf(base, start, end, mine);
+    const theirsVersion = versionOf(base, start, end, yours);
+    if (yours.length === 0) result.push(...oursVersion);
+    else if (mine.length === 0) result.push(...(start === end ? theirsVersion.filter(notAddedByOurs) : theirsVersion));
+    else if (canon(oursVersion) === canon(theirsVersion)) result.push(...oursVersion);
+    else if (start === end) result.push(...oursVersion, ...theirsVersion.filter(notAddedByOurs));
+    else {
+      const at: Segment[] = [...segments, { kind: 'index', index: result.length }];
+      const one = end - start === 1 && oursVersion.length <= 1 && theirsVersion.length <= 1;
+      const pick = (v: unknown[]): Side => (one ? (v.length === 1 ? v[0] : MISSING) : v);
+      const conflict = { path: formatKeyPath(at), segments: at, base: one ? base[start] : base.slice(start, end), ours: pick(oursVersion), theirs: pick(theirsVersion) };
       const resolution = options.resolve?.(conflict) ?? 'ours';
       conflicts.push({ ...conflict, resolution });
-      alsoOurs(mine[0]);
-      result.push(resolution === 'ours' ? mine[0] : yours[0]);
-    } else result.push(...mine, ...yours.filter((item) => !alsoOurs(item)));
-    if (gap < base.length && o.kept[gap] && t.kept[gap]) result.push(base[gap]);
+      result.push(...(resolution === 'ours' ? oursVersion : theirsVersion));
+    }
   }
+  result.push(...base.slice(pos));
   return result;
 }
 

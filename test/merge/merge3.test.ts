@@ -63,6 +63,34 @@ describe('merge3', () => {
     expect(merge3(base, { tags: ['xb', 'y'] }, { tags: ['xa', 'y'] }, { resolve: () => 'theirs' }).value).toEqual({ tags: ['xa', 'y'] });
     expect(merge3(base, { tags: ['z', 'x', 'y'] }, { tags: ['x', 'y', 'z'] }).value).toEqual({ tags: ['z', 'x', 'y'] });
   });
+
+  it('overlapping changes to a plain list are one conflict over the stretch both changed, named where it now is', () => {
+    // an item edited on both sides, one side appending right after it: one stretch, decided whole (the
+    // losing side's stretch, append and all, is what the conflict record keeps)
+    const edited = merge3({ l: ['a', 'b', 'c'] }, { l: ['a', 'b', 'X'] }, { l: ['a', 'b', 'Y', 'z'] });
+    expect(edited.value).toEqual({ l: ['a', 'b', 'X'] });
+    expect(edited.conflicts).toMatchObject([{ path: 'l[2]', base: ['c'], ours: ['X'], theirs: ['Y', 'z'] }]);
+    expect(merge3({ l: ['a', 'b', 'c'] }, { l: ['a', 'X', 'c'] }, { l: ['a', 'Y', 'c', 'z'] }).value).toEqual({ l: ['a', 'X', 'c', 'z'] });
+    // edited on one side, removed on the other: a conflict, not a silent keep
+    const removed = merge3({ l: ['x', 'y', 'z'] }, { l: ['x', 'z'] }, { l: ['x', 'yB', 'z'] });
+    expect(removed.conflicts).toMatchObject([{ path: 'l[1]', base: 'y', ours: MISSING, theirs: 'yB' }]);
+    expect(removed.value).toEqual({ l: ['x', 'z'] });
+    expect(merge3({ l: ['x', 'y', 'z'] }, { l: ['x', 'z'] }, { l: ['x', 'yB', 'z'] }, { resolve: () => 'theirs' }).value).toEqual({ l: ['x', 'yB', 'z'] });
+    // one side changed one item, the other two around it: the chosen side's stretch
+    const wide = merge3({ l: ['a', 'b', 'c', 'd'] }, { l: ['a', 'X', 'c', 'd'] }, { l: ['a', 'Y', 'W', 'd'] }, { resolve: () => 'theirs' });
+    expect(wide.value).toEqual({ l: ['a', 'Y', 'W', 'd'] });
+    expect(wide.conflicts).toMatchObject([{ path: 'l[1]', base: ['b', 'c'], ours: ['X', 'c'], theirs: ['Y', 'W'] }]);
+    // the index is where the stretch sits in the merged list
+    const moved = merge3({ l: ['a', 'b', 'c'] }, { l: ['new', 'a', 'X', 'c'] }, { l: ['a', 'Y', 'c'] });
+    expect(moved.value).toEqual({ l: ['new', 'a', 'X', 'c'] });
+    expect(moved.conflicts[0]!.path).toBe('l[2]');
+  });
+
+  it('lists of values of different types that print alike are told apart', () => {
+    const date = new Date('2026-01-01T00:00:00.000Z');
+    expect(merge3({ l: [date] }, { l: [date] }, { l: ['2026-01-01T00:00:00.000Z'] }).value).toEqual({ l: ['2026-01-01T00:00:00.000Z'] });
+    expect(merge3({ l: [1] }, { l: [1] }, { l: ['1'] }).value).toEqual({ l: ['1'] });
+  });
 });
 
 describe('structuralDiff', () => {
