@@ -75,14 +75,14 @@ export async function findHandEdits(
     if (!bytes && !change.content) continue;
     if (bytes && change.content && Buffer.compare(Buffer.from(bytes), Buffer.from(change.content)) === 0) continue;
     if (!bytes && atHead) {
-      // absent by design: outside a sparse checkout (refused, with the way in)
-      const sparse = indexRefusalAt(dir, join(dir, '.git'), [change.path]);
-      if (sparse?.kind === 'sparse') throw new RepoError(`${sparse.problem}; nothing was written. ${sparse.fix}`);
+      // absent by design (outside a sparse checkout), or an index this write could not judge: said as such, with the way out
+      const refused = indexRefusalAt(dir, join(dir, '.git'), [change.path]);
+      if (refused) throw new RepoError(`${refused.problem}; nothing was written. ${refused.fix}`);
       // a write would start the file again from nothing, and its data at HEAD would go with the deletion
       const had = topLevel(valueOf(change.path, await readBlob(dir, atHead)));
       if (had.length > 0) {
         throw new TruncatedEditError(
-          `${change.path} was deleted on disk (${plural(had.length, 'top-level key')} at HEAD): a tool may have been cut off while writing it; nothing was written. ${keepOrRestore(dir, change.path)}`,
+          `${change.path} was deleted on disk (${plural(had.length, 'top-level key')} at HEAD): a tool may have been cut off while writing it; nothing was written. Restore it with "git -C ${dir} checkout HEAD -- ${change.path}", or commit the deletion with "gitstate commit ${change.path}"`,
           { file: change.path },
         );
       }

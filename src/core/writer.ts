@@ -106,6 +106,8 @@ export class Writer {
   /** Run `fn` holding the repository lock, once any interrupted write is put right (`recovered` says what that took). */
   locked<T>(fn: (lock: HeldLock, recovered: RecoveryReport) => Promise<T>): Promise<T> {
     return withRepoLock(this.store.gitdir, this.options, async (lock) => {
+      // HEAD must name main before anything is put back or written: an interrupted write's journal is main's
+      await this.store.branch();
       const recovered = await recoverInterrupted(this.store, lock, this.publishOptions(lock));
       return fn(lock, recovered);
     });
@@ -138,8 +140,6 @@ export class Writer {
 
   private async runGroup(group: Queued[], lock: HeldLock): Promise<void> {
     const retries = this.options.retries ?? DEFAULT_RETRIES;
-    // HEAD must name main, looked at under the lock before anything is read (and again at publish)
-    await this.store.branch();
     for (let attempt = 0; ; attempt++) {
       // a group's objects go into one pack: two files to make durable instead of three or more per write
       const stage = await this.store.begin({ packed: group.length > 1 });

@@ -158,7 +158,7 @@ export function indexRefusal(index: Buffer | null, paths: Iterable<string>, git:
     if (extended && (index.readUInt16BE(offset + ENTRY_FIXED) & 0x4000) !== 0) {
       const path = index.toString('utf8', nameStart, nameEnd);
       if (wanted.has(path)) {
-        return { kind: 'sparse', problem: `${path} is outside the sparse checkout (skip-worktree): gitstate edits the files in the work tree`, fix: `Bring it in (${git} sparse-checkout add ...), or end the sparse checkout (${git} sparse-checkout disable)` };
+        return { kind: 'sparse', problem: `${path} is outside the sparse checkout (skip-worktree): gitstate edits the files in the work tree`, fix: `Bring it in (${git} sparse-checkout add /${path}, in a checkout without cone mode), or end the sparse checkout (${git} sparse-checkout disable)` };
       }
     }
     offset += Math.ceil((nameEnd - offset + 1) / 8) * 8;

@@ -6,7 +6,7 @@
  * one line that says what and how out, nothing is committed, and no file
  * leaves HEAD or git's index.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateRepo } from '../../src/core/repo.js';
@@ -49,6 +49,25 @@ describe('HEAD must name main', () => {
     await expect(repo.set('knowledge', 'after', 2)).rejects.toThrow(/HEAD in .* is detached; gitstate writes to main/);
     expect(git(dir, 'rev-parse', 'main').trim()).toBe(main);
     expect(git(dir, 'status', '--porcelain')).toBe('');
+  });
+
+  it('an interrupted write is not put back while HEAD is elsewhere: its files stay as they are until HEAD names main', async () => {
+    const { dir } = await repoWithFiles();
+    const crashed = await cli(['set', 'knowledge', 'a', '2'], { dir, env: { GITSTATE_CRASH_AT: 'renamed' } });
+    expect(crashed.code).not.toBe(0);
+    const left = readFileSync(join(dir, 'knowledge.yaml'), 'utf8');
+    expect(left).toMatch(/^a: 2$/m);
+    // (the killed write left git's index.lock: HEAD is moved as far as git lets one, by itself)
+    git(dir, 'update-ref', '--no-deref', 'HEAD', headOid(dir));
+    const refused = await cli(['set', 'knowledge', 'b', '1'], { dir });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/HEAD in .* is detached/);
+    // untouched: neither put back to main's content nor written
+    expect(readFileSync(join(dir, 'knowledge.yaml'), 'utf8')).toBe(left);
+    git(dir, 'symbolic-ref', 'HEAD', 'refs/heads/main');
+    expect((await cli(['set', 'knowledge', 'b', '1'], { dir })).code).toBe(0);
+    expect(await (await StateRepo.open(dir)).get('knowledge')).toEqual({ a: 1, b: 1 });
+    assertRepoHealthy(dir);
   });
 
   it('a rebase in progress is named as such', async () => {
@@ -119,15 +138,18 @@ describe('index layouts a write cannot rewrite whole', () => {
     const head = headOid(dir);
     const r = await cli(['set', 'environments', 'x', '1'], { dir });
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toMatch(/^gitstate: environments\.yaml is outside the sparse checkout \(skip-worktree\): .*; nothing was (written|committed)\. Bring it in \(git -C .* sparse-checkout add \.\.\.\), or end the sparse checkout/);
+    expect(r.stderr.trim()).toMatch(/^gitstate: environments\.yaml is outside the sparse checkout \(skip-worktree\): .*; nothing was (written|committed)\. Bring it in \(git -C .* sparse-checkout add \/environments\.yaml, in a checkout without cone mode\), or end the sparse checkout/);
     expect(headOid(dir)).toBe(head);
     expect(git(dir, 'show', 'HEAD:environments.yaml')).toBe(environments);
     expect((await cli(['set', 'knowledge', 'b', '2'], { dir })).code).toBe(0);
     expect(files(dir)).toEqual(tracked);
     expect(git(dir, 'status', '--porcelain')).toBe('');
-    git(dir, 'sparse-checkout', 'disable');
+    // the fix it names works as printed
+    git(dir, 'sparse-checkout', 'add', '/environments.yaml');
     expect((await cli(['set', 'environments', 'x', '1'], { dir })).code).toBe(0);
-    expect(await (await StateRepo.open(dir)).get('environments')).toEqual({ dev: { namespace: 'd' }, x: 1 });
+    git(dir, 'sparse-checkout', 'disable');
+    expect((await cli(['set', 'environments', 'y', '2'], { dir })).code).toBe(0);
+    expect(await (await StateRepo.open(dir)).get('environments')).toEqual({ dev: { namespace: 'd' }, x: 1, y: 2 });
     assertRepoHealthy(dir);
   });
 });

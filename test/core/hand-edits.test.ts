@@ -144,7 +144,7 @@ describe('the truncation guard', () => {
     const head = headOid(repo.dir);
     const r = await runMain(['set', 'knowledge', 'os', 'linux'], { dir: repo.dir });
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^gitstate: knowledge\.yaml was deleted on disk \(4 top-level keys at HEAD\): a tool may have been cut off while writing it; nothing was written\. Restore it with "git -C .* checkout HEAD -- knowledge\.yaml"/);
+    expect(r.stderr).toMatch(/^gitstate: knowledge\.yaml was deleted on disk \(4 top-level keys at HEAD\): a tool may have been cut off while writing it; nothing was written\. Restore it with "git -C .* checkout HEAD -- knowledge\.yaml", or commit the deletion with "gitstate commit knowledge\.yaml"$/m);
     expect(headOid(repo.dir)).toBe(head);
     expect(existsSync(join(repo.dir, 'knowledge.yaml'))).toBe(false);
   });
