@@ -15,6 +15,8 @@ export interface RepoStatus {
   head: string | null;
   /** HEAD does not name main (detached, another branch, a rebase): writes are refused until it does. */
   headProblem?: string;
+  /** The index is one gitstate cannot read or write (its changes are then not listed), with the way out. */
+  indexProblem?: string;
   /** Paths tracked at HEAD. */
   files: number;
   /** True when the work tree and index match HEAD. */
@@ -47,7 +49,11 @@ export async function repoStatus(repo: StateRepo): Promise<RepoStatus> {
     }
   }
   const head = await store.headOid();
-  const matrix = await store.statusMatrix({ readOnly });
+  // an index gitstate cannot read (version 4, split) is reported with the way out, not a failure of status
+  const { indexRefusalAt } = await import('../git/index-patch.js');
+  const refused = indexRefusalAt(repo.dir, repo.gitdir, []);
+  const indexProblem = refused && refused.kind !== 'sparse' ? `${refused.problem}. ${refused.fix}` : undefined;
+  const matrix = indexProblem ? [] : await store.statusMatrix({ readOnly });
   const changes: RepoStatus['changes'] = [];
   let files = 0;
   for (const [path, atHead, workdir, stage] of matrix) {
@@ -58,7 +64,7 @@ export async function repoStatus(repo: StateRepo): Promise<RepoStatus> {
   const [{ secretsAt }, { reportHeld }, { loadAllowList }] = await Promise.all([import('../security/held.js'), import('../security/origin.js'), import('../security/allow.js')]);
   const secrets = await reportHeld(store, head, await secretsAt(store, head, await loadAllowList(repo.dir)));
   const handEdits = changes.length === 0 ? [] : await listHandEdits(repo);
-  const status: RepoStatus = { dir: repo.dir, branch: 'main', head, ...(headProblem ? { headProblem } : {}), files, clean: changes.length === 0, changes, handEdits, recovered, secrets };
+  const status: RepoStatus = { dir: repo.dir, branch: 'main', head, ...(headProblem ? { headProblem } : {}), ...(indexProblem ? { indexProblem } : {}), files, clean: changes.length === 0 && !indexProblem, changes, handEdits, recovered, secrets };
   if (readOnly) Object.assign(status, { readOnly, interrupted: store.readJournal() !== null });
   return status;
 }

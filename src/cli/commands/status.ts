@@ -34,6 +34,7 @@ export function register(program: Command): void {
         `state dir: ${status.dir}`,
         `branch:    ${status.branch} at ${status.head ? status.head.slice(0, 12) : '(no commits)'}`,
         ...(status.headProblem ? [`HEAD:      ${status.headProblem}; writes are refused until then`] : []),
+        ...(status.indexProblem ? [`index:     ${status.indexProblem}`] : []),
         `files:     ${status.files}`,
         ...workTree(status),
         status.sync.remote
