@@ -508,4 +508,3 @@ export async function resetWorkTree(
     throw err;
   }
 }
-

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { builtinKind } from './kinds.js';
-import { STRATEGIES, type Strategy } from '../sync/strategy.js';
+import { STRATEGIES, type Strategy } from '../merge/strategy.js';
 
 // ISO 8601 / YAML timestamp: 2026-01-21, 2026-01-21T15:54:19Z, 2026-01-21 15:54:19.5 +01:00
 const TIMESTAMP = /^\d{4}-\d{1,2}-\d{1,2}(?:(?:[Tt]|[ \t]+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[ \t]*(?:Z|[+-]\d{1,2}(?::?\d{2})?))?)?$/;
@@ -81,7 +81,6 @@ export const stateJson = z.looseObject({
   current_project: projectName.nullish(),
 });
 
-/** Which built-in schema applies to a repo-relative path (and this content), if any. */
 /** A sync strategy. */
 const strategy = z.enum(STRATEGIES as [Strategy, ...Strategy[]], { error: `expected a strategy: ${STRATEGIES.join(', ')}` });
 
@@ -96,6 +95,7 @@ export const syncSettings = z
   })
   .nullable();
 
+/** Which built-in schema applies to a repo-relative path (and this content), if any. */
 export function builtinSchemaFor(path: string, value: unknown): z.ZodType | undefined {
   switch (builtinKind(path)) {
     case 'current-work':

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ConflictError, SchemaError, YamlError } from '../errors.js';
-import { STRATEGIES, type Strategy } from './strategy.js';
+import { STRATEGIES, type Strategy } from '../merge/strategy.js';
 import { STATE_EXTENSIONS } from '../base/paths.js';
 import type { StateRepo, WriteResult } from '../core/repo.js';
 import type { GitStore } from '../git/store.js';
@@ -24,7 +24,7 @@ import { foldCase, storeReader, type ParentReader } from '../security/guard.js';
 import { getValue } from '../yaml/edit.js';
 import { textWithValue } from '../yaml/onto.js';
 
-export { STRATEGIES, type Strategy } from './strategy.js';
+export { STRATEGIES, type Strategy } from '../merge/strategy.js';
 export const SYNC_SETTINGS = '.gitstate/sync.yaml';
 export const CONFLICTS_FILE = '.gitstate/conflicts.yaml';
 

@@ -17,7 +17,7 @@ import type { GitStore } from '../git/store.js';
 import { UnrelatedHistoryError } from './errors.js';
 import type { ConflictRecord } from './merge.js';
 import type { ArrivedSecret } from './secrets.js';
-import type { Strategy } from './strategy.js';
+import type { Strategy } from '../merge/strategy.js';
 import { BRANCH, fetchBranch, pushBranch, PushRejectedError, redact, redactText, trackingRef, type RemoteTarget, type TransferOptions } from './transport.js';
 
 export interface SyncOptions extends TransferOptions {

@@ -19,7 +19,7 @@ function transferOptions(command: Command): Command {
 }
 
 async function parseFlags(flags: SyncFlags, options: GlobalOptions) {
-  const { STRATEGIES } = await import('../../sync/strategy.js');
+  const { STRATEGIES } = await import('../../merge/strategy.js');
   if (flags.strategy && !(STRATEGIES as readonly string[]).includes(flags.strategy)) {
     throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}, got "${flags.strategy}"`);
   }
@@ -27,7 +27,7 @@ async function parseFlags(flags: SyncFlags, options: GlobalOptions) {
   if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout needs a number of milliseconds, got "${flags.timeout}"`);
   return {
     remote: flags.remote,
-    strategy: flags.strategy as import('../../sync/strategy.js').Strategy | undefined,
+    strategy: flags.strategy as import('../../merge/strategy.js').Strategy | undefined,
     timeoutMs: timeout,
     allowUnrelated: flags.allowUnrelated,
     onProgress: progress(options),
