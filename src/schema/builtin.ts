@@ -88,7 +88,7 @@ const strategy = z.enum(STRATEGIES as [Strategy, ...Strategy[]], { error: `expec
 export const syncSettings = z
   .looseObject({
     auto: z.boolean().optional(),
-    auto_delay_ms: z.number().int().nonnegative().optional(),
+    auto_delay_ms: z.number().int().nonnegative().max(3_600_000, { error: 'expected at most 3600000 (an hour)' }).optional(),
     strategy: strategy.optional(),
     rules: z.record(z.string(), strategy).optional(),
     identity: z.record(z.string(), z.record(z.string(), z.string())).optional(),

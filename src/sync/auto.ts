@@ -11,19 +11,31 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, rmdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateRepo } from '../core/repo.js';
-import { loadSyncSettings } from './merge.js';
+import { readSyncSettings, type SyncSettings } from './merge.js';
 import { sync } from './sync.js';
 
 export const DEFAULT_AUTO_DELAY_MS = 5000;
+/** The longest quiet period auto-sync waits for (the schema of .gitstate/sync.yaml allows no more). */
+export const MAX_AUTO_DELAY_MS = 3_600_000;
 
 function marker(repo: StateRepo): string {
   return join(repo.gitdir, 'gitstate', 'last-write');
 }
 
+/**
+ * The quiet period to wait for, as a timer can hold it (past 2^31 ms Node fires at once, and the
+ * loop would spin): the file is read unchecked here, and the sync checks it.
+ */
+export function autoDelay(settings: SyncSettings): number {
+  const asked = settings.auto_delay_ms;
+  return typeof asked === 'number' && Number.isFinite(asked) ? Math.min(Math.max(asked, 0), MAX_AUTO_DELAY_MS) : DEFAULT_AUTO_DELAY_MS;
+}
+
 /** Called after a write: note its time and, if auto-sync is on, make sure a background syncer runs. */
 export async function afterWrite(repo: StateRepo, cliPath: string): Promise<boolean> {
-  const settings = await loadSyncSettings(repo.dir);
-  if (!settings.auto) return false;
+  // read unchecked on every write (no schema loaded); `true` alone turns it on, the sync itself checks the rest
+  const settings = await readSyncSettings(repo.dir);
+  if (settings.auto !== true) return false;
   const store = await repo.store();
   if (!(await store.getConfig('remote.origin.url'))) return false;
   mkdirSync(join(repo.gitdir, 'gitstate'), { recursive: true });
@@ -40,8 +52,8 @@ export async function afterWrite(repo: StateRepo, cliPath: string): Promise<bool
 
 /** The background syncer: one at a time; waits for quiet, syncs, repeats while writes keep coming. */
 export async function runAutoSync(repo: StateRepo): Promise<void> {
-  const settings = await loadSyncSettings(repo.dir);
-  const delay = settings.auto_delay_ms ?? DEFAULT_AUTO_DELAY_MS;
+  const settings = await readSyncSettings(repo.dir);
+  const delay = autoDelay(settings);
   const lock = join(repo.gitdir, 'gitstate', 'autosync.lock');
   try {
     mkdirSync(lock);

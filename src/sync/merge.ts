@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ConflictError, SchemaError, YamlError } from '../errors.js';
-import { STRATEGIES, type Strategy } from '../merge/strategy.js';
+import type { Strategy } from '../merge/strategy.js';
 import { STATE_EXTENSIONS } from '../base/paths.js';
 import type { StateRepo, WriteResult } from '../core/repo.js';
 import type { GitStore } from '../git/store.js';
@@ -59,14 +59,26 @@ export interface ConflictRecord {
   theirs: SideInfo;
 }
 
+/**
+ * `.gitstate/sync.yaml`, checked against its schema (a file committed natively or pulled may not
+ * have been, when written): a bad one is a SchemaError naming the key, which a sync records.
+ */
 export async function loadSyncSettings(dir: string): Promise<SyncSettings> {
+  const settings = await readSyncSettings(dir);
+  const { validateContent } = await import('../schema/validate.js');
   try {
-    const settings = (parse(await readFile(join(dir, SYNC_SETTINGS), 'utf8')) ?? {}) as SyncSettings;
-    for (const s of [settings.strategy, ...Object.values(settings.rules ?? {})]) {
-      // a file written before writes checked it (or by hand): its content is wrong, not the command line
-      if (s !== undefined && !STRATEGIES.includes(s)) throw new SchemaError(`${SYNC_SETTINGS}: unknown strategy "${s}" (use ${STRATEGIES.join(', ')}); fix it with gitstate write ${SYNC_SETTINGS}`, { file: SYNC_SETTINGS });
-    }
-    return settings;
+    await validateContent(SYNC_SETTINGS, settings);
+  } catch (err) {
+    if (err instanceof SchemaError) err.message += `; fix it with gitstate write ${SYNC_SETTINGS}`;
+    throw err;
+  }
+  return settings ?? {};
+}
+
+/** The settings as written, unchecked (what a write looks at to start auto-sync: `auto: true` and nothing else). */
+export async function readSyncSettings(dir: string): Promise<SyncSettings> {
+  try {
+    return (parse(await readFile(join(dir, SYNC_SETTINGS), 'utf8')) ?? {}) as SyncSettings;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw err;

@@ -1,4 +1,7 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { StateRepo } from '../../src/core/repo.js';
+import { afterWrite, autoDelay } from '../../src/sync/auto.js';
 import { describe, expect, it } from 'vitest';
 import { useGitServer } from '../helpers/server.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -51,6 +54,43 @@ describe('auto-sync', () => {
     await until(async () => (await serverTip('auto.git')) === headOid(dir), 'the retried sync to push');
     expect(JSON.parse((await cli(['status', '--json'], { dir })).stdout).sync.lastError).toBeNull();
   }, 180_000);
+
+  it('settings read unchecked by a write turn auto-sync on only with auto: true, and a wait a timer can hold', async () => {
+    expect(autoDelay({})).toBe(5000);
+    expect(autoDelay({ auto_delay_ms: 250 })).toBe(250);
+    expect(autoDelay({ auto_delay_ms: 1e12 })).toBe(3_600_000);
+    expect(autoDelay({ auto_delay_ms: -5 })).toBe(0);
+    expect(autoDelay({ auto_delay_ms: 'soon' as unknown as number })).toBe(5000);
+    const url = gitServer().createRepo('auto-off.git');
+    const dir = join(await tempDir(), 'state');
+    expect((await cli(['clone', url], { dir })).code).toBe(0);
+    // committed by hand (a write would refuse it): the string "no" must not turn auto-sync on
+    await writeFile(join(dir, '.gitstate/sync.yaml'), 'auto: "no"\n');
+    await gitAsync(dir, 'add', '.gitstate/sync.yaml');
+    await gitAsync(dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--no-verify', '-m', 'settings');
+    expect(await afterWrite(await StateRepo.open(dir), CLI)).toBe(false);
+  });
+
+  it('a sync merging under settings a write never checked fails naming them, and status shows it', async () => {
+    const { laptop, desktop } = await (async () => {
+      const url = gitServer().createRepo('bad-settings.git');
+      const a = join(await tempDir(), 'state');
+      const b = join(await tempDir(), 'state');
+      expect((await cli(['clone', url], { dir: a })).code).toBe(0);
+      expect((await cli(['clone', url], { dir: b })).code).toBe(0);
+      return { laptop: a, desktop: b };
+    })();
+    await writeFile(join(desktop, '.gitstate/sync.yaml'), 'strategy: bogus\n');
+    await gitAsync(desktop, 'add', '.gitstate/sync.yaml');
+    await gitAsync(desktop, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--no-verify', '-m', 'settings');
+    await cli(['set', 'knowledge', 'x', 'laptop'], { dir: laptop });
+    expect((await cli(['sync'], { dir: laptop })).code).toBe(0);
+    await cli(['set', 'knowledge', 'x', 'desktop'], { dir: desktop });
+    const r = await cli(['sync'], { dir: desktop });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^gitstate: \.gitstate\/sync\.yaml: strategy: expected a strategy: newest, ours, theirs, manual \(schema\); fix it with gitstate write \.gitstate\/sync\.yaml$/m);
+    expect(JSON.parse((await cli(['status', '--json'], { dir: desktop })).stdout).sync.lastError).toMatch(/strategy: expected a strategy/);
+  });
 
   it('an MCP tool write is synced in the background too', async () => {
     const url = gitServer().createRepo('auto-mcp.git');
