@@ -19,7 +19,7 @@ import { structuralDiff, type Change } from '../merge/diff.js';
 import { merge3, MISSING, type Side } from '../merge/merge3.js';
 import { HistoryIndex, type CommitRecord } from './index-file.js';
 import { resolveRev } from './revs.js';
-import { redactDiffLine, redactShown, redactText, redactValue, secretStrings } from '../security/secrets.js';
+import { redactDiffLine, redactSegments, redactShown, redactText, redactValue, secretStrings } from '../security/secrets.js';
 
 /** The last key name of a key path (what makes a value sensitive), if it ends in one. */
 function lastKey(segments: readonly Segment[]): string | undefined {
@@ -295,7 +295,7 @@ export class History {
     if (before === after) return null;
     const patch = createTwoFilesPatch(before === null ? '/dev/null' : `a/${path}`, after === null ? '/dev/null' : `b/${path}`, before ?? '', after ?? '', undefined, undefined, { context: 3 });
     // diffs are shown: no secret in them, whatever history holds
-    const entry: FileDiff = { path, patch: redactShown(patch.split('\n').map(redactDiffLine).join('\n'), [...secretStrings(path, before), ...secretStrings(path, after)]) };
+    const entry: FileDiff = { path: redactText(path), patch: redactShown(patch.split('\n').map(redactDiffLine).join('\n'), [...secretStrings(path, before), ...secretStrings(path, after)]) };
     if (structural && isStructured(path)) {
       const value = (text: string | null) => {
         if (text === null) return undefined;
@@ -307,7 +307,7 @@ export class History {
       };
       entry.changes = structuralDiff(value(before), value(after)).map((c) => {
         const key = lastKey(c.segments);
-        return { ...c, path: redactText(c.path), ...('before' in c ? { before: redactValue(c.before, key) } : {}), ...('after' in c ? { after: redactValue(c.after, key) } : {}) };
+        return { ...c, path: redactText(c.path), segments: redactSegments(c.segments), ...('before' in c ? { before: redactValue(c.before, key) } : {}), ...('after' in c ? { after: redactValue(c.after, key) } : {}) };
       });
     }
     return entry;

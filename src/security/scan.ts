@@ -212,12 +212,16 @@ function entries(node: object): Array<[string, unknown]> {
 
 /** A key path for messages: segments that look like secrets are redacted. */
 export function where(path: readonly Segment[]): string {
-  const safe = path.map((s): Segment => {
+  return formatKeyPath(redactSegments(path)) || '(top level)';
+}
+
+/** Key path segments to show: one that looks like a secret (a key named by a token) is the marker. */
+export function redactSegments(path: readonly Segment[]): Segment[] {
+  return path.map((s): Segment => {
     if (s.kind === 'key' && scanLine(s.name).length > 0) return { kind: 'key', name: REDACTED };
     if (s.kind === 'select' && scanLine(`${s.field}=${s.value}`).length > 0) return { kind: 'key', name: REDACTED };
     return s;
   });
-  return formatKeyPath(safe) || '(top level)';
 }
 
 

@@ -18,7 +18,7 @@ import { scanValue, type Finding } from './scan.js';
 
 export { ALLOW_FILE, compileAllowList, loadAllowList, parseAllowList, type AllowList } from './allow.js';
 export { redactShown, scanFile, secretStrings } from './file-scan.js';
-export { isSensitiveKey, redactDiffLine, redactText, redactValue, scanText, REDACTED, type Finding } from './scan.js';
+export { isSensitiveKey, redactDiffLine, redactSegments, redactText, redactValue, scanText, REDACTED, type Finding } from './scan.js';
 
 export interface SecretHit {
   file: string;

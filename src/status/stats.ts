@@ -16,6 +16,7 @@ import { HistoryIndex } from '../history/index-file.js';
 import type { SyncStatus } from '../sync/sync.js';
 import { readStateFile } from '../state/manager.js';
 import { readStateBytes } from '../base/files.js';
+import { redactText } from '../security/redact.js';
 
 export interface RepoStats {
   dir: string;
@@ -77,7 +78,8 @@ export async function repoStats(repo: StateRepo, options: StatsOptions = {}): Pr
     if (record.t >= now - DAY) commits.last24h++;
     if (record.t >= now - 7 * DAY) commits.last7d++;
     if (newest.length < (options.newest ?? 5)) {
-      const entry: RepoStats['newest'][number] = { commit: record.c, date: new Date(record.t * 1000).toISOString(), subject: record.s, files: Object.keys(record.f).sort() };
+      // a native commit's subject or file name may hold a secret: shown redacted, as log shows it
+      const entry: RepoStats['newest'][number] = { commit: record.c, date: new Date(record.t * 1000).toISOString(), subject: redactText(record.s), files: Object.keys(record.f).map(redactText).sort() };
       if (record.host) entry.host = record.host;
       newest.push(entry);
     }

@@ -104,6 +104,19 @@ describe('history shows a value under a sensitive key name redacted', () => {
     expect((await cli(['show', 'HEAD'], { dir })).stdout).toContain('token: ${VAULT_TOKEN}');
   });
 
+  it('a token as a file name, a key or a commit subject is shown redacted by stats, show and diff, text and JSON', async () => {
+    const dir = await newRepo();
+    await writeFile(join(dir, `${T.github}.yaml`), 'a: 1\n');
+    await writeFile(join(dir, 'knowledge.yaml'), `${T.npm}: value\n`);
+    git(dir, 'add', '-A');
+    noHook(dir, `add note ${T.slack}`);
+    for (const args of [['stats'], ['--json', 'stats'], ['show', 'HEAD'], ['--json', 'show', 'HEAD'], ['diff', 'HEAD~1', 'HEAD', '--structural'], ['--json', 'diff', 'HEAD~1', 'HEAD', '--structural'], ['log']]) {
+      const r = await cli(args, { dir });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      for (const secret of [T.github, T.npm, T.slack]) expect(r.stdout, `${args.join(' ')}`).not.toContain(secret);
+    }
+  });
+
   it('values over several lines or in flow maps too: a key block, a block scalar, a flow map', async () => {
     const dir = await newRepo();
     const pem = T.pem.trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
