@@ -179,12 +179,15 @@ export function indexRefusal(index: Buffer | null, paths: Iterable<string>, git:
 
 /** `indexRefusal` of the repository's index as it is on disk now (none yet: null). */
 export function indexRefusalAt(dir: string, gitdir: string, paths: Iterable<string>): IndexRefusal | null {
-  let index: Buffer;
+  return indexRefusal(readIndexFile(gitdir), paths, `git -C ${dir}`, gitdir);
+}
+
+/** The index file's bytes, or null when there is none yet. */
+export function readIndexFile(gitdir: string): Buffer | null {
   try {
-    index = readFileSync(join(gitdir, 'index'));
+    return readFileSync(join(gitdir, 'index'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  return indexRefusal(index, paths, `git -C ${dir}`, gitdir);
 }

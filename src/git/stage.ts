@@ -29,7 +29,7 @@ import { existsSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BranchMovedError, PathError, RepoError } from '../errors.js';
-import { indexRefusalAt } from './index-patch.js';
+import { indexRefusal, readIndexFile } from './index-patch.js';
 import type { Clock } from '../base/clock.js';
 import type { FileChange, Person } from '../core/types.js';
 import { crashPoint } from './crash-points.js';
@@ -206,8 +206,10 @@ export class Stage {
       const ref = await this.store.branch();
       refLock = await GitLockFile.acquire(join(gitdir, ref), lockOptions);
       crashPoint('locked');
-      // before anything is placed: an index this write cannot rewrite whole stops it here
-      const refused = indexRefusalAt(dir, gitdir, this.files.keys());
+      // before anything is placed: an index this write cannot rewrite whole stops it here (read once,
+      // under index.lock: the same bytes are the base of the new index below)
+      const indexBytes = readIndexFile(gitdir);
+      const refused = indexRefusal(indexBytes, this.files.keys(), `git -C ${dir}`, gitdir);
       if (refused) throw new RepoError(`${refused.problem}; nothing was committed. ${refused.fix}`);
       const current = await this.store.readBranchTip();
       if (current !== this.base) throw new BranchMovedError(this.base, current);
@@ -246,7 +248,7 @@ export class Stage {
       }
       crashPoint('renamed');
 
-      const index = await this.store.indexWith([...this.files].map(([path, { blob }]) => ({ path, oid: blob })));
+      const index = await this.store.indexWith([...this.files].map(([path, { blob }]) => ({ path, oid: blob })), indexBytes);
       indexLock.write(index);
       await settleAll([...[...dirs].map((d) => disk.syncDir(d)), indexLock.sync()]);
       options.assertLockHeld?.();

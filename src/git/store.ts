@@ -17,7 +17,7 @@ import { indexManager, iso, isoModels } from './iso.js';
 import { commitTree, parseCommit, parseTree, readLoose, type LooseObject } from './loose.js';
 import { readConfig, readIdentity, type Identity } from './config.js';
 import { blobOid, type TreeEntry } from './objects.js';
-import { indexRefusalAt, updateIndex } from './index-patch.js';
+import { indexRefusalAt, readIndexFile, updateIndex } from './index-patch.js';
 import { PackIndexes } from './packs.js';
 import { mergePacks, wholeEntries, type PackEntry } from './pack-write.js';
 import { GitMissingError, nativeBlobs, nativeDiskChanges, runGit, type DiskChange } from './native.js';
@@ -464,14 +464,10 @@ export class GitStore {
    * taken from the work tree as it is now. Read and built while the caller
    * holds `index.lock`; the bytes are for that lock file.
    */
-  async indexWith(updates: ReadonlyArray<{ path: string; oid: string | null; trustDisk?: boolean }>): Promise<Buffer> {
+  async indexWith(updates: ReadonlyArray<{ path: string; oid: string | null; trustDisk?: boolean }>, read?: Buffer | null): Promise<Buffer> {
     const path = join(this.gitdir, 'index');
-    let current: Buffer | null = null;
-    try {
-      current = readFileSync(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    // `read`: the index as the caller read it under index.lock (it cannot have changed since)
+    const current = read !== undefined ? read : readIndexFile(this.gitdir);
     // trustDisk false: the file is not that blob; stat data of zero makes git look at it again
     const untrusted = new Set(updates.filter((u) => u.trustDisk === false).map((u) => u.path));
     const stats = (p: string) => {
