@@ -254,6 +254,15 @@ export class StateManager {
    * pending changes are written to `.gitstate/aside/` and a StateFlushError says
    * where; nothing acknowledged is dropped.
    */
+  /**
+   * Drop the changes not committed yet: for a caller that reports a failed flush itself and whose
+   * user retries (a one-shot command); nothing is then written aside on close.
+   */
+  discardPending(): void {
+    this.pending.clear();
+    this.clearTimer();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     try {

@@ -70,6 +70,15 @@ describe('HEAD must name main', () => {
     assertRepoHealthy(dir);
   });
 
+  it('state set is refused likewise, with its own error, and writes nothing (no pending changes set aside)', async () => {
+    const { dir } = await repoWithFiles();
+    git(dir, 'checkout', '-q', '--detach');
+    const r = await cli(['--json', 'state', 'set', 'persona', 'x'], { dir });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'REPO', message: expect.stringMatching(/is detached/) });
+    expect(git(dir, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+  });
+
   it('a rebase in progress is named as such', async () => {
     const { dir } = await repoWithFiles();
     git(dir, 'switch', '-q', '-c', 'side', 'HEAD~1');

@@ -18,7 +18,13 @@ async function withState<T>(options: GlobalOptions, fn: (state: StateManager) =>
 async function mutate(options: GlobalOptions, change: (state: StateManager) => void): Promise<void> {
   const result = await withState(options, async (state) => {
     change(state);
-    return (await state.flush()) ?? { commit: (await (await state.repo.store()).headOid()) ?? '', changed: false, files: [] };
+    try {
+      return (await state.flush()) ?? { commit: (await (await state.repo.store()).headOid()) ?? '', changed: false, files: [] };
+    } catch (err) {
+      // the command fails with the flush's own error and writes nothing (no file set aside): it can be run again
+      state.discardPending();
+      throw err;
+    }
   });
   printWrite(result, options);
 }
