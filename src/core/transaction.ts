@@ -14,6 +14,7 @@ import { isJsonPath, normalizeStatePath } from '../base/paths.js';
 import type { OpName, OpRecord } from './message.js';
 import { checkFiniteNumbers, checkJsonNumbers, jsonErrorReason } from '../security/values.js';
 import type { FileChange } from './types.js';
+import { TruncatedEditError } from './hand-edits.js';
 
 /** Where sync's settings live (identity fields per list among them). */
 const SYNC_SETTINGS = '.gitstate/sync.yaml';
@@ -119,6 +120,15 @@ export class Transaction {
       loaded = { path, disk: await this.read(path), state, deleted: false };
       this.files.set(path, loaded);
     }
+    // no data at all (empty stdin from a pipeline that failed) over a file that has some: refused, as a
+    // hand edit that emptied a file is; `{}` empties it on purpose
+    if (state.value === null && !loaded.deleted) {
+      const had = loaded.state !== state ? loaded.state.value : loaded.disk ? valueOrNull(loaded.disk, path) : null;
+      const keys = had !== null && typeof had === 'object' ? Object.keys(had).length : 0;
+      if (keys > 0) {
+        throw new TruncatedEditError(`${given} holds no data; it would replace ${keys} top-level ${keys === 1 ? 'key' : 'keys'}; nothing was written. To empty the file write {} (or []); to remove it, gitstate delete ${path}`, { file: path });
+      }
+    }
     loaded.state = state;
     loaded.text = text;
     loaded.deleted = false;
@@ -216,4 +226,13 @@ function checkValue(value: unknown, where: string): void {
   checkDepth(value, `value for ${where}`);
   checkStrings(value, `value for ${where}`);
   checkFiniteNumbers(value, `value for ${where}`);
+}
+
+/** A file's data, or null when it has none or does not parse (a write may always replace a broken file). */
+function valueOrNull(bytes: Uint8Array, path: string): unknown {
+  try {
+    return parseStateText(decodeForEdit(bytes, path), path).value;
+  } catch {
+    return null;
+  }
 }

@@ -86,7 +86,8 @@ const strategy = z.enum(STRATEGIES as [Strategy, ...Strategy[]], { error: `expec
 
 /** .gitstate/sync.yaml: checked when written, so a bad setting stops that write, not every later sync. */
 export const syncSettings = z
-  .looseObject({
+  // strict: a misspelt setting (`stratgy:`) would otherwise do nothing, silently
+  .strictObject({
     auto: z.boolean().optional(),
     auto_delay_ms: z.number().int().nonnegative().max(3_600_000, { error: 'expected at most 3600000 (an hour)' }).optional(),
     strategy: strategy.optional(),

@@ -149,6 +149,21 @@ describe('the truncation guard', () => {
     expect(existsSync(join(repo.dir, 'knowledge.yaml'))).toBe(false);
   });
 
+  it('write with no data (empty stdin, a comment alone) over a file that has some is refused; {} empties it on purpose', async () => {
+    const repo = await repoWithFacts();
+    const head = headOid(repo.dir);
+    for (const input of ['', '\n', '# nothing here\n']) {
+      const r = await runMain(['write', 'knowledge'], { dir: repo.dir, input });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/^gitstate: the text given for knowledge\.yaml holds no data; it would replace 4 top-level keys; nothing was written\. To empty the file write \{\} \(or \[\]\); to remove it, gitstate delete knowledge\.yaml\n$/);
+    }
+    expect(headOid(repo.dir)).toBe(head);
+    expect((await runMain(['write', 'knowledge'], { dir: repo.dir, input: '{}\n' })).code).toBe(0);
+    expect(await repo.get('knowledge')).toEqual({});
+    // a new file, or one with no data, takes an empty text
+    expect((await runMain(['write', 'notes/blank'], { dir: repo.dir, input: '' })).code).toBe(0);
+  });
+
   it('a deletion by hand is committed by gitstate commit in one commit, which undo takes back', async () => {
     const repo = await repoWithFacts();
     const before = headOid(repo.dir);

@@ -79,7 +79,9 @@ describe('built-in schemas', () => {
   });
 
   it('.gitstate/sync.yaml: strategies, rules, auto and identity as sync reads them', () => {
-    expect(() => validateContent('.gitstate/sync.yaml', { auto: true, auto_delay_ms: 500, strategy: 'ours', rules: { 'knowledge.yaml': 'theirs' }, identity: { 'current_work.yaml': { open_mrs: 'mr' } }, note: 'kept' })).not.toThrow();
+    expect(() => validateContent('.gitstate/sync.yaml', { auto: true, auto_delay_ms: 500, strategy: 'ours', rules: { 'knowledge.yaml': 'theirs' }, identity: { 'current_work.yaml': { open_mrs: 'mr' } } })).not.toThrow();
+    expect(error('.gitstate/sync.yaml', { stratgy: 'manual' })).toMatch(/Unrecognized key: "stratgy"/);
+    expect(error('.gitstate/sync.yaml', { auto_delay_ms: 1e12 })).toMatch(/auto_delay_ms: expected at most 3600000/);
     expect(() => validateContent('.gitstate/sync.yaml', null)).not.toThrow();
     expect(error('.gitstate/sync.yaml', { strategy: 'bogus' })).toBe('.gitstate/sync.yaml: strategy: expected a strategy: newest, ours, theirs, manual (schema)');
     expect(error('.gitstate/sync.yaml', { rules: { 'knowledge.yaml': 'whatever' } })).toMatch(/rules\["knowledge\.yaml"\]: expected a strategy/);
