@@ -117,7 +117,10 @@ export async function mergeBranch(
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const files: Array<{ path: string; content: Uint8Array | null }> = [];
   const conflicts: ConflictRecord[] = [];
-  const parents = storeReader(store);
+  // folder listings at ours, for the case check of each file only they added (many, on a big pull): read once each
+  const reader = storeReader(store);
+  const listed = new Map<string, Promise<string[] | null>>();
+  const parents: Pick<ParentReader, 'list'> = { list: (commit, dir) => (listed.get(`${commit}:${dir}`) ?? listed.set(`${commit}:${dir}`, reader.list(commit, dir)).get(`${commit}:${dir}`))! };
   const manual: string[] = [];
 
   for (const [path, theirBlob] of Object.entries(theirsChanged)) {
@@ -244,7 +247,7 @@ async function storable(dir: string, file: string, segments: readonly Segment[] 
 }
 
 /** The path at `commit` that `path` differs from only in case (a folder or the file), or null. */
-async function caseClash(parents: ParentReader, commit: string, path: string): Promise<string | null> {
+async function caseClash(parents: Pick<ParentReader, 'list'>, commit: string, path: string): Promise<string | null> {
   const parts = path.split('/');
   for (let i = 0; i < parts.length; i++) {
     const names = await parents.list(commit, parts.slice(0, i).join('/'));
