@@ -94,8 +94,8 @@ describe('history shows a value under a sensitive key name redacted', () => {
     const dir = await newRepo();
     await writeFile(join(dir, 'environments.yaml'), 'db:\n  host: db1\n  password: hunter2-correct-horse\n  token: ${VAULT_TOKEN}\n');
     noHook(dir, 'by hand, hook skipped');
-    for (const args of [['show', 'HEAD'], ['diff', 'HEAD~1', 'HEAD', '--structural'], ['log', 'environments', '--key', 'db.password'], ['show', 'HEAD:environments.yaml']]) {
-      const r = await cli(args, { dir });
+    const runs = [['show', 'HEAD'], ['diff', 'HEAD~1', 'HEAD', '--structural'], ['log', 'environments', '--key', 'db.password'], ['show', 'HEAD:environments.yaml']];
+    for (const [args, r] of await Promise.all(runs.map(async (args) => [args, await cli(args, { dir })] as const))) {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).not.toContain('hunter2');
       if (args[0] !== 'log') expect(r.stdout).toContain('db1'); // the rest is shown as it is
@@ -110,8 +110,8 @@ describe('history shows a value under a sensitive key name redacted', () => {
     await writeFile(join(dir, 'knowledge.yaml'), `${T.npm}: value\n`);
     git(dir, 'add', '-A');
     noHook(dir, `add note ${T.slack}`);
-    for (const args of [['stats'], ['--json', 'stats'], ['show', 'HEAD'], ['--json', 'show', 'HEAD'], ['diff', 'HEAD~1', 'HEAD', '--structural'], ['--json', 'diff', 'HEAD~1', 'HEAD', '--structural'], ['log']]) {
-      const r = await cli(args, { dir });
+    const runs = [['stats'], ['--json', 'stats'], ['show', 'HEAD'], ['--json', 'show', 'HEAD'], ['diff', 'HEAD~1', 'HEAD', '--structural'], ['--json', 'diff', 'HEAD~1', 'HEAD', '--structural'], ['log']];
+    for (const [args, r] of await Promise.all(runs.map(async (args) => [args, await cli(args, { dir })] as const))) {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       for (const secret of [T.github, T.npm, T.slack]) expect(r.stdout, `${args.join(' ')}`).not.toContain(secret);
     }
@@ -122,8 +122,8 @@ describe('history shows a value under a sensitive key name redacted', () => {
     const pem = T.pem.trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
     await writeFile(join(dir, 'environments.yaml'), `tls:\n  cert: |\n${pem}\ndb:\n  password: |\n    hunter2-block-secret\ncreds: {password: flowsecret99, user: bob}\n`);
     noHook(dir, 'by hand, hook skipped');
-    for (const args of [['show', 'HEAD'], ['show', 'HEAD:environments.yaml'], ['diff', 'HEAD~1', 'HEAD'], ['--json', 'show', 'HEAD'], ['diff', 'HEAD~1', 'HEAD', '--structural']]) {
-      const r = await cli(args, { dir });
+    const runs = [['show', 'HEAD'], ['show', 'HEAD:environments.yaml'], ['diff', 'HEAD~1', 'HEAD'], ['--json', 'show', 'HEAD'], ['diff', 'HEAD~1', 'HEAD', '--structural']];
+    for (const [args, r] of await Promise.all(runs.map(async (args) => [args, await cli(args, { dir })] as const))) {
       expect(r.code, r.stderr).toBe(0);
       for (const secret of ['MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn', 'hunter2-block-secret', 'flowsecret99']) expect(r.stdout, `${args.join(' ')}: ${secret}`).not.toContain(secret);
       expect(r.stdout).toContain('bob');
