@@ -154,8 +154,12 @@ export function rejection(target: RemoteTarget, reason: string, server: string):
 }
 
 /** The server's own text: its `remote:` lines, without the prefix and progress. */
-function serverLines(stderr: string): string {
-  return gitMessage(stderr.split(/\r?\n/).filter((l) => l.startsWith('remote:')).join('\n')).replace(/(^|; )remote: /g, '$1');
+/**
+ * The server's own lines (`remote: …`) in git's stderr. Split at carriage returns too: a progress
+ * line ends in one, and a server line that arrives while it is drawn follows it on the same line.
+ */
+export function serverLines(stderr: string): string {
+  return gitMessage(stderr.split(/\r?\n|\r/).filter((l) => l.startsWith('remote:')).join('\n')).replace(/(^|; )remote: /g, '$1');
 }
 
 function missingBranch(target: RemoteTarget, branches: string[]): RemoteBranchError {

@@ -11,6 +11,7 @@ import { FakeClock } from '../helpers/clock.js';
 import { ConflictError, UsageError } from '../../src/errors.js';
 import { HistoryIndex } from '../../src/history/index-file.js';
 import { useGitServer } from '../helpers/server.js';
+import { serverLines } from '../../src/sync/transport.js';
 import { machinesOn } from '../helpers/machines.js';
 import { hookMovingMain } from '../helpers/real-servers.mjs';
 import { assertRepoHealthy, CLI, cli, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
@@ -288,6 +289,13 @@ describe('a push rejected every time', () => {
     const clock = new FakeClock();
     expect((await sync(a, { clock })).pushed).toBe(true);
     expect(clock.sleeps).toEqual([]);
+  });
+});
+
+describe("the server's own lines in git's output", () => {
+  it('are found when one arrives while a progress line is drawn (after its carriage return), progress left out', () => {
+    const stderr = 'Writing objects:  50% (1/2)\rremote: main is protected: pushes need a review\nWriting objects: 100% (2/2), done.\nremote: Resolving deltas: 100% (1/1)\nremote: second line\n';
+    expect(serverLines(stderr)).toBe('main is protected: pushes need a review; second line');
   });
 });
 
