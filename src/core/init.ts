@@ -26,7 +26,7 @@ import { normalizeStatePath, realDir, STATE_EXTENSIONS } from '../base/paths.js'
 import { decodeText, parseStateText } from '../yaml/document.js';
 import { getValue } from '../yaml/edit.js';
 import { GitStore } from '../git/store.js';
-import { indexRefusal } from '../git/index-patch.js';
+import { indexRefusalAt } from '../git/index-patch.js';
 import type { Disk } from '../git/disk.js';
 import { installHooks } from '../hooks/install.js';
 import { checkEmail, checkName, resolveAuthor } from './author.js';
@@ -478,13 +478,7 @@ export async function configureRepository(store: GitStore): Promise<{ recorded: 
  * it again in version 2, whole. Without git, the first write says how.
  */
 async function respellIndex(store: GitStore): Promise<void> {
-  let index: Buffer;
-  try {
-    index = readFileSync(join(store.gitdir, 'index'));
-  } catch {
-    return; // none yet
-  }
-  if (indexRefusal(index, [], '', store.gitdir)?.kind !== 'layout') return;
+  if (indexRefusalAt(store.dir, store.gitdir, [])?.kind !== 'layout') return;
   await new Promise<void>((resolve) => execFile('git', ['-C', store.dir, 'update-index', '--no-split-index', '--index-version', '2'], () => resolve()));
 }
 

@@ -29,6 +29,7 @@ import lockfile from 'proper-lockfile';
 import { LockError, RepoError } from '../errors.js';
 import { systemClock, type Clock } from '../base/clock.js';
 import { writeLine } from '../base/files.js';
+import { inTurn } from '../base/in-turn.js';
 import { isGone as holderIsGone, LockQueue, processHere } from './lock-queue.js';
 
 export interface LockOptions {
@@ -78,16 +79,8 @@ const chains = new Map<string, Promise<unknown>>();
 const heldHere = new Map<string, Owner>();
 
 /** Run `fn` holding the repository lock of `gitdir`. */
-export async function withRepoLock<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
-  const previous = chains.get(gitdir) ?? Promise.resolve();
-  const run = previous.catch(() => undefined).then(() => holdAndRun(gitdir, options, fn));
-  const tail = run.catch(() => undefined);
-  chains.set(gitdir, tail);
-  try {
-    return await run;
-  } finally {
-    if (chains.get(gitdir) === tail) chains.delete(gitdir);
-  }
+export function withRepoLock<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
+  return inTurn(chains, gitdir, () => holdAndRun(gitdir, options, fn));
 }
 
 async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {

@@ -117,6 +117,14 @@ function readEntries(buffer: Buffer): Map<string, Entry> | null {
   return entries;
 }
 
+/** Why an index cannot be rewritten whole, and the command that makes it one that can. */
+export interface IndexRefusal {
+  /** `layout`: version 4 or split, which git converts at once (init does). */
+  kind: 'layout' | 'sparse' | 'unreadable';
+  problem: string;
+  fix: string;
+}
+
 /**
  * Why gitstate must not rewrite this index, and how to make it one it may; null
  * when it may. A rewrite keeps only what the entry list says: an index whose
@@ -130,13 +138,6 @@ function readEntries(buffer: Buffer): Map<string, Entry> | null {
  * Caches git rebuilds (the cache-tree, the untracked cache) may be dropped.
  * `git` is the command prefix for the fixes (`git -C DIR`).
  */
-export interface IndexRefusal {
-  /** `layout`: version 4 or split, which git converts at once (init does). */
-  kind: 'layout' | 'sparse' | 'unreadable';
-  problem: string;
-  fix: string;
-}
-
 export function indexRefusal(index: Buffer | null, paths: Iterable<string>, git: string, gitdir: string): IndexRefusal | null {
   if (index === null) return null;
   // git makes it again from HEAD; the work tree stays as it is

@@ -163,28 +163,26 @@ function mergeSequences(base: unknown[], ours: unknown[], theirs: unknown[], seg
   };
   const result: unknown[] = [];
   let pos = 0;
-  let i = 0;
-  let j = 0;
-  while (i < o.length || j < t.length) {
+  // each side's runs in base order, and how far through them the merge is: [ours, theirs]
+  const runs = [o, t] as const;
+  const next = [0, 0];
+  while (next[0]! < o.length || next[1]! < t.length) {
     // the next stretch: the earliest run, and every run of either side that meets it
-    const first = j >= t.length || (i < o.length && o[i]!.start <= t[j]!.start) ? o[i]! : t[j]!;
+    const first = next[1]! >= t.length || (next[0]! < o.length && o[next[0]!]!.start <= t[next[1]!]!.start) ? o[next[0]!]! : t[next[1]!]!;
     let [start, end] = [first.start, first.end];
-    const mine: Hunk[] = [];
-    const yours: Hunk[] = [];
+    const meets = (h: Hunk) => h.start < end || h.start === start || (h.start === end && end === start);
+    const taken: [Hunk[], Hunk[]] = [[], []];
     for (let grew = true; grew; ) {
       grew = false;
-      for (const [list, into, k] of [[o, mine, 'i'], [t, yours, 'j']] as const) {
-        let n = k === 'i' ? i : j;
-        while (n < list.length && (list[n]!.start < end || list[n]!.start === start || (list[n]!.start === end && end === start))) {
-          into.push(list[n]!);
-          end = Math.max(end, list[n]!.end);
-          n++;
+      for (const side of [0, 1] as const) {
+        for (let h = runs[side][next[side]!]; h !== undefined && meets(h); h = runs[side][++next[side]!]) {
+          taken[side].push(h);
+          end = Math.max(end, h.end);
           grew = true;
         }
-        if (k === 'i') i = n;
-        else j = n;
       }
     }
+    const [mine, yours] = taken;
     result.push(...base.slice(pos, start));
     pos = end;
     const oursVersion = versionOf(base, start, end, mine);

@@ -8,6 +8,7 @@
  */
 import { decodeText, parseStateText } from '../yaml/document.js';
 import { getValue } from '../yaml/edit.js';
+import { getAt } from '../state/object-path.js';
 import { STATE_EXTENSIONS } from '../base/paths.js';
 import { STRUCTURE_HINT } from './rules.js';
 import { isSensitiveKey, REDACTED, redactText, scanText, scanValue, type Finding } from './scan.js';
@@ -82,7 +83,12 @@ export function secretStrings(path: string, text: string | null): string[] {
   }
   const out: string[] = [];
   for (const f of found) {
-    const at = f.segments!.reduce<unknown>((node, s) => (node === null || typeof node !== 'object' ? undefined : s.kind === 'key' ? (node as Record<string, unknown>)[s.name] : s.kind === 'index' ? (node as unknown[])[s.index] : undefined), value);
+    let at: unknown;
+    try {
+      at = getAt(value, f.segments!);
+    } catch {
+      continue; // a path the data does not have as a finding named it
+    }
     if (typeof at !== 'string') continue;
     for (const line of at.split('\n')) if (line.trim().length >= 4) out.push(line.trim());
   }

@@ -10,6 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BranchMovedError, UsageError } from '../errors.js';
 import { systemClock, type Clock } from '../base/clock.js';
+import { inTurn } from '../base/in-turn.js';
 import type { StateRepo } from '../core/repo.js';
 import { isAncestor, mergeBase } from '../git/ancestry.js';
 import { readConfig } from '../git/config.js';
@@ -314,19 +315,8 @@ const transfers = new Map<string, Promise<unknown>>();
  * given two `memory_sync` calls at once): two fetches into one tracking ref
  * fail on git's ref lock. Other processes are left to git's locks and the retry.
  */
-function oneAtATime<T>(repo: StateRepo, fn: () => Promise<T>): Promise<T> {
-  const previous = transfers.get(repo.gitdir) ?? Promise.resolve();
-  const run = previous.catch(() => undefined).then(fn);
-  const tail = run.catch(() => undefined);
-  transfers.set(repo.gitdir, tail);
-  void tail.then(() => {
-    if (transfers.get(repo.gitdir) === tail) transfers.delete(repo.gitdir);
-  });
-  return run;
-}
-
 function record(repo: StateRepo, fn: () => Promise<SyncResult>): Promise<SyncResult> {
-  return oneAtATime(repo, () => recorded(repo, fn));
+  return inTurn(transfers, repo.gitdir, () => recorded(repo, fn));
 }
 
 async function recorded(repo: StateRepo, fn: () => Promise<SyncResult>): Promise<SyncResult> {

@@ -79,12 +79,9 @@ export function detectStyle(text: string, doc: Document, json: boolean): Style {
       if (scalar.type === 'QUOTE_SINGLE' || scalar.type === 'QUOTE_DOUBLE') quotes[scalar.type]++;
     },
   });
-  let indent = DEFAULT_STYLE.indent;
-  let best = 0;
-  for (const [width, count] of indents) if (count > best || (count === best && width < indent)) [indent, best] = [width, count];
   return {
     eol,
-    indent,
+    indent: mostCommon(indents, DEFAULT_STYLE.indent),
     indentSeq: seqIndents.indented + seqIndents.indentless === 0 ? DEFAULT_STYLE.indentSeq : seqIndents.indented >= seqIndents.indentless,
     itemGap: mostCommon(gaps, DEFAULT_STYLE.itemGap),
     quote: quotes.QUOTE_SINGLE > quotes.QUOTE_DOUBLE ? 'QUOTE_SINGLE' : 'QUOTE_DOUBLE',
