@@ -60,6 +60,37 @@ export class OperationError extends RejectedError {
   readonly code = 'INVALID_OPERATION';
 }
 
+const REJECTED = {
+  PATH: PathError,
+  KEY_PATH: KeyPathError,
+  NOT_FOUND: NotFoundError,
+  INVALID_YAML: YamlError,
+  SCHEMA: SchemaError,
+  SECRET: SecretError,
+  TOO_LARGE: SizeError,
+  INVALID_OPERATION: OperationError,
+} as const;
+
+/** An input error as data: one a write met in another process on this one's behalf (core/handoff.ts). */
+export interface ErrorRecord {
+  code: string;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+/** The record of an input error above (exit 3), or null for any other kind. */
+export function recordOfRejected(err: unknown): ErrorRecord | null {
+  if (!(err instanceof RejectedError)) return null;
+  const kind = REJECTED[err.code as keyof typeof REJECTED] as unknown;
+  return kind === err.constructor ? { code: err.code, message: err.message, data: err.data } : null;
+}
+
+/** The error a record stands for, as the write would have thrown it here; null when it names no input error above. */
+export function rejectedFromRecord(record: ErrorRecord): GitstateError | null {
+  const kind = Object.hasOwn(REJECTED, record.code) ? REJECTED[record.code as keyof typeof REJECTED] : undefined;
+  return kind && typeof record.message === 'string' ? new kind(record.message, record.data ?? {}) : null;
+}
+
 export class UsageError extends GitstateError {
   readonly code = 'USAGE';
   readonly exitCode = ExitCode.usage;

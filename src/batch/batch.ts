@@ -5,7 +5,8 @@
  */
 import * as z from 'zod';
 import { exitCodeOf, GitstateError, UsageError, type ExitCode } from '../errors.js';
-import type { StateRepo, TxOps, WriteResult } from '../core/repo.js';
+import type { StateRepo, WriteResult } from '../core/repo.js';
+import { applyOp } from '../core/transaction.js';
 import { checkJsonNumbers, jsonErrorReason } from '../security/values.js';
 import { normalizeStatePath } from '../base/paths.js';
 import { parseKeyPath } from '../base/keypath.js';
@@ -66,21 +67,6 @@ export function parseBatch(text: string): Array<{ line: number; op: BatchOp }> {
   });
   if (ops.length === 0) throw new UsageError('batch: no operations on standard input');
   return ops;
-}
-
-export function applyOp(tx: TxOps, op: BatchOp): Promise<void> {
-  switch (op.op) {
-    case 'set':
-      return tx.set(op.file, op.key, op.value);
-    case 'append':
-      return tx.append(op.file, op.key, op.value);
-    case 'delete':
-      return tx.delete(op.file, op.key);
-    case 'merge':
-      return tx.merge(op.file, op.key, op.value);
-    case 'write':
-      return tx.write(op.file, op.value);
-  }
 }
 
 export async function runBatch(

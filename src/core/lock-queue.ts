@@ -40,12 +40,33 @@ export class LockQueue {
     }
   }
 
-  /** Join the queue; returns the ticket's name. */
-  join(now: number, waiter: Waiter): string {
+  /** Join the queue, offering `offers` (writes the holder may make: handoff.ts); returns the ticket's name. */
+  join(now: number, waiter: Waiter, offers: unknown[] | null = null): string {
     const name = `${String(now).padStart(15, '0')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     fs.mkdirSync(this.dir, { recursive: true });
-    fs.writeFileSync(join(this.dir, name), JSON.stringify(waiter));
+    // an offer holds the values being written: readable by their owner alone, as the repository's objects are not
+    fs.writeFileSync(join(this.dir, name), JSON.stringify(offers ? { ...waiter, offers } : waiter), { mode: offers ? 0o600 : 0o644 });
     return name;
+  }
+
+  /** The tickets that offer writes, first come first (for the lock's holder); one being written is skipped. */
+  offered(): Array<{ ticket: string; waiter: Waiter; offers: unknown[] }> {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir).sort();
+    } catch {
+      return [];
+    }
+    const found: Array<{ ticket: string; waiter: Waiter; offers: unknown[] }> = [];
+    for (const ticket of names) {
+      try {
+        const { offers, ...waiter } = JSON.parse(fs.readFileSync(join(this.dir, ticket), 'utf8')) as Waiter & { offers?: unknown };
+        if (Array.isArray(offers)) found.push({ ticket, waiter, offers });
+      } catch {
+        // being written, or gone
+      }
+    }
+    return found;
   }
 
   /**

@@ -17,7 +17,9 @@
  *
  * Waiters queue first come, first served (lock-queue.ts). The first wakes
  * when the lock folder goes, each other one when the ticket ahead of it goes
- * (a watch on that one path), with capped backoff as a fallback.
+ * (a watch on that one path), with capped backoff as a fallback. A waiter may
+ * offer its writes in its ticket: the holder may make them in its own group
+ * (handoff.ts), and the waiter then returns without taking the lock.
  * Within a process the lock is a promise chain, since proper-lockfile is not
  * re-entrant.
  */
@@ -31,6 +33,7 @@ import { systemClock, type Clock } from '../base/clock.js';
 import { writeLine } from '../base/files.js';
 import { inTurn } from '../base/in-turn.js';
 import { isGone as holderIsGone, LockQueue, processHere } from './lock-queue.js';
+import { claimOffer, clearOffer, doneResults } from './handoff.js';
 
 export interface LockOptions {
   /** How long to wait for the lock before giving up with exit 5. */
@@ -58,6 +61,16 @@ export interface HeldLock {
   noteGitLock(path: string, ino: number | null): void;
   /** The lock was taken over from a holder that died or went stale: its leftovers need sweeping. */
   readonly tookOver: boolean;
+  /** The ticket under which this holder offered its writes while it waited (a holder may have claimed them), or null. */
+  readonly offered: string | null;
+}
+
+/** Writes a waiter offers the holder (handoff.ts). */
+export interface LockOffer<T> {
+  /** The offers to put in the ticket, made when this process has to queue; null: none. */
+  make(): Promise<unknown[] | null>;
+  /** What to return when the holder made them: its results (handoff.ts), in place of running the work under the lock. */
+  handed(results: unknown[]): T;
 }
 
 interface Owner {
@@ -78,18 +91,23 @@ const chains = new Map<string, Promise<unknown>>();
 /** The notes of the locks this process holds, by lock folder: what a signal's exit handler cleans up. */
 const heldHere = new Map<string, Owner>();
 
-/** Run `fn` holding the repository lock of `gitdir`. */
-export function withRepoLock<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
-  return inTurn(chains, gitdir, () => holdAndRun(gitdir, options, fn));
+/** Run `fn` holding the repository lock of `gitdir` (or, with an offer another holder took up, return what `offer.handed` makes of it). */
+export function withRepoLock<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>, offer?: LockOffer<T>): Promise<T> {
+  return inTurn(chains, gitdir, () => holdAndRun(gitdir, options, fn, offer));
 }
 
-async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
+/** The queue of waiters for the lock of `gitdir`. */
+export function lockQueue(gitdir: string, options: LockOptions): LockQueue {
+  return new LockQueue(gitdir, holderIsGone, 2 * (options.timeoutMs ?? envNumber('GITSTATE_LOCK_TIMEOUT_MS') ?? DEFAULT_LOCK_TIMEOUT_MS));
+}
+
+async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>, offer?: LockOffer<T>): Promise<T> {
   const clock = options.clock ?? systemClock;
   let compromised: Error | null = null;
-  const queue = new LockQueue(gitdir, holderIsGone, 2 * (options.timeoutMs ?? envNumber('GITSTATE_LOCK_TIMEOUT_MS') ?? DEFAULT_LOCK_TIMEOUT_MS));
-  const acquired = await acquire(gitdir, queue, options, clock, (err) => {
+  const acquired = await acquire(gitdir, lockQueue(gitdir, options), options, clock, (err) => {
     compromised = err;
-  });
+  }, offer);
+  if ('handed' in acquired) return offer!.handed(acquired.handed);
   const { release } = acquired;
   // A holder stopped by a signal had its lock folder removed on the way out (proper-lockfile's exit
   // handler), so the lock came free, but not the git locks it held: its note still names them.
@@ -110,6 +128,7 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
       writeNote(gitdir, JSON.stringify(owner));
     },
     tookOver,
+    offered: acquired.offered,
   };
   try {
     return await fn(held);
@@ -123,14 +142,18 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
   }
 }
 
-/** Try the lock until the deadline; take over a dead or stale holder's. */
+/**
+ * Try the lock until the deadline; take over a dead or stale holder's. With an
+ * offer, return the holder's results instead once it made the offered writes.
+ */
 async function acquire(
   gitdir: string,
   queue: LockQueue,
   options: LockOptions,
   clock: Clock,
   onCompromised: (err: Error) => void,
-): Promise<{ release: () => Promise<void>; tookOver: boolean }> {
+  offer?: LockOffer<unknown>,
+): Promise<{ release: () => Promise<void>; tookOver: boolean; offered: string | null } | { handed: unknown[] }> {
   const timeoutMs = options.timeoutMs ?? envNumber('GITSTATE_LOCK_TIMEOUT_MS') ?? DEFAULT_LOCK_TIMEOUT_MS;
   const staleMs = Math.max(1_000, options.staleMs ?? envNumber('GITSTATE_LOCK_STALE_MS') ?? DEFAULT_STALE_MS);
   const lockPath = join(gitdir, LOCK_DIR);
@@ -140,14 +163,26 @@ async function acquire(
   let wait = 1;
   let tookOver = false;
   let ticket: string | null = null;
+  /** Whether our ticket offers writes: then a holder may make them, and say so in the ticket's handoff file. */
+  let offered = false;
+  const joinQueue = async (): Promise<string> => {
+    const offers = offer ? await offer.make() : null;
+    offered = offers !== null;
+    return queue.join(clock.now(), processHere(), offers);
+  };
   const watch = new GoneWatch();
   try {
   for (;;) {
+    const done = offered ? doneResults(gitdir, ticket!) : null;
+    if (done) {
+      clearOffer(gitdir, ticket!);
+      return { handed: done };
+    }
     // Only the first in the queue tries; with nobody queued, anyone may.
     let ahead = ticket ? queue.ahead(ticket, clock.now()) : null;
     const mayTry = ticket ? ahead === null : !queue.anyWaiting();
     if (!mayTry && !ticket) {
-      ticket = queue.join(clock.now(), processHere());
+      ticket = await joinQueue();
       ahead = queue.ahead(ticket, clock.now());
       if (ahead === null) continue; // the queue emptied meanwhile
     }
@@ -162,25 +197,28 @@ async function acquire(
         onCompromised,
         fs: lockFs,
       });
-      return { release, tookOver };
+      return { release, tookOver, offered: offered ? ticket : null };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
       const outcome = takeOverIfGone(lockPath, staleMs, clock, firstSeen);
       if (outcome === 'taken-over') tookOver = true;
       if (outcome !== 'held') continue;
-      ticket ??= queue.join(clock.now(), processHere());
+      ticket ??= await joinQueue();
     }
-    if (clock.now() >= deadline) {
+    // A holder that claimed our offer is making those writes: wait for it (or for its lock to come free), never give up under it.
+    if (clock.now() >= deadline && !(offered && !claimOffer(gitdir, ticket!, { state: 'withdrawn', by: processHere() }))) {
       throw new LockError(`could not take the repository lock within ${timeoutMs} ms (${lockPath} is held by ${describeOwner(lockPath)})`, { lock: lockPath });
     }
     // The first waiter wakes when the lock folder goes; the others when the ticket ahead goes
     // (it leaves once its waiter holds the lock), so one release wakes one waiter.
     const waitingOn = ahead ? join(queue.dir, ahead) : lockPath;
-    watch.on(waitingOn);
+    // with an offer out, our own ticket's removal says the holder made our writes
+    watch.on(waitingOn, offered ? join(queue.dir, ticket!) : null);
     // behind someone, nothing but a crash (found by looking) goes unannounced: look less often
     const cap = ahead && watch.watching ? MAX_BACKOFF_BEHIND_MS : MAX_BACKOFF_MS;
     wait = Math.min(wait, cap);
-    await watch.sleep(Math.min(wait * (0.5 + Math.random()), deadline - clock.now()), clock);
+    const left = deadline - clock.now();
+    await watch.sleep(Math.min(wait * (0.5 + Math.random()), left > 0 ? left : wait), clock);
     wait = Math.min(wait * 2, cap);
   }
   } finally {
@@ -308,43 +346,59 @@ function describeOwner(lockPath: string): string {
 const WOKEN = Symbol('woken');
 
 /**
- * Wakes a waiter when the one path it waits on is removed or renamed: the lock
- * folder, or the queue ticket ahead of it. Watching the path itself (not the
- * git dir) spares waiters the events of every other file a write touches.
+ * Wakes a waiter when a path it waits on is removed or renamed: the lock
+ * folder or the queue ticket ahead of it, and its own ticket when it offered
+ * its writes. Watching the paths themselves (not the git dir) spares waiters
+ * the events of every other file a write touches.
  */
 class GoneWatch {
-  private path: string | null = null;
-  private watcher: fs.FSWatcher | null = null;
+  private readonly watchers = new Map<string, fs.FSWatcher>();
+  /** The lock folder or the ticket ahead. */
+  private primary: string | null = null;
   private gone = false;
   private wake: (() => void) | null = null;
 
-  /** Whether a watch is in place (some file systems have none: the backoff alone then). */
+  /** Whether the lock folder or the ticket ahead is watched (some file systems have no watches: the backoff alone then). */
   get watching(): boolean {
-    return this.watcher !== null;
+    return this.primary !== null && this.watchers.has(this.primary);
   }
 
   /**
-   * Watch `path` from now on (a live watch on it is kept). Called after each
-   * look at the queue and the lock, so a path that went meanwhile is found
-   * here: watching it fails, and the next sleep returns at once.
+   * Watch `path`, and `mine` (our own ticket) if given, from now on (live
+   * watches on them are kept, others closed). Called after each look at the
+   * queue and the lock, so a path that went meanwhile is found here: watching
+   * it fails, and the next sleep returns at once. (Our own ticket gone is no
+   * news: a holder that made our writes said so before it removed it.)
    */
-  on(path: string): void {
-    if (path === this.path && this.watcher) return;
-    this.close();
-    this.path = path;
-    this.gone = false;
-    try {
-      this.watcher = fs.watch(path, { persistent: false }, (event) => {
-        if (event === 'rename') this.fire();
-      });
-      this.watcher.on('error', () => this.fire());
-    } catch (err) {
-      // already gone: look again at once
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.gone = true;
+  on(path: string, mine: string | null): void {
+    const paths = mine ? [path, mine] : [path];
+    this.primary = path;
+    for (const [path, watcher] of this.watchers) {
+      if (!paths.includes(path)) {
+        watcher.close();
+        this.watchers.delete(path);
+      }
+    }
+    if (this.gone) {
+      this.gone = false;
+      this.close();
+    }
+    for (const path of paths) {
+      if (this.watchers.has(path)) continue;
+      try {
+        const watcher = fs.watch(path, { persistent: false }, (event) => {
+          if (event === 'rename') this.fire();
+        });
+        watcher.on('error', () => this.fire());
+        this.watchers.set(path, watcher);
+      } catch (err) {
+        // already gone: look again at once
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && path !== mine) this.gone = true;
+      }
     }
   }
 
-  /** Sleep up to `ms`, or less when the path goes (at once if it went already). */
+  /** Sleep up to `ms`, or less when a path goes (at once if one went already). */
   async sleep(ms: number, clock: Clock): Promise<void> {
     if (this.gone || ms <= 0) return;
     const controller = new AbortController();
@@ -359,15 +413,13 @@ class GoneWatch {
   }
 
   close(): void {
-    this.watcher?.close();
-    this.watcher = null;
-    this.path = null;
+    for (const watcher of this.watchers.values()) watcher.close();
+    this.watchers.clear();
   }
 
   private fire(): void {
     this.gone = true;
-    this.watcher?.close();
-    this.watcher = null;
+    this.close();
     this.wake?.();
   }
 }

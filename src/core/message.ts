@@ -44,6 +44,8 @@ export interface MessageOptions {
   op?: OpName;
   /** Overrides the generated subject. */
   subject?: string;
+  /** The `Gitstate-Host` trailer (default: this process's host name). */
+  host?: string;
 }
 
 const TRAILER_LINE = /^\s*gitstate-[A-Za-z0-9-]*\s*:/i;
@@ -82,6 +84,6 @@ export function commitMessage(ops: readonly OpRecord[], options: MessageOptions 
   if (!single && ops.length > 1) body.push(ops.map((o) => `- ${oneLine([o.op, o.file, o.key].filter(Boolean).join(' '))}`).join('\n'));
   const trailers = [`Gitstate-Op: ${op}`, ...files.map((f) => `Gitstate-File: ${oneLine(f)}`)];
   for (const key of new Set(ops.map((o) => o.key).filter((k): k is string => Boolean(k)))) trailers.push(`Gitstate-Key: ${oneLine(key)}`);
-  trailers.push(`Gitstate-Host: ${oneLine(hostName())}`);
+  trailers.push(`Gitstate-Host: ${oneLine(options.host ?? hostName())}`);
   return [subject, ...body, trailers.join('\n')].join('\n\n') + '\n';
 }

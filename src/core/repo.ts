@@ -18,7 +18,7 @@ import { normalizeStatePath, realDir, STATE_EXTENSIONS } from '../base/paths.js'
 import { readStateBytes } from '../base/files.js';
 import { stateRepoKind } from './discover.js';
 import { assertFormatKnown } from './format.js';
-import type { ContentCheck, Transaction } from './transaction.js';
+import type { ContentCheck, ParsedFiles, Transaction, TxOp } from './transaction.js';
 import type { GitStore } from '../git/store.js';
 import type { Disk } from '../git/disk.js';
 import type { HeldLock, LockOptions } from './lock.js';
@@ -27,6 +27,7 @@ import type { RecoveryReport } from './recovery.js';
 import type { FileChange, Person } from './types.js';
 import type { PreparedAdvance, PreparedCommit, View, WriteRequest, WriteResult, Writer } from './writer.js';
 import type { HeldSecret } from '../security/guard.js';
+import type { Offer } from './handoff.js';
 import type { SecretReport } from '../security/origin.js';
 
 export type { FileChange, Person } from './types.js';
@@ -63,6 +64,8 @@ export class StateRepo {
   private writerPromise: Promise<Writer> | null = null;
   private authorPromise: Promise<Person> | null = null;
   private checksPromise: Promise<ContentCheck[]> | null = null;
+  /** What this repo's writes read back, for its next writes to start from (transaction.ts). */
+  private parsedFiles: ParsedFiles | null = null;
 
   protected constructor(
     /** Real path of the state directory (the work tree). */
@@ -184,18 +187,51 @@ export class StateRepo {
    * Run several operations, on one or several files, as one commit or none: if
    * `fn` throws, or any resulting file fails validation, nothing is written.
    * `fn` may run again when the branch moved under the write: keep it free of
-   * side effects other than its operations.
+   * side effects other than its operations. `options.ops` tells the same
+   * transaction as operations, when `fn` reads (a StateManager flush): the
+   * lock's holder may then make it in `fn`'s place.
    */
-  async transaction(fn: (tx: TxOps) => Promise<unknown>, options: WriteOptions = {}): Promise<WriteResult> {
-    const [{ Transaction }, { commitMessage }, checks] = await Promise.all([import('./transaction.js'), import('./message.js'), this.checks()]);
+  async transaction(fn: (tx: TxOps) => Promise<unknown>, options: WriteOptions & { ops?: TxOp[] } = {}): Promise<WriteResult> {
+    const [{ Transaction, ParsedFiles }, { commitMessage }, checks] = await Promise.all([import('./transaction.js'), import('./message.js'), this.checks()]);
+    const message = { note: options.message, op: options.op, subject: options.subject };
+    const parsed = (this.parsedFiles ??= new ParsedFiles());
     return this.submit({
       prepare: async (view) => {
-        const tx = new Transaction(view.read);
+        const tx = new Transaction(view.read, parsed);
         await fn(tx);
         const changes = await tx.finish(checks);
-        return { changes, message: commitMessage(tx.ops, { note: options.message, op: options.op, subject: options.subject }) };
+        return { changes, message: commitMessage(tx.ops, message) };
+      },
+      // when this process has to queue for the lock, the holder may make this write (handoff.ts)
+      offer: async () => {
+        const [{ recordOps, makeOffer }, { scanFile }, author] = await Promise.all([import('./handoff.js'), import('../security/file-scan.js'), this.author()]);
+        const ops = options.ops ?? (await recordOps(fn));
+        return ops && makeOffer(ops, message, author, scanFile);
       },
     });
+  }
+
+  /** The request that makes a write another process offered (handoff.ts), as that process would have made it. */
+  private async replay(offer: Offer): Promise<WriteRequest> {
+    const [{ Transaction, ParsedFiles, applyOp }, { commitMessage }, checks] = await Promise.all([import('./transaction.js'), import('./message.js'), this.checks()]);
+    const parsed = (this.parsedFiles ??= new ParsedFiles());
+    if (!Array.isArray(offer.ops) || typeof offer.author?.name !== 'string' || typeof offer.author.email !== 'string') throw new RepoError('not an offer this gitstate reads');
+    return this.fullRequest(
+      {
+        prepare: async (view) => {
+          const tx = new Transaction(view.read, parsed);
+          for (const op of offer.ops) await applyOp(tx, op);
+          const changes = await tx.finish(checks);
+          return { changes, message: commitMessage(tx.ops, { ...offer.message, host: offer.host }) };
+        },
+        timezoneOffset: offer.timezoneOffset,
+      },
+      offer.author,
+      (held) => {
+        // a secret a parent holds is reported to the writer: its own process makes it
+        if (held.length > 0) throw new RepoError('the write keeps a secret its parent holds');
+      },
+    );
   }
 
   /**
@@ -298,28 +334,40 @@ export class StateRepo {
    * staged; a secret a parent already held is kept and reported in `secrets`.
    */
   private async submit(request: Omit<WriteRequest, 'author' | 'checkFile'>): Promise<WriteResult & { secrets?: SecretReport[] }> {
-    const [writer, author, checks, store, { stageGuard }] = await Promise.all([this.writer(), this.author(), this.checks(), this.store(), import('../security/guard.js')]);
-    let otherParents: readonly string[] = [];
+    const [writer, author, store] = await Promise.all([this.writer(), this.author(), this.store()]);
     let held: HeldSecret[] = [];
-    const result = await writer.submit({
-      ...request,
-      prepare: async (view) => {
-        const prepared = await request.prepare(view);
-        otherParents = prepared && 'changes' in prepared ? (prepared.otherParents ?? []) : [];
-        held = [];
-        return prepared;
-      },
-      author,
-      checkFile: (path, bytes) => this.checkContent(path, bytes, checks, { secrets: true }),
-      checkCommit: stageGuard(this.dir, store, { otherParents: () => otherParents, onHeld: (found) => (held = found) }),
-    });
+    const result = await writer.submit(await this.fullRequest(request, author, (found) => (held = found)));
     if (held.length === 0) return result;
     const { reportHeld } = await import('../security/origin.js');
     return { ...result, secrets: await reportHeld(store, result.commit, held) };
   }
 
+  /**
+   * A write request with the checks every write passes: content checks on hand
+   * edits, the secret guard over the commit. `onHeld` is told the secrets its
+   * parents already held (none, each time the write is prepared again).
+   */
+  private async fullRequest(request: Omit<WriteRequest, 'author' | 'checkFile'>, author: Person, onHeld: (held: HeldSecret[]) => void): Promise<WriteRequest> {
+    const [checks, store, { stageGuard }] = await Promise.all([this.checks(), this.store(), import('../security/guard.js')]);
+    let otherParents: readonly string[] = [];
+    return {
+      ...request,
+      prepare: async (view) => {
+        const prepared = await request.prepare(view);
+        otherParents = prepared && 'changes' in prepared ? (prepared.otherParents ?? []) : [];
+        onHeld([]);
+        return prepared;
+      },
+      author,
+      checkFile: (path, bytes) => this.checkContent(path, bytes, checks, { secrets: true }),
+      checkCommit: stageGuard(this.dir, store, { otherParents: () => otherParents, onHeld }),
+    };
+  }
+
   private writer(): Promise<Writer> {
-    this.writerPromise ??= Promise.all([import('./writer.js'), this.store()]).then(([{ Writer }, store]) => new Writer(store, this.options));
+    this.writerPromise ??= Promise.all([import('./writer.js'), this.store()]).then(
+      ([{ Writer }, store]) => new Writer(store, { ...this.options, rebuild: (offer) => this.replay(offer) }),
+    );
     return this.writerPromise;
   }
 

@@ -4,10 +4,11 @@
  * file changes of a single commit. Nothing touches the disk until the caller
  * commits what `finish()` returns.
  */
-import { NotFoundError, SizeError, YamlError } from '../errors.js';
+import { NotFoundError, OperationError, SizeError, YamlError } from '../errors.js';
+import { applyChange, type DataChange } from '../state/object-path.js';
 import { appendValue, deleteValue, getValue, mergeValue, setValue } from '../yaml/edit.js';
 import { checkDepth, checkStrings, decodeForEdit, decodeText, MAX_FILE_BYTES, MAX_VALUE_BYTES, parseStateText, parseValueText } from '../yaml/document.js';
-import { verifyRoundTrip } from '../yaml/verify.js';
+import { readBack } from '../yaml/verify.js';
 import type { StateDoc } from '../yaml/document.js';
 import { formatKeyPath, parseKeyPath } from '../base/keypath.js';
 import { isJsonPath, normalizeStatePath } from '../base/paths.js';
@@ -29,15 +30,56 @@ interface LoadedFile {
   deleted: boolean;
 }
 
+/** One operation as data: a batch line, or a write handed to another process (handoff.ts). */
+export type TxOp =
+  | { op: 'set' | 'append'; file: string; key: string; value?: unknown }
+  | { op: 'delete'; file: string; key?: string }
+  | { op: 'merge'; file: string; key?: string; value?: unknown }
+  | { op: 'write'; file: string; value: string }
+  | { op: 'patch'; file: string; changes: PatchChange[] };
+
+/** A StateManager change, with the writer's whole top-level value to take when the change no longer fits (absent: the key goes). */
+export interface PatchChange extends DataChange {
+  mine?: unknown;
+}
+
 /** A check run on every file content before it is committed (schemas, the secret guard). */
 export type ContentCheck = (path: string, value: unknown) => void | Promise<void>;
+
+/**
+ * Files as writes read them back, by path and exact bytes: the next write of
+ * the same bytes (the next in a group, or this process's next write of a file
+ * no one changed since) starts from that parse instead of parsing them again.
+ * Each is given out once, since a write edits it.
+ */
+export class ParsedFiles {
+  private readonly docs = new Map<string, { bytes: Uint8Array; state: StateDoc }>();
+
+  constructor(private readonly max = 32) {}
+
+  take(path: string, bytes: Uint8Array): StateDoc | undefined {
+    const hit = this.docs.get(path);
+    if (!hit || Buffer.compare(hit.bytes, bytes) !== 0) return undefined;
+    this.docs.delete(path);
+    return hit.state;
+  }
+
+  put(path: string, bytes: Uint8Array, state: StateDoc): void {
+    this.docs.delete(path);
+    this.docs.set(path, { bytes, state });
+    if (this.docs.size > this.max) this.docs.delete(this.docs.keys().next().value!);
+  }
+}
 
 export class Transaction {
   readonly ops: OpRecord[] = [];
   private readonly files = new Map<string, LoadedFile>();
 
-  /** `read`: a file's bytes as this transaction's write sees them (null: absent). */
-  constructor(private readonly read: (path: string) => Promise<Uint8Array | null>) {}
+  /** `read`: a file's bytes as this transaction's write sees them (null: absent); `parsed`: parses to start from. */
+  constructor(
+    private readonly read: (path: string) => Promise<Uint8Array | null>,
+    private readonly parsed?: ParsedFiles,
+  ) {}
 
   /** Read a value as this transaction sees it (its own earlier operations included). */
   async get(file: string, key?: string): Promise<unknown> {
@@ -136,6 +178,23 @@ export class Transaction {
   }
 
   /**
+   * Make key-by-key changes on a JSON file's data, as a StateManager flush does
+   * (applyChange: a change that no longer fits takes the writer's whole
+   * top-level value), and write it as 2-space JSON. Refused when the file is not
+   * a JSON object that passes its schema (the flush itself then says so).
+   */
+  async patch(file: string, changes: readonly PatchChange[]): Promise<void> {
+    const path = normalizeStatePath(file);
+    const text = await this.readText(path);
+    const data: unknown = text === null ? {} : JSON.parse(text);
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new OperationError(`${path} does not hold a JSON object`);
+    const { validateContent } = await import('../schema/validate.js');
+    validateContent(path, data);
+    for (const change of changes) applyChange(data as Record<string, unknown>, change, () => change.mine);
+    await this.write(path, `${JSON.stringify(data, null, 2)}\n`);
+  }
+
+  /**
    * Validate every touched file and return the changes to commit: only files
    * whose bytes actually differ from what is on disk. The bytes to be written
    * are parsed again and must read back as the data the operations meant
@@ -153,7 +212,9 @@ export class Transaction {
       if (bytes.byteLength > MAX_FILE_BYTES) {
         throw new SizeError(`${file.path} would be ${bytes.byteLength} bytes; the limit is ${MAX_FILE_BYTES} bytes`);
       }
-      const value = verifyRoundTrip(file.path, bytes, file.state.value);
+      const { value, text, doc } = readBack(file.path, bytes, file.state.value);
+      // as a parse of these bytes for an edit would be (a byte order mark is kept in an edit's text)
+      if (!hasBom(bytes)) this.parsed?.put(file.path, bytes, { path: file.path, json: file.state.json, text, value, parsed: doc, rerendered: 0 });
       checkStrings(value, file.path);
       for (const check of checks) await check(file.path, value);
       if (file.disk && Buffer.compare(Buffer.from(file.disk), bytes) === 0) continue;
@@ -212,10 +273,30 @@ export class Transaction {
     const hit = this.files.get(path);
     if (hit) return hit;
     const disk = await this.read(path);
-    const state = parseStateText(disk ? decodeForEdit(disk, path) : '', path);
+    const state = (disk && this.parsed?.take(path, disk)) || parseStateText(disk ? decodeForEdit(disk, path) : '', path);
     const loaded: LoadedFile = { path, disk, state, deleted: false };
     this.files.set(path, loaded);
     return loaded;
+  }
+}
+
+/** Make one operation given as data. */
+export function applyOp(tx: Pick<Transaction, 'set' | 'append' | 'delete' | 'merge' | 'write'> & Partial<Pick<Transaction, 'patch'>>, op: TxOp): Promise<void> {
+  switch (op.op) {
+    case 'set':
+      return tx.set(op.file, op.key, op.value);
+    case 'append':
+      return tx.append(op.file, op.key, op.value);
+    case 'delete':
+      return tx.delete(op.file, op.key);
+    case 'merge':
+      return tx.merge(op.file, op.key, op.value);
+    case 'write':
+      return tx.write(op.file, op.value);
+    case 'patch':
+      // made by the core alone (a StateManager flush handed to the lock's holder), never given by a caller
+      if (!tx.patch) throw new OperationError('patch is not an operation a caller can give');
+      return tx.patch(op.file, op.changes);
   }
 }
 
@@ -226,6 +307,10 @@ function checkValue(value: unknown, where: string): void {
   checkDepth(value, `value for ${where}`);
   checkStrings(value, `value for ${where}`);
   checkFiniteNumbers(value, `value for ${where}`);
+}
+
+function hasBom(bytes: Uint8Array): boolean {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
 }
 
 /** A file's data, or null when it has none or does not parse (a write may always replace a broken file). */

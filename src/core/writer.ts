@@ -9,15 +9,22 @@
  * lock, settle each request. A request that fails is dropped from its group
  * alone. When the branch moved under the group (a native commit got in first),
  * the whole group is prepared again on the new HEAD.
+ *
+ * Across processes, a group also takes the writes other processes offered while
+ * they queued for the lock (handoff.ts): each is still its own commit, and the
+ * group's one publication makes them all durable.
  */
-import { BranchMovedError, GitstateError } from '../errors.js';
+import { BranchMovedError, GitstateError, recordOfRejected, rejectedFromRecord } from '../errors.js';
 import { readStateBytes } from '../base/files.js';
 import { systemClock, type Clock } from '../base/clock.js';
 import type { GitStore } from '../git/store.js';
 import type { Stage } from '../git/stage.js';
-import { withRepoLock, type HeldLock, type LockOptions, DEFAULT_LOCK_TIMEOUT_MS } from './lock.js';
+import { lockQueue, withRepoLock, type HeldLock, type LockOffer, type LockOptions, DEFAULT_LOCK_TIMEOUT_MS } from './lock.js';
 import { recoverInterrupted, type RecoveryReport } from './recovery.js';
 import { findHandEdits } from './hand-edits.js';
+import { claimOffer, claimOutcome, clearOffer, markDone, stageResults, sweepOffers, type Offer, type Results } from './handoff.js';
+import { isGone, processHere } from './lock-queue.js';
+import { isAncestor } from '../git/ancestry.js';
 import type { FileChange, Person } from './types.js';
 
 /** What a write sees: the commit it builds on, and the files as of that commit plus the work tree. */
@@ -55,6 +62,10 @@ export interface WriteRequest {
   exclusive?: boolean;
   /** The caller already kept what is on disk (state reset moves it aside): no hand-edit pre-pass. */
   skipHandEdits?: boolean;
+  /** This write as data, for the lock's holder to make when this process has to queue (handoff.ts); null when it cannot be. */
+  offer?: () => Promise<Offer | null>;
+  /** The commit's time zone, as Date's getTimezoneOffset (default: this process's). */
+  timezoneOffset?: number;
 }
 
 export interface WriteResult {
@@ -71,12 +82,23 @@ export interface WriterOptions extends LockOptions {
   retries?: number;
   /** Writes at most in one group. */
   maxGroup?: number;
+  /** The request that makes another process's offered write; without it, no offers are made or taken. */
+  rebuild?: (offer: Offer) => Promise<WriteRequest>;
 }
 
 interface Queued {
   request: WriteRequest;
   resolve: (result: WriteResult) => void;
   reject: (err: unknown) => void;
+  /** A holder handed this write back (it failed there): this process makes it. */
+  handedBack?: boolean;
+}
+
+/** Offers taken from one waiter's ticket, and their writes' place in the group. */
+interface Taken {
+  ticket: string;
+  offers: Offer[];
+  from: number;
 }
 
 type Outcome = { result: WriteResult } | { error: unknown };
@@ -87,6 +109,8 @@ const DEFAULT_MAX_GROUP = 64;
 export class Writer {
   private readonly queue: Queued[] = [];
   private draining = false;
+  /** Groups run, for sweeping what waiters left now and then. */
+  private groups = 0;
   private readonly clock: Clock;
 
   constructor(
@@ -103,14 +127,22 @@ export class Writer {
     });
   }
 
-  /** Run `fn` holding the repository lock, once any interrupted write is put right (`recovered` says what that took). */
-  locked<T>(fn: (lock: HeldLock, recovered: RecoveryReport) => Promise<T>): Promise<T> {
-    return withRepoLock(this.store.gitdir, this.options, async (lock) => {
-      // HEAD must name main before anything is put back or written: an interrupted write's journal is main's
-      await this.store.branch();
-      const recovered = await recoverInterrupted(this.store, lock, this.publishOptions(lock));
-      return fn(lock, recovered);
-    });
+  /**
+   * Run `fn` holding the repository lock, once any interrupted write is put right (`recovered` says what that took).
+   * With an offer, the lock's holder may make the offered writes instead: `offer.handed` says what then.
+   */
+  locked<T>(fn: (lock: HeldLock, recovered: RecoveryReport) => Promise<T>, offer?: LockOffer<T>): Promise<T> {
+    return withRepoLock(
+      this.store.gitdir,
+      this.options,
+      async (lock) => {
+        // HEAD must name main before anything is put back or written: an interrupted write's journal is main's
+        await this.store.branch();
+        const recovered = await recoverInterrupted(this.store, lock, this.publishOptions(lock));
+        return fn(lock, recovered);
+      },
+      offer,
+    );
   }
 
   private async drain(): Promise<void> {
@@ -119,7 +151,7 @@ export class Writer {
       while (this.queue.length > 0) {
         const group = this.takeGroup();
         try {
-          await this.locked((lock) => this.runGroup(group, lock));
+          await this.locked((lock) => this.runGroup(group, lock), this.offerOf(group));
         } catch (err) {
           for (const item of group) item.reject(err);
         }
@@ -138,13 +170,48 @@ export class Writer {
     return group;
   }
 
-  private async runGroup(group: Queued[], lock: HeldLock): Promise<void> {
+  /** The group's writes as an offer to the lock's holder, when every one of them can be told as data. */
+  private offerOf(group: Queued[]): LockOffer<void> | undefined {
+    if (!this.options.rebuild || group.some((item) => !item.request.offer || item.handedBack)) return undefined;
+    return {
+      make: async () => {
+        const offers: Offer[] = [];
+        for (const item of group) {
+          const offer = await item.request.offer!();
+          if (!offer) return null;
+          offers.push(offer);
+        }
+        return offers;
+      },
+      handed: (results) => {
+        const back: Queued[] = [];
+        group.forEach((item, i) => {
+          const outcome = (results as Results)[i];
+          const error = outcome && 'error' in outcome ? rejectedFromRecord(outcome.error) : null;
+          if (error) item.reject(error);
+          else if (outcome && 'commit' in outcome) item.resolve(outcome);
+          else back.push({ ...item, handedBack: true });
+        });
+        // what the holder could not make is made here next, in order
+        this.queue.unshift(...back);
+      },
+    };
+  }
+
+  private async runGroup(own: Queued[], lock: HeldLock): Promise<void> {
+    // our own offer, if a holder that then died claimed it: keep what it published
+    const group = lock.offered ? await this.settleClaimed(own, lock.offered) : [...own];
+    if (group.length === 0) return;
+    const taken: Taken[] = [];
+    if (this.options.rebuild && !group[0]!.request.exclusive) await this.takeOffers(group, taken);
     const retries = this.options.retries ?? DEFAULT_RETRIES;
     for (let attempt = 0; ; attempt++) {
       // a group's objects go into one pack: two files to make durable instead of three or more per write
       const stage = await this.store.begin({ packed: group.length > 1 });
       const outcomes = await this.prepareGroup(group, stage);
       try {
+        // what each offer's waiter finds if this process dies before it says they are done
+        for (const t of taken) stageResults(this.store.gitdir, t.ticket, resultsOf(outcomes, t));
         await stage.publish(this.publishOptions(lock));
       } catch (err) {
         if (err instanceof BranchMovedError && attempt < retries) {
@@ -153,9 +220,15 @@ export class Writer {
         }
         // A failure after the renames left a journal: put the work tree back before anyone else writes.
         if (!(err instanceof GitstateError)) await recoverInterrupted(this.store, lock, this.publishOptions(lock)).catch(() => undefined);
+        // the offers' waiters make their writes themselves
+        for (const t of taken) clearOffer(this.store.gitdir, t.ticket);
         for (const item of group) item.reject(err);
         return;
       }
+      // every result first, then the tickets, whose removal wakes their waiters: each finds its result at once
+      for (const t of taken) markDone(this.store.gitdir, t.ticket);
+      const queue = taken.length > 0 ? lockQueue(this.store.gitdir, this.options) : null;
+      for (const t of taken) queue!.leave(t.ticket);
       group.forEach((item, i) => {
         const outcome = outcomes[i]!;
         if ('result' in outcome) item.resolve(outcome.result);
@@ -165,6 +238,57 @@ export class Writer {
       if (stage.wrotePack) await this.store.compactPacks().catch(() => undefined);
       return;
     }
+  }
+
+  /**
+   * Claim the writes other processes offered while they queued (first come,
+   * first served, while the group has room) and add them to `group`, each as a
+   * request of its own whose outcome goes back to its waiter.
+   */
+  private async takeOffers(group: Queued[], taken: Taken[]): Promise<void> {
+    const gitdir = this.store.gitdir;
+    const max = this.options.maxGroup ?? DEFAULT_MAX_GROUP;
+    const here = processHere();
+    // what waiters that died or gave up left: looked for now and then, not in every group
+    if (this.groups++ % 64 === 0) sweepOffers(gitdir, this.clock.now(), 2 * (this.options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS) + 60_000);
+    for (const { ticket, waiter, offers } of lockQueue(gitdir, this.options).offered()) {
+      if (group.length + offers.length > max) break;
+      // a process on another host may not run the same gitstate; a dead one waits for nothing
+      if (waiter.host !== here.host || isGone(waiter)) continue;
+      if (!claimOffer(gitdir, ticket, { state: 'claimed', by: here })) continue; // withdrawn, or claimed before
+      let requests: WriteRequest[];
+      try {
+        requests = await Promise.all(offers.map((offer) => this.options.rebuild!(offer as Offer)));
+      } catch {
+        clearOffer(gitdir, ticket); // not an offer this gitstate reads: its waiter makes its writes
+        continue;
+      }
+      taken.push({ ticket, offers: offers as Offer[], from: group.length });
+      for (const request of requests) group.push({ request, resolve: () => undefined, reject: () => undefined });
+    }
+  }
+
+  /**
+   * The lock is ours, but a holder claimed our offer while we waited and died
+   * (or let go) before saying it was done: its staged commits that the branch
+   * holds were published, and are settled here; the rest are ours to make.
+   */
+  private async settleClaimed(group: Queued[], ticket: string): Promise<Queued[]> {
+    const gitdir = this.store.gitdir;
+    const outcome = claimOutcome(gitdir, ticket);
+    clearOffer(gitdir, ticket);
+    if (!outcome) return group;
+    const head = await this.store.headOid();
+    const left: Queued[] = [];
+    for (const [i, item] of group.entries()) {
+      const found = outcome.results[i];
+      const result = found && 'commit' in found ? found : null;
+      // an unchanged result (or an error) was judged on writes that may not have been published: made again, at no cost
+      const published = result?.changed && head !== null && (outcome.published === 'yes' || (await isAncestor(this.store, result.commit, head).catch(() => false)));
+      if (published) item.resolve(result);
+      else left.push(item);
+    }
+    return left;
   }
 
   /** Prepare and stage each write of the group on the previous one; a failed write leaves the stage as it was. */
@@ -195,8 +319,8 @@ export class Writer {
     if (changes.length === 0 && !otherParents?.length) return unchanged;
     const recovered = request.skipHandEdits ? null : await findHandEdits(this.store.dir, stage, changes, request.checkFile);
     await request.checkCommit?.({ message, author: request.author, changes, parent: stage.head, stage });
-    if (recovered) await stage.commit({ ...recovered, author: request.author });
-    const commit = await stage.commit({ changes, message, author: request.author, otherParents });
+    if (recovered) await stage.commit({ ...recovered, author: request.author, timezoneOffset: request.timezoneOffset });
+    const commit = await stage.commit({ changes, message, author: request.author, otherParents, timezoneOffset: request.timezoneOffset });
     return { commit, changed: true, files: changes.map((c) => c.path) };
   }
 
@@ -222,6 +346,21 @@ export class Writer {
       onGitLock: (path: string, ino: number | null) => lock.noteGitLock(path, ino),
     };
   }
+}
+
+/**
+ * The outcomes of one waiter's offered writes. The input error of a single
+ * set/append/delete/merge/write goes back as it is. Any other failure hands the
+ * write back, to be made in its own process: a transaction of several
+ * operations may watch which one failed, and a flush says so in its own terms.
+ */
+function resultsOf(outcomes: Outcome[], taken: Taken): Results {
+  return taken.offers.map((offer, i) => {
+    const outcome = outcomes[taken.from + i]!;
+    if ('result' in outcome) return outcome.result;
+    const error = offer.ops.length === 1 && offer.ops[0]!.op !== 'patch' ? recordOfRejected(outcome.error) : null;
+    return error ? { error } : null;
+  });
 }
 
 function envNumber(name: string): number | undefined {

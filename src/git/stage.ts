@@ -59,6 +59,8 @@ export interface StagedCommit {
   otherParents?: readonly string[];
   /** Commit time in ms since the epoch (default: now). */
   time?: number;
+  /** Minutes behind UTC, as Date's getTimezoneOffset (default: this process's zone at `time`). */
+  timezoneOffset?: number;
 }
 
 export interface PublishOptions {
@@ -153,8 +155,8 @@ export class Stage {
       commitContent({
         tree,
         parents: parent ? [parent, ...(request.otherParents ?? [])] : [],
-        author: signature(request.author, time),
-        committer: signature(request.committer ?? request.author, time),
+        author: signature(request.author, time, request.timezoneOffset),
+        committer: signature(request.committer ?? request.author, time, request.timezoneOffset),
         message: request.message,
       }),
     );
@@ -399,8 +401,8 @@ function isPackEntry(staged: TempFile | PackEntry): staged is PackEntry {
   return 'bytes' in staged;
 }
 
-function signature(person: Person, time: number): Signature {
-  return { name: person.name, email: person.email, timestamp: Math.floor(time / 1000), timezoneOffset: new Date(time).getTimezoneOffset() };
+function signature(person: Person, time: number, timezoneOffset = new Date(time).getTimezoneOffset()): Signature {
+  return { name: person.name, email: person.email, timestamp: Math.floor(time / 1000), timezoneOffset };
 }
 
 /** Wait for every promise to settle (none left running or unhandled), then throw the first failure. */

@@ -20,7 +20,8 @@ import { ExitCode, GitstateError, KeyPathError, SchemaError } from '../errors.js
 import { parseKeyPath, type Segment } from '../base/keypath.js';
 import type { Clock } from '../base/clock.js';
 import { StateRepo, type RepoOptions, type WriteResult } from '../core/repo.js';
-import { deleteAt, getAt, setAt } from './object-path.js';
+import type { TxOp } from '../core/transaction.js';
+import { applyChange, deleteAt, getAt, setAt, type DataChange } from './object-path.js';
 import type { stateJson } from '../schema/builtin.js';
 import { validateContent } from '../schema/validate.js';
 import type * as z from 'zod';
@@ -244,7 +245,7 @@ export class StateManager {
   /** Pick up changes other processes flushed, keeping this process's pending changes on top. */
   async reload(): Promise<void> {
     const [disk, rules] = await Promise.all([readStateFile(this.repo.dir), loadStateRules(this.repo.dir)]);
-    for (const change of this.pending.values()) apply(disk, change);
+    for (const change of this.pending.values()) applyChange(disk, change);
     this.data = disk;
     this.rules = rules;
   }
@@ -304,7 +305,7 @@ export class StateManager {
 
   private async flushOnce(): Promise<WriteResult> {
     const batch = [...this.pending.entries()].map(([key, p]) => ({ key, ...p }));
-    let merged: StateData = {};
+    let merged: StateData | null = null;
     // Re-read the rules: an allow-list or user schema changed since is what the commit is checked against.
     this.rules = await loadStateRules(this.repo.dir);
     const result = await this.repo.transaction(
@@ -314,8 +315,10 @@ export class StateManager {
         for (const change of batch) this.replay(merged, change);
         await tx.write(STATE_FILE, `${JSON.stringify(merged, null, 2)}\n`);
       },
-      { op: 'flush', subject: `flush ${STATE_FILE}: ${describeKeys(batch.map((b) => b.key))}` },
+      { op: 'flush', subject: `flush ${STATE_FILE}: ${describeKeys(batch.map((b) => b.key))}`, ops: this.asPatch(batch) },
     );
+    // made by the lock's holder in our place: what it committed
+    merged ??= parseStateData(await this.committedText(result.commit));
     for (const change of batch) {
       if (this.pending.get(change.key)?.version === change.version) this.pending.delete(change.key);
     }
@@ -325,6 +328,22 @@ export class StateManager {
     return result;
   }
 
+  /** The flush as an operation the lock's holder can make in this process's place (handoff.ts); undefined when it cannot be told. */
+  private asPatch(batch: DataChange[]): TxOp[] | undefined {
+    try {
+      return [{ op: 'patch', file: STATE_FILE, changes: batch.map((c) => ({ segments: c.segments, value: c.value, deleted: c.deleted, mine: getAt(this.data, c.segments.slice(0, 1)) })) }];
+    } catch {
+      return undefined; // a change whose top level no longer reads as a key: made here
+    }
+  }
+
+  /** state.json's text in `commit` (null: absent). */
+  private async committedText(commit: string): Promise<string | null> {
+    const store = await this.repo.store();
+    const blob = await store.blobOidAt(commit, STATE_FILE);
+    return blob ? Buffer.from(await store.readBlob(blob)).toString('utf8') : null;
+  }
+
   /**
    * Apply one of this process's changes on state.json as another process left
    * it. When the change no longer fits there (it sets `misc.a` and `misc` is now
@@ -332,15 +351,8 @@ export class StateManager {
    * that top-level key is taken instead: a flush never fails on it, and the
    * value it replaces stays in history.
    */
-  private replay(target: StateData, change: { segments: Segment[]; value: unknown; deleted: boolean }): void {
-    try {
-      apply(target, change);
-    } catch {
-      const top = change.segments.slice(0, 1);
-      const mine = getAt(this.data, top);
-      if (mine === undefined) deleteAt(target, top);
-      else setAt(target, top, structuredCloneIfObject(mine));
-    }
+  private replay(target: StateData, change: DataChange): void {
+    applyChange(target, change, (top) => getAt(this.data, top));
   }
 
   /** Write the pending changes to `.gitstate/aside/` (not committed: committing is what failed) and forget them. */
@@ -493,14 +505,6 @@ function setAtomically(root: Record<string, unknown>, segments: readonly Segment
   }
 }
 
-function apply(target: StateData, change: { segments: Segment[]; value: unknown; deleted: boolean }): void {
-  if (change.deleted) deleteAt(target, change.segments);
-  else setAt(target, change.segments, structuredCloneIfObject(change.value));
-}
-
-function structuredCloneIfObject(value: unknown): unknown {
-  return value !== null && typeof value === 'object' ? structuredClone(value) : value;
-}
 
 /** state.json as plain data: missing is empty; unparseable or off-schema is a StateCorruptError. */
 export async function readStateFile(dir: string): Promise<StateData> {

@@ -110,3 +110,34 @@ export function deleteAt(root: unknown, segments: readonly Segment[]): boolean {
   else delete parent[key as string];
   return true;
 }
+
+/** A change to plain data at a key path: a value set, or the value there removed. */
+export interface DataChange {
+  segments: Segment[];
+  value: unknown;
+  deleted: boolean;
+}
+
+/**
+ * Make `change` on `target`. When it no longer fits there (it sets `misc.a`
+ * and `misc` is now a string, or a list it indexes got shorter), the writer's
+ * whole value of that top-level key, `mine(top)`, is taken instead (undefined:
+ * the key goes), so a merge of key-by-key changes never fails on one of them.
+ * Without `mine`, such a change throws.
+ */
+export function applyChange(target: Record<string, unknown>, change: DataChange, mine?: (top: Segment[]) => unknown): void {
+  try {
+    if (change.deleted) deleteAt(target, change.segments);
+    else setAt(target, change.segments, cloneIfObject(change.value));
+  } catch (err) {
+    if (!mine) throw err;
+    const top = change.segments.slice(0, 1);
+    const value = mine(top);
+    if (value === undefined) deleteAt(target, top);
+    else setAt(target, top, cloneIfObject(value));
+  }
+}
+
+function cloneIfObject(value: unknown): unknown {
+  return value !== null && typeof value === 'object' ? structuredClone(value) : value;
+}

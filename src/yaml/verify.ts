@@ -4,6 +4,7 @@
  * never fires when the editor is right; when it does, nothing is written.
  */
 import { isDeepStrictEqual } from 'node:util';
+import type { Document } from 'yaml';
 import { ExitCode, GitstateError } from '../errors.js';
 import { formatKeyPath, type Segment } from '../base/keypath.js';
 import { decodeText, readStateText } from './document.js';
@@ -19,10 +20,17 @@ export class RoundTripError extends GitstateError {
  * parsed value (for the schema and secret checks), or throw a RoundTripError.
  */
 export function verifyRoundTrip(path: string, bytes: Uint8Array, intended: unknown): unknown {
+  return readBack(path, bytes, intended).value;
+}
+
+/** verifyRoundTrip, also giving the text and Document it read (a later edit of these very bytes may start from them). */
+export function readBack(path: string, bytes: Uint8Array, intended: unknown): { value: unknown; text: string; doc: Document } {
   let value: unknown;
+  let text: string;
+  let doc: Document;
   try {
-    const text = decodeText(bytes, path);
-    value = readStateText(text, path).value;
+    text = decodeText(bytes, path);
+    ({ value, doc } = readStateText(text, path));
     if (path.endsWith('.json')) {
       const json: unknown = JSON.parse(text);
       if (!isDeepStrictEqual(json, value)) throw new Error(`JSON.parse reads it differently${differenceAt(json, value)}`);
@@ -33,7 +41,7 @@ export function verifyRoundTrip(path: string, bytes: Uint8Array, intended: unkno
   if (!isDeepStrictEqual(value, intended)) {
     throw new RoundTripError(`internal error: the new content of ${path} does not read back as the data meant${differenceAt(value, intended)}; nothing was written`, { file: path });
   }
-  return value;
+  return { value, text, doc };
 }
 
 /** ` (first difference at KEY)`, for the message. */

@@ -1,0 +1,220 @@
+/**
+ * Handing writes to the lock's holder: group commit across processes.
+ *
+ * A process that has to queue for the repository lock puts its pending writes
+ * in its queue ticket when they can be told as data (an offer: a transaction's
+ * set/append/delete/merge/write operations on plain JSON values, its author and
+ * message options). The holder claims the offers queued behind it and makes each
+ * write as its own commit in its own group: one round of fsyncs and one ref
+ * update for all of them, instead of a lock turn each, with its code warm.
+ *
+ * Files in `.git/gitstate-handoff/` say how an offer went:
+ *   - `<ticket>`, the claim: made with O_EXCL by the holder before it stages the
+ *     writes. A waiter that gives up makes it first (withdrawn), and then no
+ *     holder can;
+ *   - `<ticket>.staged`: the results (their commits), written before the ref moves;
+ *   - `<ticket>.done`: the same file renamed once the ref moved, before the
+ *     holder removes the ticket (whose removal wakes the waiter).
+ * A holder that fails removes its claims. One that dies leaves the claim, or
+ * the staged results: the waiter, once it holds the lock itself, keeps the
+ * staged commits the branch holds and makes the rest itself. A write the holder could not make
+ * (it failed, or it would keep a secret a parent holds) is handed back: its own
+ * process makes it, and meets the error or the report itself.
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { normalizeStatePath } from '../base/paths.js';
+import { parseKeyPath } from '../base/keypath.js';
+import { hostName } from './author.js';
+import type { ErrorRecord } from '../errors.js';
+import type { MessageOptions } from './message.js';
+import type { TxOp } from './transaction.js';
+import type { Person } from './types.js';
+import type { WriteResult } from './writer.js';
+import type { Waiter } from './lock-queue.js';
+import type { TxOps } from './repo.js';
+
+export const HANDOFF_DIR = 'gitstate-handoff';
+
+/** One write, as data another process can make exactly as its own process would. */
+export interface Offer {
+  ops: TxOp[];
+  message: MessageOptions;
+  author: Person;
+  /** The commit's `Gitstate-Host` and time zone, as the offering process would write them. */
+  host: string;
+  timezoneOffset: number;
+}
+
+/** Who claimed an offer (a holder), or withdrew it (its waiter, giving up). */
+export interface Claim {
+  state: 'claimed' | 'withdrawn';
+  by: Waiter;
+}
+
+/**
+ * A holder's outcome of each offered write: its result; the input error it
+ * met (exit 3: the same as its own process would meet on the same files); or
+ * null when it handed the write back (its own process makes it).
+ */
+export type Results = Array<WriteResult | { error: ErrorRecord } | null>;
+
+const STAGED = '.staged';
+const DONE = '.done';
+
+/**
+ * The operations `fn` makes, run against a recorder: null when it reads (its
+ * operations may depend on what it read) or throws. A holder replays them only
+ * when every one succeeds, which is when `fn` itself would have made the same
+ * calls (a failure is handed back to `fn`).
+ */
+export async function recordOps(fn: (tx: TxOps) => Promise<unknown>): Promise<TxOp[] | null> {
+  const ops: TxOp[] = [];
+  let read = false;
+  const reading = async (): Promise<never> => {
+    read = true;
+    throw new Error('a transaction that reads is not handed to another process');
+  };
+  const recorder: TxOps = {
+    get: reading,
+    readText: reading,
+    set: async (file, key, value) => void ops.push({ op: 'set', file, key, value }),
+    append: async (file, key, value) => void ops.push({ op: 'append', file, key, value }),
+    delete: async (file, key) => void ops.push(key === undefined ? { op: 'delete', file } : { op: 'delete', file, key }),
+    merge: async (file, key, value) => void ops.push(key === undefined ? { op: 'merge', file, value } : { op: 'merge', file, key, value }),
+    write: async (file, text) => void ops.push({ op: 'write', file, value: text }),
+  };
+  try {
+    await fn(recorder);
+  } catch {
+    return null;
+  }
+  return read || ops.length === 0 ? null : ops;
+}
+
+/**
+ * The offer for these operations, or null when they cannot be handed over
+ * exactly: a value JSON would change (a Date, -0, a class instance...), or
+ * anything the secret scanner would look at twice. A secret stays in its own
+ * process: the ticket is a file, and the guard reports it there.
+ */
+export function makeOffer(ops: TxOp[], message: MessageOptions, author: Person, scan: (path: string, bytes: Uint8Array) => unknown[]): Offer | null {
+  for (const op of ops) {
+    let path: string;
+    try {
+      path = normalizeStatePath(op.file);
+      if ((op.op === 'set' || op.op === 'append' || op.op === 'delete' || op.op === 'merge') && op.key) parseKeyPath(op.key);
+    } catch {
+      return null; // the error is its own process's to report
+    }
+    if (op.op === 'write') {
+      if (typeof op.value !== 'string' || scan(path, Buffer.from(op.value)).length > 0) return null;
+      continue;
+    }
+    if (op.op === 'delete') continue;
+    const values =
+      op.op === 'patch'
+        ? op.changes.flatMap((c) => [
+            { segments: c.segments, value: c.deleted ? null : c.value },
+            { segments: c.segments.slice(0, 1), value: c.mine ?? null },
+          ])
+        : [{ segments: op.key ? parseKeyPath(op.key) : [], value: op.value }];
+    for (const { segments, value } of values) {
+      if (!isPlainData(segments, 0) || !isPlainData(value, 0)) return null;
+      // the value under its key path's names, so a sensitive key name is seen as the guard would see it
+      const names = segments.map((s) => (s.kind === 'key' ? s.name : s.kind === 'select' ? s.field : String(s.index)));
+      const nested = names.reduceRight<unknown>((inner, name) => ({ [name]: inner }), value);
+      if (scan(path, Buffer.from(JSON.stringify(nested))).length > 0) return null;
+    }
+  }
+  if ([message.note, message.subject].some((text) => text !== undefined && scan('message', Buffer.from(text)).length > 0)) return null;
+  return { ops, message, author, host: hostName(), timezoneOffset: new Date().getTimezoneOffset() };
+}
+
+/** Data that JSON carries unchanged: null, booleans, strings, finite numbers but -0, dense arrays and plain objects (of Object.prototype) of those. */
+function isPlainData(value: unknown, depth: number): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (typeof value !== 'object' || depth > 100) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!(i in value) || !isPlainData(value[i], depth + 1)) return false;
+    return Object.keys(value).length === value.length;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype || Object.getOwnPropertySymbols(value).length > 0) return false;
+  return Object.values(value).every((v) => isPlainData(v, depth + 1));
+}
+
+function pathOf(gitdir: string, ticket: string, suffix = ''): string {
+  return join(gitdir, HANDOFF_DIR, `${ticket}${suffix}`);
+}
+
+/** Take an offer (the holder) or withdraw it (its waiter): whoever makes the claim file first. False when it was there. */
+export function claimOffer(gitdir: string, ticket: string, claim: Claim): boolean {
+  fs.mkdirSync(join(gitdir, HANDOFF_DIR), { recursive: true });
+  try {
+    fs.writeFileSync(pathOf(gitdir, ticket), JSON.stringify(claim), { flag: 'wx', mode: 0o600 });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/**
+ * The holder's results for a claimed offer, before the ref moves. No temp file
+ * and no fsync: it is read only once its writer is done or gone (a torn file is
+ * one written before its publication), and a power loss ends the waiter too.
+ */
+export function stageResults(gitdir: string, ticket: string, results: Results): void {
+  fs.writeFileSync(pathOf(gitdir, ticket, STAGED), JSON.stringify(results), { mode: 0o600 });
+}
+
+/** The ref moved: the staged results are final. */
+export function markDone(gitdir: string, ticket: string): void {
+  fs.renameSync(pathOf(gitdir, ticket, STAGED), pathOf(gitdir, ticket, DONE));
+}
+
+/** The holder's results once it said they are published, or null. */
+export function doneResults(gitdir: string, ticket: string): Results | null {
+  return readResults(pathOf(gitdir, ticket, DONE));
+}
+
+/** What a claimed offer came to, read by its waiter once it holds the lock itself: done, staged (perhaps published), or nothing. */
+export function claimOutcome(gitdir: string, ticket: string): { published: 'yes' | 'maybe'; results: Results } | null {
+  const done = doneResults(gitdir, ticket);
+  if (done) return { published: 'yes', results: done };
+  const staged = readResults(pathOf(gitdir, ticket, STAGED));
+  return staged ? { published: 'maybe', results: staged } : null;
+}
+
+/** Remove an offer's files: the holder's when it could not make the writes (its waiter then makes them), the waiter's when it is done with them. */
+export function clearOffer(gitdir: string, ticket: string): void {
+  for (const suffix of [STAGED, DONE, '']) fs.rmSync(pathOf(gitdir, ticket, suffix), { force: true });
+}
+
+function readResults(path: string): Results | null {
+  try {
+    const results = JSON.parse(fs.readFileSync(path, 'utf8')) as unknown;
+    return Array.isArray(results) ? (results as Results) : null;
+  } catch {
+    return null; // absent, or torn by a holder that died writing it
+  }
+}
+
+/**
+ * Remove offer files older than `maxAgeMs` (by the time in their ticket's
+ * name): a withdrawn offer's, or one whose waiter died before reading it.
+ */
+export function sweepOffers(gitdir: string, now: number, maxAgeMs: number): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(join(gitdir, HANDOFF_DIR));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const born = Number(name.slice(0, 15));
+    if (!(now - born <= maxAgeMs)) fs.rmSync(join(gitdir, HANDOFF_DIR, name), { force: true });
+  }
+}

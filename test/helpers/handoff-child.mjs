@@ -1,0 +1,36 @@
+// A writer process for the handoff tests: `node handoff-child.mjs DIR OPS`, OPS a JSON list of
+// operations made one after another: {op: 'set' | 'append' | 'delete', file, key, value} through
+// StateRepo; {op: 'tx', ops: [...]}, those operations as one transaction; or {op: 'state', key,
+// value} set and flushed through a StateManager. Prints one JSON line per operation: {result} or
+// {error: {name, code, message}} (for 'tx' with `at`, the index of the operation the transaction
+// was at); for 'state', {result, memory} (the manager's whole data after its flush).
+import { StateManager, StateRepo } from '../../dist/index.js';
+
+const [dir, opsText] = process.argv.slice(2);
+const repo = await StateRepo.open(dir);
+let state = null;
+for (const op of JSON.parse(opsText)) {
+  let at = null;
+  try {
+    if (op.op === 'state') {
+      state ??= await StateManager.open(dir, { debounceMs: 60_000, maxWaitMs: 60_000, flushOnExit: false });
+      state.set(op.key, op.value);
+      const result = await state.flush();
+      console.log(JSON.stringify({ result, memory: state.get() }));
+    } else if (op.op === 'tx') {
+      const result = await repo.transaction(async (tx) => {
+        for (const [i, o] of op.ops.entries()) {
+          at = i;
+          await (o.op === 'delete' ? tx.delete(o.file, o.key) : tx[o.op](o.file, o.key, o.value));
+        }
+      });
+      console.log(JSON.stringify({ result }));
+    } else {
+      const result = op.op === 'delete' ? await repo.delete(op.file, op.key) : await repo[op.op](op.file, op.key, op.value);
+      console.log(JSON.stringify({ result }));
+    }
+  } catch (err) {
+    console.log(JSON.stringify({ error: { name: err.name, code: err.code, message: err.message }, ...(at === null ? {} : { at }) }));
+  }
+}
+await state?.close();
