@@ -31,6 +31,7 @@ export const FULL_SUITES = [
   'test/git/commit-parse.test.ts',
   'test/git/packs.test.ts',
   'test/security/file-scan.property.test.ts',
+  'test/concurrency/handoff.test.ts',
 ];
 
 export default defineConfig({

@@ -22,6 +22,7 @@
  * process makes it, and meets the error or the report itself.
  */
 import * as fs from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { normalizeStatePath } from '../base/paths.js';
 import { parseKeyPath } from '../base/keypath.js';
@@ -31,7 +32,7 @@ import type { MessageOptions } from './message.js';
 import type { TxOp } from './transaction.js';
 import type { Person } from './types.js';
 import type { WriteResult } from './writer.js';
-import type { Waiter } from './lock-queue.js';
+import { isGone, type Waiter } from './lock-queue.js';
 import type { TxOps } from './repo.js';
 
 export const HANDOFF_DIR = 'gitstate-handoff';
@@ -63,25 +64,32 @@ const STAGED = '.staged';
 const DONE = '.done';
 
 /**
- * The operations `fn` makes, run against a recorder: null when it reads (its
- * operations may depend on what it read) or throws. A holder replays them only
- * when every one succeeds, which is when `fn` itself would have made the same
- * calls (a failure is handed back to `fn`).
+ * The operations `fn` makes, run against a recorder, each value copied as it
+ * is given (`fn` may change an object after handing it over, as a transaction
+ * takes it at once): null when it reads (its operations may depend on what it
+ * read), throws, or gives a value JSON would change. A holder replays them
+ * only when every one succeeds, which is when `fn` itself would have made the
+ * same calls (a failure is handed back to `fn`).
  */
 export async function recordOps(fn: (tx: TxOps) => Promise<unknown>): Promise<TxOp[] | null> {
   const ops: TxOp[] = [];
-  let read = false;
+  let told = true;
   const reading = async (): Promise<never> => {
-    read = true;
+    told = false;
     throw new Error('a transaction that reads is not handed to another process');
+  };
+  const copy = (value: unknown): unknown => {
+    if (isPlainData(value, 0)) return JSON.parse(JSON.stringify(value)) as unknown;
+    told = false;
+    return value;
   };
   const recorder: TxOps = {
     get: reading,
     readText: reading,
-    set: async (file, key, value) => void ops.push({ op: 'set', file, key, value }),
-    append: async (file, key, value) => void ops.push({ op: 'append', file, key, value }),
+    set: async (file, key, value) => void ops.push({ op: 'set', file, key, value: copy(value) }),
+    append: async (file, key, value) => void ops.push({ op: 'append', file, key, value: copy(value) }),
     delete: async (file, key) => void ops.push(key === undefined ? { op: 'delete', file } : { op: 'delete', file, key }),
-    merge: async (file, key, value) => void ops.push(key === undefined ? { op: 'merge', file, value } : { op: 'merge', file, key, value }),
+    merge: async (file, key, value) => void ops.push(key === undefined ? { op: 'merge', file, value: copy(value) } : { op: 'merge', file, key, value: copy(value) }),
     write: async (file, text) => void ops.push({ op: 'write', file, value: text }),
   };
   try {
@@ -89,14 +97,15 @@ export async function recordOps(fn: (tx: TxOps) => Promise<unknown>): Promise<Tx
   } catch {
     return null;
   }
-  return read || ops.length === 0 ? null : ops;
+  return told && ops.length > 0 ? ops : null;
 }
 
 /**
  * The offer for these operations, or null when they cannot be handed over
  * exactly: a value JSON would change (a Date, -0, a class instance...), or
- * anything the secret scanner would look at twice. A secret stays in its own
- * process: the ticket is a file, and the guard reports it there.
+ * anything the secret scanner finds, anywhere in the offer (a file name, a key,
+ * a value, the note). A secret stays in its own process: the ticket is a file,
+ * and the guard reports it there.
  */
 export function makeOffer(ops: TxOp[], message: MessageOptions, author: Person, scan: (path: string, bytes: Uint8Array) => unknown[]): Offer | null {
   for (const op of ops) {
@@ -121,14 +130,14 @@ export function makeOffer(ops: TxOp[], message: MessageOptions, author: Person, 
         : [{ segments: op.key ? parseKeyPath(op.key) : [], value: op.value }];
     for (const { segments, value } of values) {
       if (!isPlainData(segments, 0) || !isPlainData(value, 0)) return null;
-      // the value under its key path's names, so a sensitive key name is seen as the guard would see it
-      const names = segments.map((s) => (s.kind === 'key' ? s.name : s.kind === 'select' ? s.field : String(s.index)));
-      const nested = names.reduceRight<unknown>((inner, name) => ({ [name]: inner }), value);
+      // the value where the key path puts it (a map per name, a list per index), so a sensitive key is seen as in the file
+      const nested = segments.reduceRight<unknown>((inner, s) => (s.kind === 'key' ? { [s.name]: inner } : [inner]), value);
       if (scan(path, Buffer.from(JSON.stringify(nested))).length > 0) return null;
     }
   }
-  if ([message.note, message.subject].some((text) => text !== undefined && scan('message', Buffer.from(text)).length > 0)) return null;
-  return { ops, message, author, host: hostName(), timezoneOffset: new Date().getTimezoneOffset() };
+  const offer: Offer = { ops, message, author, host: hostName(), timezoneOffset: new Date().getTimezoneOffset() };
+  // the whole offer as raw text: names and notes as much as values
+  return scan('offer', Buffer.from(JSON.stringify(offer))).length > 0 ? null : offer;
 }
 
 /** Data that JSON carries unchanged: null, booleans, strings, finite numbers but -0, dense arrays and plain objects (of Object.prototype) of those. */
@@ -203,8 +212,10 @@ function readResults(path: string): Results | null {
 }
 
 /**
- * Remove offer files older than `maxAgeMs` (by the time in their ticket's
- * name): a withdrawn offer's, or one whose waiter died before reading it.
+ * Remove the offer files of waiters that are gone (killed while they waited,
+ * with the holder that took their offer). A ticket's name is its time and its
+ * process (`lock-queue.ts`), and offers come from this host only; a name that
+ * does not parse, or older than `maxAgeMs`, goes too.
  */
 export function sweepOffers(gitdir: string, now: number, maxAgeMs: number): void {
   let names: string[];
@@ -214,7 +225,7 @@ export function sweepOffers(gitdir: string, now: number, maxAgeMs: number): void
     return;
   }
   for (const name of names) {
-    const born = Number(name.slice(0, 15));
-    if (!(now - born <= maxAgeMs)) fs.rmSync(join(gitdir, HANDOFF_DIR, name), { force: true });
+    const [born, pid] = name.split('-', 2).map(Number);
+    if (!(now - born! <= maxAgeMs) || !Number.isInteger(pid) || isGone({ pid: pid!, host: hostname(), boot: '' })) fs.rmSync(join(gitdir, HANDOFF_DIR, name), { force: true });
   }
 }

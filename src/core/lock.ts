@@ -119,6 +119,9 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
   const held: HeldLock = {
     assertHeld() {
       if (compromised) throw new LockError(`the repository lock was lost while writing (${(compromised as Error).message}); nothing was committed`);
+      // looked at, not only as proper-lockfile last saw it: a holder stopped for longer than the stale time
+      // (SIGSTOP, a suspended laptop) finds its lock taken over before its next refresh would tell it
+      if (lockIdentity(lockPath) !== owner.lock) throw new LockError(`the repository lock was taken over while this write waited; nothing was committed`);
     },
     noteGitLock(path, ino) {
       const entry = owner.gitLocks.find((l) => l.path === path && l.ino === undefined);
@@ -133,14 +136,21 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
   try {
     return await fn(held);
   } finally {
-    // A compromised lock is another process's now: never remove it, nor its note.
+    // A compromised lock is another process's now: never remove it, nor its note. Nor one taken over
+    // while this process was frozen (proper-lockfile has not noticed yet): release() then only stops
+    // refreshing it (lockFs.rmdir removes only the folder this holder made).
     heldHere.delete(lockPath);
     if (!compromised) {
-      clearOwner(gitdir);
+      if (lockIdentity(lockPath) === owner.lock) clearOwner(gitdir);
+      releasing.set(lockPath, owner.lock);
       await release().catch(() => undefined);
+      releasing.delete(lockPath);
     }
   }
 }
+
+/** The identity of the lock folder each release here may remove, by path. */
+const releasing = new Map<string, string>();
 
 /**
  * Try the lock until the deadline; take over a dead or stale holder's. With an
@@ -165,6 +175,7 @@ async function acquire(
   let ticket: string | null = null;
   /** Whether our ticket offers writes: then a holder may make them, and say so in the ticket's handoff file. */
   let offered = false;
+  let withdrawn = false;
   const joinQueue = async (): Promise<string> => {
     const offers = offer ? await offer.make() : null;
     offered = offers !== null;
@@ -205,9 +216,11 @@ async function acquire(
       if (outcome !== 'held') continue;
       ticket ??= await joinQueue();
     }
-    // A holder that claimed our offer is making those writes: wait for it (or for its lock to come free), never give up under it.
-    if (clock.now() >= deadline && !(offered && !claimOffer(gitdir, ticket!, { state: 'withdrawn', by: processHere() }))) {
-      throw new LockError(`could not take the repository lock within ${timeoutMs} ms (${lockPath} is held by ${describeOwner(lockPath)})`, { lock: lockPath });
+    if (clock.now() >= deadline) {
+      // Withdraw our offer first. A holder that claimed it is making those writes (it claims only once
+      // its own are prepared, so this is one publication): wait for it, never give up under it.
+      const claimed = offered && !(withdrawn = claimOffer(gitdir, ticket!, { state: 'withdrawn', by: processHere() }));
+      if (!claimed) throw new LockError(`could not take the repository lock within ${timeoutMs} ms (${lockPath} is held by ${describeOwner(lockPath)})`, { lock: lockPath });
     }
     // The first waiter wakes when the lock folder goes; the others when the ticket ahead goes
     // (it leaves once its waiter holds the lock), so one release wakes one waiter.
@@ -224,6 +237,8 @@ async function acquire(
   } finally {
     watch.close();
     if (ticket) queue.leave(ticket);
+    // only now: a holder that read the ticket before it went finds our claim, or no ticket
+    if (withdrawn) clearOffer(gitdir, ticket!);
   }
 }
 
@@ -438,12 +453,26 @@ const lockFs = {
   // is stopped by a signal (Ctrl-C): the git locks taken under it go first, as git removes its own
   // on a signal, so native git is not left blocked until the next gitstate command.
   rmdirSync: (path: string) => {
+    const owner = heldHere.get(path);
+    // a lock taken over while this process was frozen is the new holder's, with its git locks
+    if (owner && lockIdentity(path) !== owner.lock) return;
     // only those made and recorded by inode: one still being waited for may be native git's
-    for (const lock of heldHere.get(path)?.gitLocks ?? []) if (lock.ino !== undefined) removeIfTheirs(lock);
+    for (const lock of owner?.gitLocks ?? []) if (lock.ino !== undefined) removeIfTheirs(lock);
     fs.rmdirSync(path);
   },
+  // a release removes the lock folder only if it is still the one this holder made
+  rmdir: (path: string, callback: Callback) => {
+    const expected = releasing.get(path);
+    if (expected !== undefined && lockIdentity(path) !== expected) return process.nextTick(callback, null);
+    try {
+      fs.rmdirSync(path);
+    } catch (err) {
+      return process.nextTick(callback, err as NodeJS.ErrnoException);
+    }
+    process.nextTick(callback, null);
+  },
   ...Object.fromEntries(
-    (['mkdir', 'stat', 'utimes', 'rmdir', 'realpath'] as const).map((name) => [
+    (['mkdir', 'stat', 'utimes', 'realpath'] as const).map((name) => [
       name,
       (...args: unknown[]) => {
         const callback = args.pop() as Callback;

@@ -187,11 +187,19 @@ export class StateRepo {
    * Run several operations, on one or several files, as one commit or none: if
    * `fn` throws, or any resulting file fails validation, nothing is written.
    * `fn` may run again when the branch moved under the write: keep it free of
-   * side effects other than its operations. `options.ops` tells the same
-   * transaction as operations, when `fn` reads (a StateManager flush): the
-   * lock's holder may then make it in `fn`'s place.
+   * side effects other than its operations.
    */
-  async transaction(fn: (tx: TxOps) => Promise<unknown>, options: WriteOptions & { ops?: TxOp[] } = {}): Promise<WriteResult> {
+  transaction(fn: (tx: TxOps) => Promise<unknown>, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.transactionAs(fn, options);
+  }
+
+  /**
+   * A transaction that `ops` also tells as operations, for gitstate's own
+   * StateManager, whose flush reads: when this process has to queue, the lock's
+   * holder may make `ops` in `fn`'s place, so they must be what `fn` does.
+   * @internal
+   */
+  async transactionAs(fn: (tx: TxOps) => Promise<unknown>, options: WriteOptions = {}, ops?: TxOp[]): Promise<WriteResult> {
     const [{ Transaction, ParsedFiles }, { commitMessage }, checks] = await Promise.all([import('./transaction.js'), import('./message.js'), this.checks()]);
     const message = { note: options.message, op: options.op, subject: options.subject };
     const parsed = (this.parsedFiles ??= new ParsedFiles());
@@ -205,8 +213,8 @@ export class StateRepo {
       // when this process has to queue for the lock, the holder may make this write (handoff.ts)
       offer: async () => {
         const [{ recordOps, makeOffer }, { scanFile }, author] = await Promise.all([import('./handoff.js'), import('../security/file-scan.js'), this.author()]);
-        const ops = options.ops ?? (await recordOps(fn));
-        return ops && makeOffer(ops, message, author, scanFile);
+        const told = ops ?? (await recordOps(fn));
+        return told && makeOffer(told, message, author, scanFile);
       },
     });
   }

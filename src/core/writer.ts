@@ -14,7 +14,9 @@
  * they queued for the lock (handoff.ts): each is still its own commit, and the
  * group's one publication makes them all durable.
  */
-import { BranchMovedError, GitstateError, recordOfRejected, rejectedFromRecord } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BranchMovedError, GitstateError, LockError, recordOfRejected, rejectedFromRecord } from '../errors.js';
 import { readStateBytes } from '../base/files.js';
 import { systemClock, type Clock } from '../base/clock.js';
 import type { GitStore } from '../git/store.js';
@@ -23,8 +25,9 @@ import { lockQueue, withRepoLock, type HeldLock, type LockOffer, type LockOption
 import { recoverInterrupted, type RecoveryReport } from './recovery.js';
 import { findHandEdits } from './hand-edits.js';
 import { claimOffer, claimOutcome, clearOffer, markDone, stageResults, sweepOffers, type Offer, type Results } from './handoff.js';
-import { isGone, processHere } from './lock-queue.js';
+import { isGone, processHere, type LockQueue, type Waiter } from './lock-queue.js';
 import { isAncestor } from '../git/ancestry.js';
+import { crashPoint } from '../git/crash-points.js';
 import type { FileChange, Person } from './types.js';
 
 /** What a write sees: the commit it builds on, and the files as of that commit plus the work tree. */
@@ -94,11 +97,16 @@ interface Queued {
   handedBack?: boolean;
 }
 
-/** Offers taken from one waiter's ticket, and their writes' place in the group. */
+/** Offers taken from one waiter's ticket, and the group's requests that make them. */
 interface Taken {
   ticket: string;
+  waiter: Waiter;
   offers: Offer[];
-  from: number;
+  items: Queued[];
+}
+
+function takenCount(taken: readonly Taken[]): number {
+  return taken.reduce((n, t) => n + t.items.length, 0);
 }
 
 type Outcome = { result: WriteResult } | { error: unknown };
@@ -109,8 +117,6 @@ const DEFAULT_MAX_GROUP = 64;
 export class Writer {
   private readonly queue: Queued[] = [];
   private draining = false;
-  /** Groups run, for sweeping what waiters left now and then. */
-  private groups = 0;
   private readonly clock: Clock;
 
   constructor(
@@ -202,16 +208,37 @@ export class Writer {
     // our own offer, if a holder that then died claimed it: keep what it published
     const group = lock.offered ? await this.settleClaimed(own, lock.offered) : [...own];
     if (group.length === 0) return;
+    const gitdir = this.store.gitdir;
+    const queue = lockQueue(gitdir, this.options);
+    const taking = Boolean(this.options.rebuild) && !group[0]!.request.exclusive;
+    // a group's objects go into one pack (two files to make durable instead of three or more per
+    // write), when it has several writes or offers are waiting to join it
+    const packed = group.length > 1 || (taking && queue.anyWaiting());
     const taken: Taken[] = [];
-    if (this.options.rebuild && !group[0]!.request.exclusive) await this.takeOffers(group, taken);
+    let claimed = false;
     const retries = this.options.retries ?? DEFAULT_RETRIES;
     for (let attempt = 0; ; attempt++) {
-      // a group's objects go into one pack: two files to make durable instead of three or more per write
-      const stage = await this.store.begin({ packed: group.length > 1 });
-      const outcomes = await this.prepareGroup(group, stage);
+      const stage = await this.store.begin({ packed });
+      // our own writes first: offers are claimed once they are prepared (a transaction may take its
+      // time), so a claimed offer waits for one publication only
+      const outcomes = await this.prepareGroup(group.slice(0, group.length - takenCount(taken)), stage);
+      if (taking && !claimed) {
+        claimed = true;
+        await this.takeOffers(group, taken, queue);
+        if (taken.length > 0) crashPoint('offers-taken');
+      }
+      outcomes.push(...(await this.prepareGroup(group.slice(outcomes.length), stage)));
+      // a waiter that died meanwhile (Ctrl-C) wants nothing made: its writes leave the group, which is made again
+      const gone = taken.filter((t) => isGone(t.waiter));
+      if (gone.length > 0) {
+        stage.abandon();
+        for (const t of gone) this.dropOffer(t, group, taken, queue);
+        attempt--;
+        continue;
+      }
       try {
         // what each offer's waiter finds if this process dies before it says they are done
-        for (const t of taken) stageResults(this.store.gitdir, t.ticket, resultsOf(outcomes, t));
+        for (const t of taken) stageResults(gitdir, t.ticket, resultsOf(outcomes, group, t));
         await stage.publish(this.publishOptions(lock));
       } catch (err) {
         if (err instanceof BranchMovedError && attempt < retries) {
@@ -220,15 +247,14 @@ export class Writer {
         }
         // A failure after the renames left a journal: put the work tree back before anyone else writes.
         if (!(err instanceof GitstateError)) await recoverInterrupted(this.store, lock, this.publishOptions(lock)).catch(() => undefined);
-        // the offers' waiters make their writes themselves
-        for (const t of taken) clearOffer(this.store.gitdir, t.ticket);
+        // the offers' waiters make their writes themselves (unless our lock was taken over: theirs to settle then)
+        if (!(err instanceof LockError)) for (const t of taken) clearOffer(gitdir, t.ticket);
         for (const item of group) item.reject(err);
         return;
       }
       // every result first, then the tickets, whose removal wakes their waiters: each finds its result at once
-      for (const t of taken) markDone(this.store.gitdir, t.ticket);
-      const queue = taken.length > 0 ? lockQueue(this.store.gitdir, this.options) : null;
-      for (const t of taken) queue!.leave(t.ticket);
+      for (const t of taken) markDone(gitdir, t.ticket);
+      for (const t of taken) queue.leave(t.ticket);
       group.forEach((item, i) => {
         const outcome = outcomes[i]!;
         if ('result' in outcome) item.resolve(outcome.result);
@@ -245,27 +271,41 @@ export class Writer {
    * first served, while the group has room) and add them to `group`, each as a
    * request of its own whose outcome goes back to its waiter.
    */
-  private async takeOffers(group: Queued[], taken: Taken[]): Promise<void> {
+  private async takeOffers(group: Queued[], taken: Taken[], queue: LockQueue): Promise<void> {
     const gitdir = this.store.gitdir;
     const max = this.options.maxGroup ?? DEFAULT_MAX_GROUP;
     const here = processHere();
-    // what waiters that died or gave up left: looked for now and then, not in every group
-    if (this.groups++ % 64 === 0) sweepOffers(gitdir, this.clock.now(), 2 * (this.options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS) + 60_000);
-    for (const { ticket, waiter, offers } of lockQueue(gitdir, this.options).offered()) {
-      if (group.length + offers.length > max) break;
-      // a process on another host may not run the same gitstate; a dead one waits for nothing
-      if (waiter.host !== here.host || isGone(waiter)) continue;
-      if (!claimOffer(gitdir, ticket, { state: 'claimed', by: here })) continue; // withdrawn, or claimed before
-      let requests: WriteRequest[];
-      try {
-        requests = await Promise.all(offers.map((offer) => this.options.rebuild!(offer as Offer)));
-      } catch {
-        clearOffer(gitdir, ticket); // not an offer this gitstate reads: its waiter makes its writes
+    // what waiters that were killed while they waited left behind
+    sweepOffers(gitdir, this.clock.now(), 2 * (this.options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS) + 60_000);
+    for (const { ticket, waiter, offers } of queue.offered()) {
+      // a process on another host may not run the same gitstate
+      if (waiter.host !== here.host) continue;
+      // a dead one waits for nothing: its ticket (which holds its values) goes
+      if (isGone(waiter)) {
+        queue.leave(ticket);
         continue;
       }
-      taken.push({ ticket, offers: offers as Offer[], from: group.length });
-      for (const request of requests) group.push({ request, resolve: () => undefined, reject: () => undefined });
+      if (group.length + offers.length > max) break;
+      if (!claimOffer(gitdir, ticket, { state: 'claimed', by: here })) continue; // withdrawn, or claimed before
+      let requests: WriteRequest[] | null = null;
+      // a waiter that withdrew removes its ticket before its claim: no ticket, no offer
+      if (existsSync(join(queue.dir, ticket))) requests = await Promise.all(offers.map((offer) => this.options.rebuild!(offer as Offer))).catch(() => null);
+      if (!requests) {
+        clearOffer(gitdir, ticket); // withdrawn, or not an offer this gitstate reads: its waiter makes its writes
+        continue;
+      }
+      const items = requests.map((request) => ({ request, resolve: () => undefined, reject: () => undefined }));
+      taken.push({ ticket, waiter, offers: offers as Offer[], items });
+      group.push(...items);
     }
+  }
+
+  /** Take a claimed offer out of the group, and its ticket and files out of the repository. */
+  private dropOffer(t: Taken, group: Queued[], taken: Taken[], queue: LockQueue): void {
+    for (const item of t.items) group.splice(group.indexOf(item), 1);
+    taken.splice(taken.indexOf(t), 1);
+    queue.leave(t.ticket);
+    clearOffer(this.store.gitdir, t.ticket);
   }
 
   /**
@@ -354,9 +394,9 @@ export class Writer {
  * write back, to be made in its own process: a transaction of several
  * operations may watch which one failed, and a flush says so in its own terms.
  */
-function resultsOf(outcomes: Outcome[], taken: Taken): Results {
+function resultsOf(outcomes: Outcome[], group: Queued[], taken: Taken): Results {
   return taken.offers.map((offer, i) => {
-    const outcome = outcomes[taken.from + i]!;
+    const outcome = outcomes[group.indexOf(taken.items[i]!)]!;
     if ('result' in outcome) return outcome.result;
     const error = offer.ops.length === 1 && offer.ops[0]!.op !== 'patch' ? recordOfRejected(outcome.error) : null;
     return error ? { error } : null;

@@ -5,11 +5,15 @@
  * Nth time this process reaches it (the second publication, say). Unset, this
  * does nothing. Points: clone-marked (sync/remote.ts: a clone has made its
  * .git and marked it as unfinished); in git/stage.ts: locked, synced, rename-N (after the Nth
- * rename of a publication), renamed, ref-moved, published.
+ * rename of a publication), renamed, ref-moved, published; in core/writer.ts: offers-taken (a
+ * group holder has claimed the writes other processes offered).
  */
 const [target, nth] = (process.env.GITSTATE_CRASH_AT ?? '').split('@');
-/** GITSTATE_CRASH_SIGNAL=SIGINT or SIGTERM: stopped as by Ctrl-C instead (handlers run, at the write's next await). */
-const signal = process.env.GITSTATE_CRASH_SIGNAL === 'SIGINT' || process.env.GITSTATE_CRASH_SIGNAL === 'SIGTERM' ? process.env.GITSTATE_CRASH_SIGNAL : 'SIGKILL';
+/**
+ * GITSTATE_CRASH_SIGNAL=SIGINT or SIGTERM: stopped as by Ctrl-C instead (handlers run, at the write's
+ * next await); SIGSTOP: frozen there until the test sends SIGCONT (a suspended or starved process).
+ */
+const signal = (['SIGINT', 'SIGTERM', 'SIGSTOP'] as const).find((s) => s === process.env.GITSTATE_CRASH_SIGNAL) ?? 'SIGKILL';
 let reached = 0;
 
 export function crashPoint(point: string): void {

@@ -67,7 +67,7 @@ export interface PublishOptions {
   /** How long to wait for a git lock another process holds. */
   lockTimeoutMs: number;
   clock?: Clock;
-  /** Called with the ref lock held, just before the ref moves: throws when gitstate's repository lock was lost. */
+  /** Called with git's locks held, before anything is placed and again just before the ref moves: throws when gitstate's repository lock was lost. */
   assertLockHeld?: () => void;
   /** Called as each git lock file is created (so the next holder can remove it if this process dies). */
   onGitLock?: (path: string, ino: number | null) => void;
@@ -222,6 +222,8 @@ export class Stage {
       refLock.write(Buffer.from(`${this.tip}\n`));
       await settleAll([...this.temps.map((t) => t.written), refLock.sync(), journaled]);
       crashPoint('synced');
+      // before anything is placed (and again before the ref moves): a holder whose lock was taken over touches nothing
+      options.assertLockHeld?.();
 
       const dirs = new Set<string>();
       for (const [oid, temp] of this.objects) {

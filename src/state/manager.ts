@@ -308,14 +308,15 @@ export class StateManager {
     let merged: StateData | null = null;
     // Re-read the rules: an allow-list or user schema changed since is what the commit is checked against.
     this.rules = await loadStateRules(this.repo.dir);
-    const result = await this.repo.transaction(
+    const result = await this.repo.transactionAs(
       async (tx) => {
         // Re-read under the lock: other processes' flushes are kept, ours go on top key by key.
         merged = parseStateData(await tx.readText(STATE_FILE));
         for (const change of batch) this.replay(merged, change);
         await tx.write(STATE_FILE, `${JSON.stringify(merged, null, 2)}\n`);
       },
-      { op: 'flush', subject: `flush ${STATE_FILE}: ${describeKeys(batch.map((b) => b.key))}`, ops: this.asPatch(batch) },
+      { op: 'flush', subject: `flush ${STATE_FILE}: ${describeKeys(batch.map((b) => b.key))}` },
+      this.asPatch(batch),
     );
     // made by the lock's holder in our place: what it committed
     merged ??= parseStateData(await this.committedText(result.commit));

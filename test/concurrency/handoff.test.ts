@@ -16,6 +16,7 @@ import type { StateRepo } from '../../src/core/repo.js';
 import { claimOffer, markDone, stageResults } from '../../src/core/handoff.js';
 import { processHere } from '../../src/core/lock-queue.js';
 import { assertRepoHealthy, cleanupTempDirs, git, ROOT, tempRepo } from '../helpers/repo.js';
+import { itFull } from '../helpers/tier.js';
 
 afterAll(cleanupTempDirs);
 
@@ -31,8 +32,15 @@ function child(dir: string, ops: object[], env: NodeJS.ProcessEnv) {
   proc.stdout.on('data', (d) => (stdout += d));
   proc.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((res) => proc.on('exit', (code) => res(code)));
-  return { exited, lines: () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line), stderr: () => stderr };
+  return { proc, exited, lines: () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line), stderr: () => stderr };
 }
+
+/** Resolves once process `pid` is stopped (it sent itself SIGSTOP at a crash point). */
+async function stopped(pid: number): Promise<void> {
+  while (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0] !== 'T') await new Promise((r) => setTimeout(r, 10));
+}
+
+const handoffFiles = (dir: string) => (existsSync(join(dir, '.git/gitstate-handoff')) ? readdirSync(join(dir, '.git/gitstate-handoff')) : []);
 
 /** Resolves once the lock queue holds `n` tickets (the children queue behind the lock the test holds). */
 async function queued(dir: string, n: number): Promise<string[]> {
@@ -65,14 +73,21 @@ const H = { GITSTATE_AUTHOR_NAME: 'Holder', GITSTATE_AUTHOR_EMAIL: 'h@example.or
 const T = { GITSTATE_AUTHOR_NAME: 'Taker', GITSTATE_AUTHOR_EMAIL: 't@example.org', GITSTATE_HOST: 'host-t', TZ: 'Asia/Kolkata' };
 
 /** H, then T, queue behind the test's lock; then it lets go. */
+function start(repo: StateRepo, hOps: object[], tOps: object[], hEnv: NodeJS.ProcessEnv = {}, tEnv: NodeJS.ProcessEnv = {}) {
+  return (async () => {
+    const lock = await holdLock(repo);
+    const h = child(repo.dir, hOps, { ...H, ...hEnv });
+    await queued(repo.dir, 1);
+    const t = child(repo.dir, tOps, { ...T, ...tEnv });
+    await queued(repo.dir, 2);
+    lock.release();
+    await lock.done;
+    return { h, t };
+  })();
+}
+
 async function handOff(repo: StateRepo, hOps: object[], tOps: object[], hEnv: NodeJS.ProcessEnv = {}) {
-  const lock = await holdLock(repo);
-  const h = child(repo.dir, hOps, { ...H, ...hEnv });
-  await queued(repo.dir, 1);
-  const t = child(repo.dir, tOps, T);
-  await queued(repo.dir, 2);
-  lock.release();
-  await lock.done;
+  const { h, t } = await start(repo, hOps, tOps, hEnv);
   const codes = await Promise.all([h.exited, t.exited]);
   return { h, t, codes };
 }
@@ -127,7 +142,7 @@ describe('a queued process hands its write to the lock holder', () => {
     assertRepoHealthy(repo.dir);
   });
 
-  it('a transaction of several operations that fails there is handed back: made in its own process, which sees which operation failed', async () => {
+  itFull('a transaction of several operations that fails there is handed back: made in its own process, which sees which operation failed', async () => {
     const repo = await tempRepo();
     const ops = [
       { op: 'set', file: 'knowledge', key: 'a', value: 1 },
@@ -161,7 +176,7 @@ describe('a queued process hands its write to the lock holder', () => {
 
 describe('the holder dies with a write it took', () => {
   for (const [point, published] of [['renamed', false], ['published', true]] as const) {
-    it(`killed at "${point}": the writer ${published ? 'gets the commit the holder published, and makes no second one' : 'makes its write itself'}`, async () => {
+    (published ? it : itFull)(`killed at "${point}": the writer ${published ? 'gets the commit the holder published, and makes no second one' : 'makes its write itself'}`, async () => {
       const repo = await tempRepo();
       const before = git(repo.dir, 'rev-parse', 'HEAD').trim();
       const { h, t, codes } = await handOff(repo, [{ op: 'set', file: 'knowledge', key: 'h', value: 1 }], [{ op: 'append', file: 'knowledge', key: 'log', value: 'once' }], { GITSTATE_CRASH_AT: point });
@@ -187,6 +202,71 @@ describe('the holder dies with a write it took', () => {
   }
 });
 
+describe('a holder that stalls, or a waiter that dies', () => {
+  it('a holder claims offers only once its own writes are prepared: a waiter behind a slow transaction still times out (exit 5), its write never made', async () => {
+    const repo = await tempRepo();
+    const h = child(repo.dir, [{ op: 'slow', ms: 1500, file: 'knowledge', key: 'h', value: 1 }], H);
+    while (!existsSync(join(repo.dir, '.git/gitstate.lock'))) await new Promise((r) => setTimeout(r, 10));
+    const t = child(repo.dir, [{ op: 'set', file: 'knowledge', key: 't', value: 1 }], { ...T, GITSTATE_LOCK_TIMEOUT_MS: '300' });
+    expect(await t.exited).toBe(0);
+    expect(t.lines()[0]!.error!.code).toBe('LOCK_TIMEOUT');
+    expect(await h.exited).toBe(0);
+    expect(h.lines()[0]!.result!.changed).toBe(true);
+    expect(await repo.get('knowledge')).not.toHaveProperty('t');
+    expect(handoffFiles(repo.dir)).toEqual([]);
+    assertRepoHealthy(repo.dir);
+  });
+
+  it('a holder frozen past the stale time after its fsyncs (SIGSTOP): the waiter takes over and makes its write; the holder, thawed, touches nothing (exit 5)', async () => {
+    const repo = await tempRepo();
+    const stale = { GITSTATE_LOCK_STALE_MS: '1000' };
+    const { h, t } = await start(repo, [{ op: 'set', file: 'knowledge', key: 'h', value: 1 }], [{ op: 'append', file: 'knowledge', key: 'log', value: 'once' }], { ...stale, GITSTATE_CRASH_AT: 'synced', GITSTATE_CRASH_SIGNAL: 'SIGSTOP' }, stale);
+    await stopped(h.proc.pid!);
+    expect(await t.exited, t.stderr()).toBe(0);
+    const made = t.lines()[0]!.result!;
+    expect(git(repo.dir, 'rev-parse', 'HEAD').trim()).toBe(made.commit);
+    h.proc.kill('SIGCONT');
+    expect(await h.exited).toBe(0);
+    expect(h.lines()[0]!.error!.code).toBe('LOCK_TIMEOUT');
+    // the thawed holder placed nothing: no second append, its own value absent, the tree clean
+    expect(git(repo.dir, 'rev-parse', 'HEAD').trim()).toBe(made.commit);
+    expect(await repo.get('knowledge')).toEqual({ log: ['once'] });
+    assertRepoHealthy(repo.dir);
+    await repo.set('knowledge', 'after', 1);
+    expect(handoffFiles(repo.dir)).toEqual([]);
+  });
+
+  it("a waiter killed once the holder claimed its offer: its write is dropped, the holder's own lands, nothing of it is left", async () => {
+    const repo = await tempRepo();
+    const { h, t } = await start(repo, [{ op: 'set', file: 'knowledge', key: 'h', value: 1 }], [{ op: 'set', file: 'knowledge', key: 't', value: 1 }], { GITSTATE_CRASH_AT: 'offers-taken', GITSTATE_CRASH_SIGNAL: 'SIGSTOP' });
+    await stopped(h.proc.pid!);
+    expect(handoffFiles(repo.dir)).toHaveLength(1); // H's claim on T's offer
+    t.proc.kill('SIGKILL');
+    await t.exited;
+    h.proc.kill('SIGCONT');
+    expect(await h.exited).toBe(0);
+    expect(h.lines()[0]!.result!.changed).toBe(true);
+    expect(await repo.get('knowledge')).toEqual({ h: 1 });
+    expect(readdirSync(join(repo.dir, '.git', QUEUE))).toEqual([]);
+    expect(handoffFiles(repo.dir)).toEqual([]);
+    assertRepoHealthy(repo.dir);
+  });
+
+  itFull('what a holder and its waiter both killed leave in .git/gitstate-handoff is swept by the next write', async () => {
+    const repo = await tempRepo();
+    const { h, t } = await start(repo, [{ op: 'set', file: 'knowledge', key: 'h', value: 1 }], [{ op: 'set', file: 'knowledge', key: 't', value: 1 }], { GITSTATE_CRASH_AT: 'offers-taken', GITSTATE_CRASH_SIGNAL: 'SIGSTOP' });
+    await stopped(h.proc.pid!);
+    t.proc.kill('SIGKILL');
+    h.proc.kill('SIGKILL');
+    await Promise.all([h.exited, t.exited]);
+    expect(handoffFiles(repo.dir)).toHaveLength(1);
+    await repo.set('knowledge', 'after', 1);
+    expect(handoffFiles(repo.dir)).toEqual([]);
+    expect(readdirSync(join(repo.dir, '.git', QUEUE))).toEqual([]);
+    assertRepoHealthy(repo.dir);
+  });
+});
+
 describe('a writer that gives up waiting', () => {
   it('withdraws its offer: LOCK_TIMEOUT, and no later holder makes its write', async () => {
     const repo = await tempRepo();
@@ -199,6 +279,7 @@ describe('a writer that gives up waiting', () => {
     await repo.set('knowledge', 'after', 1);
     expect(await repo.get('knowledge')).not.toHaveProperty('late');
     expect(readdirSync(join(repo.dir, '.git', QUEUE))).toEqual([]);
+    expect(handoffFiles(repo.dir)).toEqual([]);
     assertRepoHealthy(repo.dir);
   });
 

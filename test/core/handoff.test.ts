@@ -54,6 +54,10 @@ describe('makeOffer', () => {
     ['a value under a sensitive key', { op: 'set', file: 'knowledge', key: 'db.password', value: 'hunter2hunter2' }],
     ['a secret in a written text', { op: 'write', file: 'notes/x', value: 'key: AKIAIOSFODNN7EXAMPLE\n' }],
     ['a secret in a flush', { op: 'patch', file: 'state.json', changes: [{ segments: [{ kind: 'key', name: 'api_token' }], value: 'abcd1234efgh5678ijkl', deleted: false }] }],
+    ['a value in a list under a sensitive key', { op: 'set', file: 'knowledge', key: 'password[0]', value: 'hunter2xyzSECRET' }],
+    ['a value at the end of such a list', { op: 'set', file: 'knowledge', key: 'password[-1]', value: 'hunter2xyzSECRET' }],
+    ['a secret as a file name', { op: 'set', file: 'notes/AKIAIOSFODNN7EXAMPLE', key: 'k', value: 1 }],
+    ['a secret as a key removed', { op: 'delete', file: 'knowledge', key: 'AKIAIOSFODNN7EXAMPLE' }],
   ] as Array<[string, TxOp]>)('keeps %s in its own process: the ticket is a file', (_name, op) => {
     expect(offerOf([op])).toBeNull();
   });
@@ -80,6 +84,24 @@ describe('recordOps', () => {
       { op: 'merge', file: 'knowledge', value: { b: 2 } },
       { op: 'write', file: 'notes/y', value: 'y: 1\n' },
     ]);
+  });
+
+  it('copies each value as it is given: a change the transaction makes to the object afterwards is not recorded', async () => {
+    const o = { a: 1 };
+    const ops = await recordOps(async (tx) => {
+      await tx.set('mut', 'k', o);
+      o.a = 2;
+      await tx.append('mut', 'list', o);
+      o.a = 3;
+    });
+    expect(ops).toEqual([
+      { op: 'set', file: 'mut', key: 'k', value: { a: 1 } },
+      { op: 'append', file: 'mut', key: 'list', value: { a: 2 } },
+    ]);
+  });
+
+  it('records nothing for a transaction that gives a value JSON would change', async () => {
+    expect(await recordOps(async (tx) => tx.set('knowledge', 'when', new Date(0)))).toBeNull();
   });
 
   it('records nothing for a transaction that reads (its writes may depend on what it read), even when it catches the refusal', async () => {

@@ -1,6 +1,7 @@
 // A writer process for the handoff tests: `node handoff-child.mjs DIR OPS`, OPS a JSON list of
 // operations made one after another: {op: 'set' | 'append' | 'delete', file, key, value} through
-// StateRepo; {op: 'tx', ops: [...]}, those operations as one transaction; or {op: 'state', key,
+// StateRepo; {op: 'tx', ops: [...]}, those operations as one transaction; {op: 'slow', ms, file, key,
+// value}, a set in a transaction that first waits `ms` (holding the lock); or {op: 'state', key,
 // value} set and flushed through a StateManager. Prints one JSON line per operation: {result} or
 // {error: {name, code, message}} (for 'tx' with `at`, the index of the operation the transaction
 // was at); for 'state', {result, memory} (the manager's whole data after its flush).
@@ -17,6 +18,12 @@ for (const op of JSON.parse(opsText)) {
       state.set(op.key, op.value);
       const result = await state.flush();
       console.log(JSON.stringify({ result, memory: state.get() }));
+    } else if (op.op === 'slow') {
+      const result = await repo.transaction(async (tx) => {
+        await new Promise((r) => setTimeout(r, op.ms));
+        await tx.set(op.file, op.key, op.value);
+      });
+      console.log(JSON.stringify({ result }));
     } else if (op.op === 'tx') {
       const result = await repo.transaction(async (tx) => {
         for (const [i, o] of op.ops.entries()) {
