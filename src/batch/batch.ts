@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { exitCodeOf, GitstateError, UsageError, type ExitCode } from '../errors.js';
-import type { StateRepo, WriteResult } from '../core/repo.js';
+import type { StateRepo, TxOps, WriteResult } from '../core/repo.js';
 import { applyOp } from '../core/transaction.js';
 import { checkJsonNumbers, jsonErrorReason } from '../security/values.js';
 import { normalizeStatePath } from '../base/paths.js';
@@ -76,12 +76,14 @@ export async function runBatch(
 ): Promise<BatchOutcome> {
   if (options.atomic) {
     let current = 0;
-    const result = await repo.transaction(async (tx) => {
+    const fn = async (tx: TxOps) => {
       for (const { line, op } of ops) {
         current = line;
         await applyOp(tx, op);
       }
-    }, { message: options.message }).catch((err: unknown) => {
+    };
+    // the lock's holder may make it in this process's place; an error there is made here again, to name its line
+    const result = await repo.transactionAs(fn, { message: options.message }, { ops: ops.map((o) => o.op), single: false }).catch((err: unknown) => {
       throw annotate(err, current);
     });
     return { results: [{ ...result, line: ops.length === 1 ? ops[0]!.line : 0 }] };
@@ -89,7 +91,7 @@ export async function runBatch(
   const outcome: BatchOutcome = { results: [] };
   for (const { line, op } of ops) {
     try {
-      const result = await repo.transaction((tx) => applyOp(tx, op), { message: options.message });
+      const result = await repo.transactionAs((tx) => applyOp(tx, op), { message: options.message }, { ops: [op], single: true });
       outcome.results.push({ ...result, line });
       options.onCommitted?.({ ...result, line });
     } catch (err) {

@@ -62,6 +62,8 @@ export async function findHandEdits(
   stage: Stage,
   changes: readonly FileChange[],
   checkFile: (path: string, bytes: Uint8Array) => Promise<void>,
+  /** The `Gitstate-Host` of the commit (default: this process's): the host of the write it comes before. */
+  host?: string,
 ): Promise<{ changes: FileChange[]; message: string } | null> {
   const edited: FileChange[] = [];
   for (const change of changes) {
@@ -118,6 +120,7 @@ export async function findHandEdits(
       op: 'recover',
       subject: `recover uncommitted changes to ${paths.join(', ')}`,
       note: `Found on disk, never committed; kept before the next write.${upgrade ? ` Also: ${upgrade.what}.` : ''}`,
+      host,
     },
   );
   return { changes: [...edited, ...(upgrade?.changes ?? [])], message };

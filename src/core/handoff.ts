@@ -2,11 +2,13 @@
  * Handing writes to the lock's holder: group commit across processes.
  *
  * A process that has to queue for the repository lock puts its pending writes
- * in its queue ticket when they can be told as data (an offer: a transaction's
- * set/append/delete/merge/write operations on plain JSON values, its author and
- * message options). The holder claims the offers queued behind it and makes each
- * write as its own commit in its own group: one round of fsyncs and one ref
- * update for all of them, instead of a lock turn each, with its code warm.
+ * in its queue ticket when gitstate itself can tell them as data (an offer):
+ * the single operations of StateRepo (set, append, delete, merge, write), a
+ * batch, a StateManager flush; never a caller's transaction function, which may
+ * read anything, anywhere, and must run under the lock. The holder claims the
+ * offers queued behind it once its own writes are prepared, and makes each as
+ * its own commit, as the offering process would have, in its group: one round
+ * of fsyncs and one ref update for all of them instead of a lock turn each.
  *
  * Files in `.git/gitstate-handoff/` say how an offer went:
  *   - `<ticket>`, the claim: made with O_EXCL by the holder before it stages the
@@ -15,11 +17,12 @@
  *   - `<ticket>.staged`: the results (their commits), written before the ref moves;
  *   - `<ticket>.done`: the same file renamed once the ref moved, before the
  *     holder removes the ticket (whose removal wakes the waiter).
- * A holder that fails removes its claims. One that dies leaves the claim, or
- * the staged results: the waiter, once it holds the lock itself, keeps the
- * staged commits the branch holds and makes the rest itself. A write the holder could not make
- * (it failed, or it would keep a secret a parent holds) is handed back: its own
- * process makes it, and meets the error or the report itself.
+ * A holder that fails before it staged an offer removes the claim. Once staged,
+ * the files stay for the waiter: it takes the lock in its turn and keeps the
+ * staged results if the branch holds them (all of a ticket's or none: one
+ * publication), or makes its writes itself. A write the holder could not make
+ * is handed back with the ticket's later writes (their order kept): its own
+ * process makes them, and meets the error or the report itself.
  */
 import * as fs from 'node:fs';
 import { hostname } from 'node:os';
@@ -33,13 +36,22 @@ import type { TxOp } from './transaction.js';
 import type { Person } from './types.js';
 import type { WriteResult } from './writer.js';
 import { isGone, type Waiter } from './lock-queue.js';
-import type { TxOps } from './repo.js';
 
 export const HANDOFF_DIR = 'gitstate-handoff';
 
-/** One write, as data another process can make exactly as its own process would. */
-export interface Offer {
+/** This format: a holder takes only offers it reads exactly (another gitstate on this host may write another). */
+export const OFFER_VERSION = 1;
+
+/** Operations as gitstate tells them, and whether an input error of theirs may come back as it is. */
+export interface ToldOps {
   ops: TxOp[];
+  /** One operation of a StateRepo method: its input error is the same wherever it is made. */
+  single: boolean;
+}
+
+/** One write, as data another process can make exactly as its own process would. */
+export interface Offer extends ToldOps {
+  v: typeof OFFER_VERSION;
   message: MessageOptions;
   author: Person;
   /** The commit's `Gitstate-Host` and time zone, as the offering process would write them. */
@@ -47,10 +59,11 @@ export interface Offer {
   timezoneOffset: number;
 }
 
-/** Who claimed an offer (a holder), or withdrew it (its waiter, giving up). */
+/** Who claimed an offer (a holder), or withdrew it (its waiter, giving up), and whose it is. */
 export interface Claim {
   state: 'claimed' | 'withdrawn';
   by: Waiter;
+  waiter: Waiter;
 }
 
 /**
@@ -64,50 +77,13 @@ const STAGED = '.staged';
 const DONE = '.done';
 
 /**
- * The operations `fn` makes, run against a recorder, each value copied as it
- * is given (`fn` may change an object after handing it over, as a transaction
- * takes it at once): null when it reads (its operations may depend on what it
- * read), throws, or gives a value JSON would change. A holder replays them
- * only when every one succeeds, which is when `fn` itself would have made the
- * same calls (a failure is handed back to `fn`).
- */
-export async function recordOps(fn: (tx: TxOps) => Promise<unknown>): Promise<TxOp[] | null> {
-  const ops: TxOp[] = [];
-  let told = true;
-  const reading = async (): Promise<never> => {
-    told = false;
-    throw new Error('a transaction that reads is not handed to another process');
-  };
-  const copy = (value: unknown): unknown => {
-    if (isPlainData(value, 0)) return JSON.parse(JSON.stringify(value)) as unknown;
-    told = false;
-    return value;
-  };
-  const recorder: TxOps = {
-    get: reading,
-    readText: reading,
-    set: async (file, key, value) => void ops.push({ op: 'set', file, key, value: copy(value) }),
-    append: async (file, key, value) => void ops.push({ op: 'append', file, key, value: copy(value) }),
-    delete: async (file, key) => void ops.push(key === undefined ? { op: 'delete', file } : { op: 'delete', file, key }),
-    merge: async (file, key, value) => void ops.push(key === undefined ? { op: 'merge', file, value: copy(value) } : { op: 'merge', file, key, value: copy(value) }),
-    write: async (file, text) => void ops.push({ op: 'write', file, value: text }),
-  };
-  try {
-    await fn(recorder);
-  } catch {
-    return null;
-  }
-  return told && ops.length > 0 ? ops : null;
-}
-
-/**
  * The offer for these operations, or null when they cannot be handed over
  * exactly: a value JSON would change (a Date, -0, a class instance...), or
  * anything the secret scanner finds, anywhere in the offer (a file name, a key,
  * a value, the note). A secret stays in its own process: the ticket is a file,
  * and the guard reports it there.
  */
-export function makeOffer(ops: TxOp[], message: MessageOptions, author: Person, scan: (path: string, bytes: Uint8Array) => unknown[]): Offer | null {
+export function makeOffer({ ops, single }: ToldOps, message: MessageOptions, author: Person, scan: (path: string, bytes: Uint8Array) => unknown[]): Offer | null {
   for (const op of ops) {
     let path: string;
     try {
@@ -135,9 +111,37 @@ export function makeOffer(ops: TxOp[], message: MessageOptions, author: Person, 
       if (scan(path, Buffer.from(JSON.stringify(nested))).length > 0) return null;
     }
   }
-  const offer: Offer = { ops, message, author, host: hostName(), timezoneOffset: new Date().getTimezoneOffset() };
+  const offer: Offer = { v: OFFER_VERSION, ops, single, message, author, host: hostName(), timezoneOffset: new Date().getTimezoneOffset() };
   // the whole offer as raw text: names and notes as much as values
   return scan('offer', Buffer.from(JSON.stringify(offer))).length > 0 ? null : offer;
+}
+
+/** Whether `offer` (read from another process's ticket) is one this gitstate makes exactly: its format and the shape of each part. */
+export function isOffer(offer: unknown): offer is Offer {
+  const o = offer as Partial<Offer> | null;
+  const text = (v: unknown) => typeof v === 'string';
+  const maybe = (v: unknown) => v === undefined || typeof v === 'string';
+  if (o === null || typeof o !== 'object' || o.v !== OFFER_VERSION || typeof o.single !== 'boolean' || !Array.isArray(o.ops)) return false;
+  if (!o.author || !text(o.author.name) || !text(o.author.email) || !text(o.host) || !Number.isFinite(o.timezoneOffset)) return false;
+  if (!o.message || typeof o.message !== 'object' || !maybe(o.message.note) || !maybe(o.message.op) || !maybe(o.message.subject)) return false;
+  return o.ops.every((op: TxOp) => {
+    if (!op || typeof op !== 'object' || !text(op.file)) return false;
+    switch (op.op) {
+      case 'set':
+      case 'append':
+        return text(op.key) && op.value !== undefined;
+      case 'merge':
+        return maybe(op.key) && op.value !== undefined;
+      case 'delete':
+        return maybe(op.key);
+      case 'write':
+        return text(op.value);
+      case 'patch':
+        return Array.isArray(op.changes) && op.changes.every((c) => c && Array.isArray(c.segments) && typeof c.deleted === 'boolean');
+      default:
+        return false;
+    }
+  });
 }
 
 /** Data that JSON carries unchanged: null, booleans, strings, finite numbers but -0, dense arrays and plain objects (of Object.prototype) of those. */
@@ -212,12 +216,11 @@ function readResults(path: string): Results | null {
 }
 
 /**
- * Remove the offer files of waiters that are gone (killed while they waited,
- * with the holder that took their offer). A ticket's name is its time and its
- * process (`lock-queue.ts`), and offers come from this host only; a name that
- * does not parse, or older than `maxAgeMs`, goes too.
+ * Remove the offer files of waiters on this host that are gone (killed while
+ * they waited, or after they withdrew): by the waiter each claim names. A
+ * waiter on another host is left to its own host's writers.
  */
-export function sweepOffers(gitdir: string, now: number, maxAgeMs: number): void {
+export function sweepOffers(gitdir: string): void {
   let names: string[];
   try {
     names = fs.readdirSync(join(gitdir, HANDOFF_DIR));
@@ -225,7 +228,13 @@ export function sweepOffers(gitdir: string, now: number, maxAgeMs: number): void
     return;
   }
   for (const name of names) {
-    const [born, pid] = name.split('-', 2).map(Number);
-    if (!(now - born! <= maxAgeMs) || !Number.isInteger(pid) || isGone({ pid: pid!, host: hostname(), boot: '' })) fs.rmSync(join(gitdir, HANDOFF_DIR, name), { force: true });
+    if (name.includes('.')) continue; // staged and done results go with their claim
+    let claim: Claim;
+    try {
+      claim = JSON.parse(fs.readFileSync(pathOf(gitdir, name), 'utf8')) as Claim;
+    } catch {
+      continue; // being written, or removed meanwhile
+    }
+    if (claim.waiter?.host === hostname() && isGone(claim.waiter)) clearOffer(gitdir, name);
   }
 }

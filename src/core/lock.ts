@@ -186,6 +186,9 @@ async function acquire(
   for (;;) {
     const done = offered ? doneResults(gitdir, ticket!) : null;
     if (done) {
+      // the ticket first: while it is there, a holder that took over from one killed before it removed
+      // it could claim the offer again once the claim is gone
+      queue.leave(ticket!);
       clearOffer(gitdir, ticket!);
       return { handed: done };
     }
@@ -219,7 +222,7 @@ async function acquire(
     if (clock.now() >= deadline) {
       // Withdraw our offer first. A holder that claimed it is making those writes (it claims only once
       // its own are prepared, so this is one publication): wait for it, never give up under it.
-      const claimed = offered && !(withdrawn = claimOffer(gitdir, ticket!, { state: 'withdrawn', by: processHere() }));
+      const claimed = offered && !(withdrawn = claimOffer(gitdir, ticket!, { state: 'withdrawn', by: processHere(), waiter: processHere() }));
       if (!claimed) throw new LockError(`could not take the repository lock within ${timeoutMs} ms (${lockPath} is held by ${describeOwner(lockPath)})`, { lock: lockPath });
     }
     // The first waiter wakes when the lock folder goes; the others when the ticket ahead goes

@@ -18,7 +18,7 @@ import { normalizeStatePath, realDir, STATE_EXTENSIONS } from '../base/paths.js'
 import { readStateBytes } from '../base/files.js';
 import { stateRepoKind } from './discover.js';
 import { assertFormatKnown } from './format.js';
-import type { ContentCheck, ParsedFiles, Transaction, TxOp } from './transaction.js';
+import type { ContentCheck, ParsedFiles, Transaction } from './transaction.js';
 import type { GitStore } from '../git/store.js';
 import type { Disk } from '../git/disk.js';
 import type { HeldLock, LockOptions } from './lock.js';
@@ -27,7 +27,7 @@ import type { RecoveryReport } from './recovery.js';
 import type { FileChange, Person } from './types.js';
 import type { PreparedAdvance, PreparedCommit, View, WriteRequest, WriteResult, Writer } from './writer.js';
 import type { HeldSecret } from '../security/guard.js';
-import type { Offer } from './handoff.js';
+import type { Offer, ToldOps } from './handoff.js';
 import type { SecretReport } from '../security/origin.js';
 
 export type { FileChange, Person } from './types.js';
@@ -163,24 +163,24 @@ export class StateRepo {
   // ---- writing ------------------------------------------------------------
 
   set(file: string, key: string, value: unknown, options?: WriteOptions): Promise<WriteResult> {
-    return this.transaction((tx) => tx.set(file, key, value), options);
+    return this.transactionAs((tx) => tx.set(file, key, value), options, { ops: [{ op: 'set', file, key, value }], single: true });
   }
 
   append(file: string, key: string, value: unknown, options?: WriteOptions): Promise<WriteResult> {
-    return this.transaction((tx) => tx.append(file, key, value), options);
+    return this.transactionAs((tx) => tx.append(file, key, value), options, { ops: [{ op: 'append', file, key, value }], single: true });
   }
 
   /** Remove the value at `key`, or the file itself when `key` is omitted. */
   delete(file: string, key?: string, options?: WriteOptions): Promise<WriteResult> {
-    return this.transaction((tx) => tx.delete(file, key), options);
+    return this.transactionAs((tx) => tx.delete(file, key), options, { ops: [key === undefined ? { op: 'delete', file } : { op: 'delete', file, key }], single: true });
   }
 
   merge(file: string, key: string | undefined, value: unknown, options?: WriteOptions): Promise<WriteResult> {
-    return this.transaction((tx) => tx.merge(file, key, value), options);
+    return this.transactionAs((tx) => tx.merge(file, key, value), options, { ops: [key === undefined ? { op: 'merge', file, value } : { op: 'merge', file, key, value }], single: true });
   }
 
   write(file: string, text: string, options?: WriteOptions): Promise<WriteResult> {
-    return this.transaction((tx) => tx.write(file, text), options);
+    return this.transactionAs((tx) => tx.write(file, text), options, { ops: [{ op: 'write', file, value: text }], single: true });
   }
 
   /**
@@ -194,12 +194,14 @@ export class StateRepo {
   }
 
   /**
-   * A transaction that `ops` also tells as operations, for gitstate's own
-   * StateManager, whose flush reads: when this process has to queue, the lock's
-   * holder may make `ops` in `fn`'s place, so they must be what `fn` does.
+   * A transaction that gitstate also tells as operations (`told`: its own
+   * methods, a batch, a StateManager flush): when this process has to queue,
+   * the lock's holder may make them in `fn`'s place (handoff.ts), so they must
+   * be what `fn` does. A caller's `transaction` is never handed over: its
+   * function may read anything, and runs under the lock.
    * @internal
    */
-  async transactionAs(fn: (tx: TxOps) => Promise<unknown>, options: WriteOptions = {}, ops?: TxOp[]): Promise<WriteResult> {
+  async transactionAs(fn: (tx: TxOps) => Promise<unknown>, options: WriteOptions = {}, told?: ToldOps): Promise<WriteResult> {
     const [{ Transaction, ParsedFiles }, { commitMessage }, checks] = await Promise.all([import('./transaction.js'), import('./message.js'), this.checks()]);
     const message = { note: options.message, op: options.op, subject: options.subject };
     const parsed = (this.parsedFiles ??= new ParsedFiles());
@@ -211,11 +213,12 @@ export class StateRepo {
         return { changes, message: commitMessage(tx.ops, message) };
       },
       // when this process has to queue for the lock, the holder may make this write (handoff.ts)
-      offer: async () => {
-        const [{ recordOps, makeOffer }, { scanFile }, author] = await Promise.all([import('./handoff.js'), import('../security/file-scan.js'), this.author()]);
-        const told = ops ?? (await recordOps(fn));
-        return told && makeOffer(told, message, author, scanFile);
-      },
+      offer: told
+        ? async () => {
+            const [{ makeOffer }, { scanFile }, author] = await Promise.all([import('./handoff.js'), import('../security/file-scan.js'), this.author()]);
+            return makeOffer(told, message, author, scanFile);
+          }
+        : undefined,
     });
   }
 
@@ -223,7 +226,8 @@ export class StateRepo {
   private async replay(offer: Offer): Promise<WriteRequest> {
     const [{ Transaction, ParsedFiles, applyOp }, { commitMessage }, checks] = await Promise.all([import('./transaction.js'), import('./message.js'), this.checks()]);
     const parsed = (this.parsedFiles ??= new ParsedFiles());
-    if (!Array.isArray(offer.ops) || typeof offer.author?.name !== 'string' || typeof offer.author.email !== 'string') throw new RepoError('not an offer this gitstate reads');
+    const { isOffer } = await import('./handoff.js');
+    if (!isOffer(offer)) throw new RepoError('not an offer this gitstate reads');
     return this.fullRequest(
       {
         prepare: async (view) => {
@@ -233,6 +237,7 @@ export class StateRepo {
           return { changes, message: commitMessage(tx.ops, { ...offer.message, host: offer.host }) };
         },
         timezoneOffset: offer.timezoneOffset,
+        host: offer.host,
       },
       offer.author,
       (held) => {

@@ -50,24 +50,39 @@ export type ContentCheck = (path: string, value: unknown) => void | Promise<void
  * Files as writes read them back, by path and exact bytes: the next write of
  * the same bytes (the next in a group, or this process's next write of a file
  * no one changed since) starts from that parse instead of parsing them again.
- * Each is given out once, since a write edits it.
+ * Each is given out once, since a write edits it. A parse holds some 30 times
+ * its text in memory, so the texts kept add up to `maxBytes` at most (the
+ * oldest go first), and a larger file is not kept.
  */
 export class ParsedFiles {
   private readonly docs = new Map<string, { bytes: Uint8Array; state: StateDoc }>();
+  private bytes = 0;
 
-  constructor(private readonly max = 32) {}
+  constructor(private readonly maxBytes = 512 * 1024) {}
 
   take(path: string, bytes: Uint8Array): StateDoc | undefined {
     const hit = this.docs.get(path);
     if (!hit || Buffer.compare(hit.bytes, bytes) !== 0) return undefined;
-    this.docs.delete(path);
+    this.drop(path);
     return hit.state;
   }
 
   put(path: string, bytes: Uint8Array, state: StateDoc): void {
-    this.docs.delete(path);
+    this.drop(path);
+    if (bytes.byteLength > this.maxBytes / 2) return;
     this.docs.set(path, { bytes, state });
-    if (this.docs.size > this.max) this.docs.delete(this.docs.keys().next().value!);
+    this.bytes += bytes.byteLength;
+    for (const oldest of this.docs.keys()) {
+      if (this.bytes <= this.maxBytes) break;
+      this.drop(oldest);
+    }
+  }
+
+  private drop(path: string): void {
+    const hit = this.docs.get(path);
+    if (!hit) return;
+    this.docs.delete(path);
+    this.bytes -= hit.bytes.byteLength;
   }
 }
 
@@ -297,6 +312,8 @@ export function applyOp(tx: Pick<Transaction, 'set' | 'append' | 'delete' | 'mer
       // made by the core alone (a StateManager flush handed to the lock's holder), never given by a caller
       if (!tx.patch) throw new OperationError('patch is not an operation a caller can give');
       return tx.patch(op.file, op.changes);
+    default:
+      throw new OperationError(`unknown operation "${String((op as { op: unknown }).op)}"`);
   }
 }
 

@@ -67,8 +67,9 @@ export interface WriteRequest {
   skipHandEdits?: boolean;
   /** This write as data, for the lock's holder to make when this process has to queue (handoff.ts); null when it cannot be. */
   offer?: () => Promise<Offer | null>;
-  /** The commit's time zone, as Date's getTimezoneOffset (default: this process's). */
+  /** The commit's time zone, as Date's getTimezoneOffset, and its `Gitstate-Host` (default: this process's): those of the process a write was offered by. */
   timezoneOffset?: number;
+  host?: string;
 }
 
 export interface WriteResult {
@@ -109,7 +110,7 @@ function takenCount(taken: readonly Taken[]): number {
   return taken.reduce((n, t) => n + t.items.length, 0);
 }
 
-type Outcome = { result: WriteResult } | { error: unknown };
+type Outcome = { result: WriteResult } | { error: unknown } | { handedBack: true };
 
 const DEFAULT_RETRIES = 20;
 const DEFAULT_MAX_GROUP = 64;
@@ -227,7 +228,7 @@ export class Writer {
         await this.takeOffers(group, taken, queue);
         if (taken.length > 0) crashPoint('offers-taken');
       }
-      outcomes.push(...(await this.prepareGroup(group.slice(outcomes.length), stage)));
+      for (const t of taken) outcomes.push(...(await this.prepareOffers(t, stage)));
       // a waiter that died meanwhile (Ctrl-C) wants nothing made: its writes leave the group, which is made again
       const gone = taken.filter((t) => isGone(t.waiter));
       if (gone.length > 0) {
@@ -236,9 +237,13 @@ export class Writer {
         attempt--;
         continue;
       }
+      const staged = new Set<Taken>();
       try {
         // what each offer's waiter finds if this process dies before it says they are done
-        for (const t of taken) stageResults(gitdir, t.ticket, resultsOf(outcomes, group, t));
+        for (const t of taken) {
+          stageResults(gitdir, t.ticket, resultsOf(outcomes, group, t));
+          staged.add(t);
+        }
         await stage.publish(this.publishOptions(lock));
       } catch (err) {
         if (err instanceof BranchMovedError && attempt < retries) {
@@ -247,18 +252,24 @@ export class Writer {
         }
         // A failure after the renames left a journal: put the work tree back before anyone else writes.
         if (!(err instanceof GitstateError)) await recoverInterrupted(this.store, lock, this.publishOptions(lock)).catch(() => undefined);
-        // the offers' waiters make their writes themselves (unless our lock was taken over: theirs to settle then)
-        if (!(err instanceof LockError)) for (const t of taken) clearOffer(gitdir, t.ticket);
+        // An offer not staged yet: its waiter makes its writes. A staged one may have been published (a
+        // failure after the ref moved): its waiter settles it by the branch once it holds the lock.
+        if (!(err instanceof LockError)) for (const t of taken) if (!staged.has(t)) clearOffer(gitdir, t.ticket);
         for (const item of group) item.reject(err);
         return;
       }
-      // every result first, then the tickets, whose removal wakes their waiters: each finds its result at once
-      for (const t of taken) markDone(gitdir, t.ticket);
-      for (const t of taken) queue.leave(t.ticket);
+      // every result first, then the tickets, whose removal wakes their waiters: each finds its result at
+      // once. Published already: a failure here leaves the staged results for the waiter to settle.
+      try {
+        for (const t of taken) markDone(gitdir, t.ticket);
+        for (const t of taken) queue.leave(t.ticket);
+      } catch {
+        // the waiters settle by the branch
+      }
       group.forEach((item, i) => {
         const outcome = outcomes[i]!;
         if ('result' in outcome) item.resolve(outcome.result);
-        else item.reject(outcome.error);
+        else if ('error' in outcome) item.reject(outcome.error);
       });
       // small packs of group commits are merged once they pile up; a failure there loses nothing
       if (stage.wrotePack) await this.store.compactPacks().catch(() => undefined);
@@ -276,7 +287,7 @@ export class Writer {
     const max = this.options.maxGroup ?? DEFAULT_MAX_GROUP;
     const here = processHere();
     // what waiters that were killed while they waited left behind
-    sweepOffers(gitdir, this.clock.now(), 2 * (this.options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS) + 60_000);
+    sweepOffers(gitdir);
     for (const { ticket, waiter, offers } of queue.offered()) {
       // a process on another host may not run the same gitstate
       if (waiter.host !== here.host) continue;
@@ -286,7 +297,7 @@ export class Writer {
         continue;
       }
       if (group.length + offers.length > max) break;
-      if (!claimOffer(gitdir, ticket, { state: 'claimed', by: here })) continue; // withdrawn, or claimed before
+      if (!claimOffer(gitdir, ticket, { state: 'claimed', by: here, waiter })) continue; // withdrawn, or claimed before
       let requests: WriteRequest[] | null = null;
       // a waiter that withdrew removes its ticket before its claim: no ticket, no offer
       if (existsSync(join(queue.dir, ticket))) requests = await Promise.all(offers.map((offer) => this.options.rebuild!(offer as Offer))).catch(() => null);
@@ -318,17 +329,45 @@ export class Writer {
     const outcome = claimOutcome(gitdir, ticket);
     clearOffer(gitdir, ticket);
     if (!outcome) return group;
+    // one publication made all of them or none: the branch holds a commit of one, or none was made
     const head = await this.store.headOid();
+    const changed = outcome.results.flatMap((r) => (r && 'commit' in r && r.changed ? [r.commit] : []));
+    const published = outcome.published === 'yes' || (head !== null && changed.length > 0 && (await isAncestor(this.store, changed[0]!, head).catch(() => false)));
+    if (!published) return group;
+    // as a holder settles them: each result, each input error; what it handed back (a suffix) is made here
     const left: Queued[] = [];
-    for (const [i, item] of group.entries()) {
+    group.forEach((item, i) => {
       const found = outcome.results[i];
-      const result = found && 'commit' in found ? found : null;
-      // an unchanged result (or an error) was judged on writes that may not have been published: made again, at no cost
-      const published = result?.changed && head !== null && (outcome.published === 'yes' || (await isAncestor(this.store, result.commit, head).catch(() => false)));
-      if (published) item.resolve(result);
+      const error = found && 'error' in found ? rejectedFromRecord(found.error) : null;
+      if (error) item.reject(error);
+      else if (found && 'commit' in found) item.resolve(found);
       else left.push(item);
-    }
+    });
     return left;
+  }
+
+  /**
+   * Prepare one waiter's offered writes in order. A write that fails with what
+   * cannot go back as it is (see resultsOf) is handed back with every later one
+   * of the ticket, unstaged: its process makes them, in their order.
+   */
+  private async prepareOffers(t: Taken, stage: Stage): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    for (const [i, { request }] of t.items.entries()) {
+      const mark = stage.mark();
+      try {
+        outcomes.push({ result: await this.stageOne(request, stage) });
+      } catch (err) {
+        stage.rollbackTo(mark);
+        if (t.offers[i]!.single && recordOfRejected(err)) {
+          outcomes.push({ error: err });
+          continue;
+        }
+        while (outcomes.length < t.items.length) outcomes.push({ handedBack: true });
+        break;
+      }
+    }
+    return outcomes;
   }
 
   /** Prepare and stage each write of the group on the previous one; a failed write leaves the stage as it was. */
@@ -357,7 +396,7 @@ export class Writer {
     }
     const { changes, message, otherParents } = prepared;
     if (changes.length === 0 && !otherParents?.length) return unchanged;
-    const recovered = request.skipHandEdits ? null : await findHandEdits(this.store.dir, stage, changes, request.checkFile);
+    const recovered = request.skipHandEdits ? null : await findHandEdits(this.store.dir, stage, changes, request.checkFile, request.host);
     await request.checkCommit?.({ message, author: request.author, changes, parent: stage.head, stage });
     if (recovered) await stage.commit({ ...recovered, author: request.author, timezoneOffset: request.timezoneOffset });
     const commit = await stage.commit({ changes, message, author: request.author, otherParents, timezoneOffset: request.timezoneOffset });
@@ -390,15 +429,16 @@ export class Writer {
 
 /**
  * The outcomes of one waiter's offered writes. The input error of a single
- * set/append/delete/merge/write goes back as it is. Any other failure hands the
- * write back, to be made in its own process: a transaction of several
- * operations may watch which one failed, and a flush says so in its own terms.
+ * operation of a StateRepo method goes back as it is. Any other failure hands
+ * the write back (with the ticket's later writes: prepareOffers), to be made in
+ * its own process: a batch names the line that failed, a flush says so in its
+ * own terms, a write that keeps a secret its parent holds reports it there.
  */
 function resultsOf(outcomes: Outcome[], group: Queued[], taken: Taken): Results {
-  return taken.offers.map((offer, i) => {
-    const outcome = outcomes[group.indexOf(taken.items[i]!)]!;
+  return taken.items.map((item) => {
+    const outcome = outcomes[group.indexOf(item)]!;
     if ('result' in outcome) return outcome.result;
-    const error = offer.ops.length === 1 && offer.ops[0]!.op !== 'patch' ? recordOfRejected(outcome.error) : null;
+    const error = 'error' in outcome ? recordOfRejected(outcome.error) : null;
     return error ? { error } : null;
   });
 }

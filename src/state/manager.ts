@@ -20,7 +20,7 @@ import { ExitCode, GitstateError, KeyPathError, SchemaError } from '../errors.js
 import { parseKeyPath, type Segment } from '../base/keypath.js';
 import type { Clock } from '../base/clock.js';
 import { StateRepo, type RepoOptions, type WriteResult } from '../core/repo.js';
-import type { TxOp } from '../core/transaction.js';
+import type { ToldOps } from '../core/handoff.js';
 import { applyChange, deleteAt, getAt, setAt, type DataChange } from './object-path.js';
 import type { stateJson } from '../schema/builtin.js';
 import { validateContent } from '../schema/validate.js';
@@ -329,10 +329,15 @@ export class StateManager {
     return result;
   }
 
-  /** The flush as an operation the lock's holder can make in this process's place (handoff.ts); undefined when it cannot be told. */
-  private asPatch(batch: DataChange[]): TxOp[] | undefined {
+  /**
+   * The flush as an operation the lock's holder can make in this process's
+   * place (handoff.ts), its fallbacks (`mine`) taken now rather than under the
+   * lock; undefined when it cannot be told.
+   */
+  private asPatch(batch: DataChange[]): ToldOps | undefined {
     try {
-      return [{ op: 'patch', file: STATE_FILE, changes: batch.map((c) => ({ segments: c.segments, value: c.value, deleted: c.deleted, mine: getAt(this.data, c.segments.slice(0, 1)) })) }];
+      const changes = batch.map((c) => ({ segments: c.segments, value: c.value, deleted: c.deleted, mine: getAt(this.data, c.segments.slice(0, 1)) }));
+      return { ops: [{ op: 'patch', file: STATE_FILE, changes }], single: false };
     } catch {
       return undefined; // a change whose top level no longer reads as a key: made here
     }

@@ -23,7 +23,7 @@ afterAll(cleanupTempDirs);
 const CHILD = join(ROOT, 'test/helpers/handoff-child.mjs');
 const QUEUE = 'gitstate-lock-queue';
 
-type Line = { result?: { commit: string; changed: boolean; files: string[] }; error?: { name: string; code: string; message: string }; memory?: unknown };
+type Line = { result?: { commit: string; changed: boolean; files: string[] }; error?: { name: string; code: string; message: string }; memory?: unknown; exit?: number; stdout?: string; stderr?: string };
 
 function child(dir: string, ops: object[], env: NodeJS.ProcessEnv) {
   const proc = spawn(process.execPath, [CHILD, dir, JSON.stringify(ops)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -142,23 +142,33 @@ describe('a queued process hands its write to the lock holder', () => {
     assertRepoHealthy(repo.dir);
   });
 
-  itFull('a transaction of several operations that fails there is handed back: made in its own process, which sees which operation failed', async () => {
+  itFull('a batch that fails there is handed back: made in its own process, which names the line that failed', async () => {
     const repo = await tempRepo();
-    const ops = [
+    const lines = [
       { op: 'set', file: 'knowledge', key: 'a', value: 1 },
       { op: 'delete', file: 'knowledge', key: 'missing' },
       { op: 'set', file: 'knowledge', key: 'b', value: 2 },
     ];
     const before = git(repo.dir, 'rev-parse', 'HEAD').trim();
-    const { h, t, codes } = await handOff(repo, [{ op: 'set', file: 'knowledge', key: 'h', value: 1 }], [{ op: 'tx', ops }]);
+    const { h, t, codes } = await handOff(repo, [{ op: 'set', file: 'knowledge', key: 'h', value: 1 }], [{ op: 'cli', args: ['batch', '--atomic'], stdin: lines.map((l) => JSON.stringify(l)).join('\n') }]);
     expect(codes).toEqual([0, 0]);
-    expect(t.lines()[0]).toMatchObject({ error: { code: 'NOT_FOUND' }, at: 1 });
+    expect(t.lines()[0]).toMatchObject({ exit: 3 });
+    expect(t.lines()[0]!.stderr).toMatch(/^gitstate: batch line 2: /);
+    // H's group took T's batch (its commit is in a pack), and handed it back
     expect(whereIs(repo.dir, h.lines()[0]!.result!.commit)).toMatch(/\.idx$/);
     expect(git(repo.dir, 'rev-list', '--count', `${before}..HEAD`).trim()).toBe('1');
-    expect(await repo.get('knowledge')).not.toHaveProperty('a');
+    expect(await repo.get('knowledge')).toEqual({ h: 1 });
   });
 
-  it("a StateManager flush is made by the holder too; the manager's memory is what was committed", async () => {
+  it("a caller's transaction is never handed over: one that reads outside it (repo.get) under the lock counts right", async () => {
+    const repo = await tempRepo();
+    const writers = Array.from({ length: 4 }, () => child(repo.dir, Array.from({ length: 5 }, () => ({ op: 'incr', file: 'knowledge', key: 'count' })), T));
+    expect(await Promise.all(writers.map((w) => w.exited))).toEqual([0, 0, 0, 0]);
+    expect(await repo.get('knowledge', 'count')).toBe(20);
+    assertRepoHealthy(repo.dir);
+  });
+
+  itFull("a StateManager flush is made by the holder too; the manager's memory is what was committed", async () => {
     const repo = await tempRepo();
     await repo.write('state.json', '{\n  "kept": 1\n}\n');
     const { h, t, codes } = await handOff(repo, [{ op: 'set', file: 'knowledge', key: 'h', value: 1 }], [{ op: 'state', key: 'procs.t', value: { n: 2 } }]);
@@ -203,7 +213,7 @@ describe('the holder dies with a write it took', () => {
 });
 
 describe('a holder that stalls, or a waiter that dies', () => {
-  it('a holder claims offers only once its own writes are prepared: a waiter behind a slow transaction still times out (exit 5), its write never made', async () => {
+  itFull('a holder claims offers only once its own writes are prepared: a waiter behind a slow transaction still times out (exit 5), its write never made', async () => {
     const repo = await tempRepo();
     const h = child(repo.dir, [{ op: 'slow', ms: 1500, file: 'knowledge', key: 'h', value: 1 }], H);
     while (!existsSync(join(repo.dir, '.git/gitstate.lock'))) await new Promise((r) => setTimeout(r, 10));
@@ -236,7 +246,7 @@ describe('a holder that stalls, or a waiter that dies', () => {
     expect(handoffFiles(repo.dir)).toEqual([]);
   });
 
-  it("a waiter killed once the holder claimed its offer: its write is dropped, the holder's own lands, nothing of it is left", async () => {
+  itFull("a waiter killed once the holder claimed its offer: its write is dropped, the holder's own lands, nothing of it is left", async () => {
     const repo = await tempRepo();
     const { h, t } = await start(repo, [{ op: 'set', file: 'knowledge', key: 'h', value: 1 }], [{ op: 'set', file: 'knowledge', key: 't', value: 1 }], { GITSTATE_CRASH_AT: 'offers-taken', GITSTATE_CRASH_SIGNAL: 'SIGSTOP' });
     await stopped(h.proc.pid!);
@@ -283,7 +293,7 @@ describe('a writer that gives up waiting', () => {
     assertRepoHealthy(repo.dir);
   });
 
-  it("keeps waiting past its deadline once a holder claimed its offer, and takes the holder's result", async () => {
+  itFull("keeps waiting past its deadline once a holder claimed its offer, and takes the holder's result", async () => {
     const repo = await tempRepo();
     const lock = await holdLock(repo);
     const t = child(repo.dir, [{ op: 'set', file: 'knowledge', key: 'late', value: 1 }], { ...T, GITSTATE_LOCK_TIMEOUT_MS: '300' });

@@ -1,18 +1,21 @@
 /**
  * The offer a queued writer hands the lock's holder (core/handoff.ts): made only
- * when JSON carries the write unchanged and nothing in it is a secret; the
- * operations a transaction records; an input error as a record and back.
+ * when JSON carries the write unchanged and nothing in it is a secret; read
+ * back only in its own format; an input error as a record and back. And the
+ * parses a write starts from (transaction.ts ParsedFiles).
  */
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { makeOffer, recordOps } from '../../src/core/handoff.js';
+import { isOffer, makeOffer, OFFER_VERSION } from '../../src/core/handoff.js';
+import { ParsedFiles } from '../../src/core/transaction.js';
+import { parseStateText } from '../../src/yaml/document.js';
 import { NotFoundError, RepoError, SchemaError, recordOfRejected, rejectedFromRecord } from '../../src/errors.js';
 import { scanFile } from '../../src/security/file-scan.js';
 import type { TxOp } from '../../src/core/transaction.js';
 
 const author = { name: 'A', email: 'a@example.org' };
-const offerOf = (ops: TxOp[], message = {}) => makeOffer(ops, message, author, scanFile);
+const offerOf = (ops: TxOp[], message = {}) => makeOffer({ ops, single: true }, message, author, scanFile);
 
 describe('makeOffer', () => {
   it('any value it offers reads back from JSON exactly as given (property)', () => {
@@ -33,8 +36,22 @@ describe('makeOffer', () => {
       { op: 'write', file: 'notes/y', value: 'y: 1\n' },
     ];
     const offer = offerOf(ops, { note: 'why' });
-    expect(offer).toMatchObject({ ops, author, message: { note: 'why' }, timezoneOffset: new Date().getTimezoneOffset() });
+    expect(offer).toMatchObject({ v: OFFER_VERSION, ops, single: true, author, message: { note: 'why' }, timezoneOffset: new Date().getTimezoneOffset() });
     expect(typeof offer!.host).toBe('string');
+    // what a holder reads back from the ticket is an offer it takes
+    expect(isOffer(JSON.parse(JSON.stringify(offer)))).toBe(true);
+  });
+
+  it.each([
+    ['another format', { v: 2 }],
+    ['an operation it does not know', { ops: [{ op: 'frobnicate', file: 'knowledge' }] }],
+    ['a set without a key', { ops: [{ op: 'set', file: 'knowledge', value: 1 }] }],
+    ['a write of no text', { ops: [{ op: 'write', file: 'notes/x', value: 1 }] }],
+    ['no author', { author: null }],
+    ['no time zone', { timezoneOffset: 'UTC' }],
+  ])('a holder does not take %s', (_name, change) => {
+    const good = offerOf([{ op: 'set', file: 'knowledge', key: 'k', value: 1 }])!;
+    expect(isOffer({ ...good, ...change })).toBe(false);
   });
 
   it.each([
@@ -68,55 +85,28 @@ describe('makeOffer', () => {
   });
 });
 
-describe('recordOps', () => {
-  it("records a transaction's operations in order", async () => {
-    const ops = await recordOps(async (tx) => {
-      await tx.set('knowledge', 'a', 1);
-      await tx.append('knowledge', 'log', 'x');
-      await tx.delete('notes/old');
-      await tx.merge('knowledge', undefined, { b: 2 });
-      await tx.write('notes/y', 'y: 1\n');
-    });
-    expect(ops).toEqual([
-      { op: 'set', file: 'knowledge', key: 'a', value: 1 },
-      { op: 'append', file: 'knowledge', key: 'log', value: 'x' },
-      { op: 'delete', file: 'notes/old' },
-      { op: 'merge', file: 'knowledge', value: { b: 2 } },
-      { op: 'write', file: 'notes/y', value: 'y: 1\n' },
-    ]);
+describe('ParsedFiles', () => {
+  const doc = (text: string) => parseStateText(text, 'knowledge.yaml');
+
+  it('gives a parse out once, for the very bytes it was read from', () => {
+    const files = new ParsedFiles();
+    const parsed = doc('a: 1\n');
+    files.put('knowledge.yaml', Buffer.from('a: 1\n'), parsed);
+    expect(files.take('knowledge.yaml', Buffer.from('a: 2\n'))).toBeUndefined();
+    expect(files.take('knowledge.yaml', Buffer.from('a: 1\n'))).toBe(parsed);
+    expect(files.take('knowledge.yaml', Buffer.from('a: 1\n'))).toBeUndefined();
   });
 
-  it('copies each value as it is given: a change the transaction makes to the object afterwards is not recorded', async () => {
-    const o = { a: 1 };
-    const ops = await recordOps(async (tx) => {
-      await tx.set('mut', 'k', o);
-      o.a = 2;
-      await tx.append('mut', 'list', o);
-      o.a = 3;
-    });
-    expect(ops).toEqual([
-      { op: 'set', file: 'mut', key: 'k', value: { a: 1 } },
-      { op: 'append', file: 'mut', key: 'list', value: { a: 2 } },
-    ]);
-  });
-
-  it('records nothing for a transaction that gives a value JSON would change', async () => {
-    expect(await recordOps(async (tx) => tx.set('knowledge', 'when', new Date(0)))).toBeNull();
-  });
-
-  it('records nothing for a transaction that reads (its writes may depend on what it read), even when it catches the refusal', async () => {
-    expect(await recordOps(async (tx) => void (await tx.set('knowledge', 'a', await tx.get('knowledge', 'b'))))).toBeNull();
-    expect(
-      await recordOps(async (tx) => {
-        await tx.readText('knowledge').catch(() => null);
-        await tx.set('knowledge', 'a', 1);
-      }),
-    ).toBeNull();
-  });
-
-  it('records nothing for a transaction that throws, or makes no operation', async () => {
-    expect(await recordOps(async () => Promise.reject(new Error('no')))).toBeNull();
-    expect(await recordOps(async () => undefined)).toBeNull();
+  it('keeps texts of at most its size in all, the oldest going first, and never one over half of it', () => {
+    const files = new ParsedFiles(100);
+    const text = (c: string) => Buffer.from(`k: ${c.repeat(36)}\n`); // 40 bytes
+    for (const name of ['a', 'b', 'c']) files.put(`${name}.yaml`, text(name), doc(text(name).toString()));
+    expect(files.take('a.yaml', text('a'))).toBeUndefined();
+    expect(files.take('b.yaml', text('b'))).toBeDefined();
+    expect(files.take('c.yaml', text('c'))).toBeDefined();
+    const big = Buffer.from(`k: ${'x'.repeat(60)}\n`);
+    files.put('big.yaml', big, doc(big.toString()));
+    expect(files.take('big.yaml', big)).toBeUndefined();
   });
 });
 

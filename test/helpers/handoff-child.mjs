@@ -1,11 +1,17 @@
 // A writer process for the handoff tests: `node handoff-child.mjs DIR OPS`, OPS a JSON list of
 // operations made one after another: {op: 'set' | 'append' | 'delete', file, key, value} through
 // StateRepo; {op: 'tx', ops: [...]}, those operations as one transaction; {op: 'slow', ms, file, key,
-// value}, a set in a transaction that first waits `ms` (holding the lock); or {op: 'state', key,
+// value}, a set in a transaction that first waits `ms` (holding the lock); {op: 'incr', file, key},
+// a transaction that reads the count with repo.get and sets it one higher; {op: 'cli', args, stdin},
+// the gitstate CLI run on the repo (prints {exit, stdout, stderr}); or {op: 'state', key,
 // value} set and flushed through a StateManager. Prints one JSON line per operation: {result} or
 // {error: {name, code, message}} (for 'tx' with `at`, the index of the operation the transaction
 // was at); for 'state', {result, memory} (the manager's whole data after its flush).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { StateManager, StateRepo } from '../../dist/index.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 const [dir, opsText] = process.argv.slice(2);
 const repo = await StateRepo.open(dir);
@@ -24,6 +30,15 @@ for (const op of JSON.parse(opsText)) {
         await tx.set(op.file, op.key, op.value);
       });
       console.log(JSON.stringify({ result }));
+    } else if (op.op === 'incr') {
+      const result = await repo.transaction(async (tx) => {
+        const n = await repo.get(op.file, op.key).catch(() => 0);
+        await tx.set(op.file, op.key, n + 1);
+      });
+      console.log(JSON.stringify({ result }));
+    } else if (op.op === 'cli') {
+      const run = spawnSync(process.execPath, [CLI, '--dir', dir, ...op.args], { input: op.stdin ?? '', encoding: 'utf8', env: process.env });
+      console.log(JSON.stringify({ exit: run.status, stdout: run.stdout, stderr: run.stderr }));
     } else if (op.op === 'tx') {
       const result = await repo.transaction(async (tx) => {
         for (const [i, o] of op.ops.entries()) {
