@@ -49,8 +49,14 @@ export class LockQueue {
     return name;
   }
 
-  /** The tickets that offer writes, first come first (for the lock's holder); one being written is skipped. */
-  offered(): Array<{ ticket: string; waiter: Waiter; offers: unknown[] }> {
+  /**
+   * The tickets that offer writes, first come first, up to the first live
+   * waiter that offers none: the lock's holder makes these, and leaves those
+   * behind that waiter to it (it holds the lock next), so a write that cannot be
+   * handed over waits for one group, not for every offer queued after it. One
+   * being written is skipped.
+   */
+  offered(now: number): Array<{ ticket: string; waiter: Waiter; offers: unknown[] }> {
     let names: string[];
     try {
       names = fs.readdirSync(this.dir).sort();
@@ -62,6 +68,7 @@ export class LockQueue {
       try {
         const { offers, ...waiter } = JSON.parse(fs.readFileSync(join(this.dir, ticket), 'utf8')) as Waiter & { offers?: unknown };
         if (Array.isArray(offers)) found.push({ ticket, waiter, offers });
+        else if (!this.isDead(ticket, now)) break;
       } catch {
         // being written, or gone
       }

@@ -288,7 +288,7 @@ export class Writer {
     const here = processHere();
     // what waiters that were killed while they waited left behind
     sweepOffers(gitdir);
-    for (const { ticket, waiter, offers } of queue.offered()) {
+    for (const { ticket, waiter, offers } of queue.offered(this.clock.now())) {
       // a process on another host may not run the same gitstate
       if (waiter.host !== here.host) continue;
       // a dead one waits for nothing: its ticket (which holds its values) goes

@@ -53,6 +53,25 @@ describe("the holder's side", () => {
     expect(existsSync(join(repo.gitdir, 'gitstate-lock-queue', ticket))).toBe(false);
   });
 
+  it('takes the offers queued before the first waiter that offers none, and leaves those behind it to that waiter, who holds the lock next', async () => {
+    const repo = await tempRepo();
+    let tickets: string[] = [];
+    await repo.transaction(async (tx) => {
+      if (tickets.length === 0) {
+        const lockQueue = new LockQueue(repo.gitdir, () => false, 60_000);
+        tickets = [
+          lockQueue.join(Date.now(), processHere(), [offer([{ op: 'set', file: 'knowledge', key: 'before', value: 1 }])]),
+          lockQueue.join(Date.now() + 1, processHere()),
+          lockQueue.join(Date.now() + 2, processHere(), [offer([{ op: 'set', file: 'knowledge', key: 'behind', value: 1 }])]),
+        ];
+      }
+      await tx.set('knowledge', 'own', 0);
+    });
+    expect(await repo.get('knowledge')).toEqual({ own: 0, before: 1 });
+    expect(readdirSync(join(repo.gitdir, 'gitstate-lock-queue')).sort()).toEqual(tickets.slice(1).sort());
+    expect(handoff(repo.gitdir).sort()).toEqual([tickets[0], `${tickets[0]}.done`]);
+  });
+
   it("a single operation's input error goes back as a record, and the ticket's later writes are made", async () => {
     const repo = await tempRepo();
     const ticket = await writeWithOffer(repo, [offer([{ op: 'delete', file: 'knowledge', key: 'missing' }]), offer([{ op: 'set', file: 'knowledge', key: 'after', value: 1 }])]);
