@@ -99,10 +99,10 @@ export function makeOffer({ ops, single }: ToldOps, message: MessageOptions, aut
     if (op.op === 'delete') continue;
     const values =
       op.op === 'patch'
-        ? op.changes.flatMap((c) => [
-            { segments: c.segments, value: c.deleted ? null : c.value },
-            { segments: c.segments.slice(0, 1), value: c.mine ?? null },
-          ])
+        ? [
+            ...op.changes.map((c) => ({ segments: c.segments, value: c.deleted ? null : c.value })),
+            ...Object.entries(op.mine).map(([name, value]) => ({ segments: [{ kind: 'key' as const, name }], value })),
+          ]
         : [{ segments: op.key ? parseKeyPath(op.key) : [], value: op.value }];
     for (const { segments, value } of values) {
       if (!isPlainData(segments, 0) || !isPlainData(value, 0)) return null;
@@ -112,7 +112,9 @@ export function makeOffer({ ops, single }: ToldOps, message: MessageOptions, aut
     }
   }
   const offer: Offer = { v: OFFER_VERSION, ops, single, message, author, host: hostName(), timezoneOffset: new Date().getTimezoneOffset() };
-  // the whole offer as raw text: names and notes as much as values
+  // names, notes and the author as they are (escaped in JSON, a secret's quotes hide it), then the whole offer
+  const names = [message.note, message.subject, author.name, author.email, ...ops.flatMap((op) => [op.file, 'key' in op ? op.key : undefined])];
+  if (scan('offer', Buffer.from(names.filter((n) => typeof n === 'string').join('\n'))).length > 0) return null;
   return scan('offer', Buffer.from(JSON.stringify(offer))).length > 0 ? null : offer;
 }
 
@@ -137,7 +139,7 @@ export function isOffer(offer: unknown): offer is Offer {
       case 'write':
         return text(op.value);
       case 'patch':
-        return Array.isArray(op.changes) && op.changes.every((c) => c && Array.isArray(c.segments) && typeof c.deleted === 'boolean');
+        return Array.isArray(op.changes) && op.changes.every((c) => c && Array.isArray(c.segments) && typeof c.deleted === 'boolean') && !!op.mine && typeof op.mine === 'object';
       default:
         return false;
     }

@@ -121,7 +121,7 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
       if (compromised) throw new LockError(`the repository lock was lost while writing (${(compromised as Error).message}); nothing was committed`);
       // looked at, not only as proper-lockfile last saw it: a holder stopped for longer than the stale time
       // (SIGSTOP, a suspended laptop) finds its lock taken over before its next refresh would tell it
-      if (lockIdentity(lockPath) !== owner.lock) throw new LockError(`the repository lock was taken over while this write waited; nothing was committed`);
+      if (!stillOurs(lockPath, owner)) throw new LockError(`the repository lock was taken over while this write waited; nothing was committed`);
     },
     noteGitLock(path, ino) {
       const entry = owner.gitLocks.find((l) => l.path === path && l.ino === undefined);
@@ -141,16 +141,29 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
     // refreshing it (lockFs.rmdir removes only the folder this holder made).
     heldHere.delete(lockPath);
     if (!compromised) {
-      if (lockIdentity(lockPath) === owner.lock) clearOwner(gitdir);
-      releasing.set(lockPath, owner.lock);
+      const ours = stillOurs(lockPath, owner);
+      if (ours) clearOwner(gitdir);
+      releasing.set(lockPath, ours);
       await release().catch(() => undefined);
       releasing.delete(lockPath);
     }
   }
 }
 
-/** The identity of the lock folder each release here may remove, by path. */
-const releasing = new Map<string, string>();
+/** Whether the lock folder each release here is about is still its holder's (looked at just before): only then does it go. */
+const releasing = new Map<string, boolean>();
+
+/**
+ * Whether the lock folder at `lockPath` is still the one `owner` made: the
+ * same folder (inode and birth time), and the note beside it still this
+ * holder's. The note tells apart a folder made again on the same inode on a
+ * file system without birth times, where a takeover's new holder rewrote it.
+ */
+function stillOurs(lockPath: string, owner: Owner): boolean {
+  if (lockIdentity(lockPath) !== owner.lock) return false;
+  const note = readNote(dirname(lockPath));
+  return note !== null && note.pid === owner.pid && note.host === owner.host && note.since === owner.since;
+}
 
 /**
  * Try the lock until the deadline; take over a dead or stale holder's. With an
@@ -458,15 +471,14 @@ const lockFs = {
   rmdirSync: (path: string) => {
     const owner = heldHere.get(path);
     // a lock taken over while this process was frozen is the new holder's, with its git locks
-    if (owner && lockIdentity(path) !== owner.lock) return;
+    if (owner && !stillOurs(path, owner)) return;
     // only those made and recorded by inode: one still being waited for may be native git's
     for (const lock of owner?.gitLocks ?? []) if (lock.ino !== undefined) removeIfTheirs(lock);
     fs.rmdirSync(path);
   },
   // a release removes the lock folder only if it is still the one this holder made
   rmdir: (path: string, callback: Callback) => {
-    const expected = releasing.get(path);
-    if (expected !== undefined && lockIdentity(path) !== expected) return process.nextTick(callback, null);
+    if (releasing.get(path) === false) return process.nextTick(callback, null);
     try {
       fs.rmdirSync(path);
     } catch (err) {

@@ -10,7 +10,7 @@ import { appendValue, deleteValue, getValue, mergeValue, setValue } from '../yam
 import { checkDepth, checkStrings, decodeForEdit, decodeText, MAX_FILE_BYTES, MAX_VALUE_BYTES, parseStateText, parseValueText } from '../yaml/document.js';
 import { readBack } from '../yaml/verify.js';
 import type { StateDoc } from '../yaml/document.js';
-import { formatKeyPath, parseKeyPath } from '../base/keypath.js';
+import { formatKeyPath, parseKeyPath, type Segment } from '../base/keypath.js';
 import { isJsonPath, normalizeStatePath } from '../base/paths.js';
 import type { OpName, OpRecord } from './message.js';
 import { checkFiniteNumbers, checkJsonNumbers, jsonErrorReason } from '../security/values.js';
@@ -36,12 +36,8 @@ export type TxOp =
   | { op: 'delete'; file: string; key?: string }
   | { op: 'merge'; file: string; key?: string; value?: unknown }
   | { op: 'write'; file: string; value: string }
-  | { op: 'patch'; file: string; changes: PatchChange[] };
-
-/** A StateManager change, with the writer's whole top-level value to take when the change no longer fits (absent: the key goes). */
-export interface PatchChange extends DataChange {
-  mine?: unknown;
-}
+  /** `mine`: the writer's whole value of each top-level key a change is under, taken when the change no longer fits (absent: the key goes). */
+  | { op: 'patch'; file: string; changes: DataChange[]; mine: Record<string, unknown> };
 
 /** A check run on every file content before it is committed (schemas, the secret guard). */
 export type ContentCheck = (path: string, value: unknown) => void | Promise<void>;
@@ -198,14 +194,16 @@ export class Transaction {
    * top-level value), and write it as 2-space JSON. Refused when the file is not
    * a JSON object that passes its schema (the flush itself then says so).
    */
-  async patch(file: string, changes: readonly PatchChange[]): Promise<void> {
+  async patch(file: string, changes: readonly DataChange[], mine: Readonly<Record<string, unknown>>): Promise<void> {
     const path = normalizeStatePath(file);
     const text = await this.readText(path);
     const data: unknown = text === null ? {} : JSON.parse(text);
     if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new OperationError(`${path} does not hold a JSON object`);
     const { validateContent } = await import('../schema/validate.js');
     validateContent(path, data);
-    for (const change of changes) applyChange(data as Record<string, unknown>, change, () => change.mine);
+    // a top-level segment of a change that fits nowhere is a key; anything else has no value of the writer's
+    const mineAt = ([top]: Segment[]) => (top?.kind === 'key' && Object.hasOwn(mine, top.name) ? mine[top.name] : undefined);
+    for (const change of changes) applyChange(data as Record<string, unknown>, change, mineAt);
     await this.write(path, `${JSON.stringify(data, null, 2)}\n`);
   }
 
@@ -311,7 +309,7 @@ export function applyOp(tx: Pick<Transaction, 'set' | 'append' | 'delete' | 'mer
     case 'patch':
       // made by the core alone (a StateManager flush handed to the lock's holder), never given by a caller
       if (!tx.patch) throw new OperationError('patch is not an operation a caller can give');
-      return tx.patch(op.file, op.changes);
+      return tx.patch(op.file, op.changes, op.mine);
     default:
       throw new OperationError(`unknown operation "${String((op as { op: unknown }).op)}"`);
   }

@@ -106,9 +106,6 @@ interface Taken {
   items: Queued[];
 }
 
-function takenCount(taken: readonly Taken[]): number {
-  return taken.reduce((n, t) => n + t.items.length, 0);
-}
 
 type Outcome = { result: WriteResult } | { error: unknown } | { handedBack: true };
 
@@ -138,11 +135,13 @@ export class Writer {
    * Run `fn` holding the repository lock, once any interrupted write is put right (`recovered` says what that took).
    * With an offer, the lock's holder may make the offered writes instead: `offer.handed` says what then.
    */
-  locked<T>(fn: (lock: HeldLock, recovered: RecoveryReport) => Promise<T>, offer?: LockOffer<T>): Promise<T> {
+  locked<T>(fn: (lock: HeldLock, recovered: RecoveryReport) => Promise<T>, offer?: LockOffer<T>, settle?: (lock: HeldLock) => Promise<void>): Promise<T> {
     return withRepoLock(
       this.store.gitdir,
       this.options,
       async (lock) => {
+        // what a holder that took our offer made of it, before anything here can fail and report it unmade
+        await settle?.(lock);
         // HEAD must name main before anything is put back or written: an interrupted write's journal is main's
         await this.store.branch();
         const recovered = await recoverInterrupted(this.store, lock, this.publishOptions(lock));
@@ -156,9 +155,15 @@ export class Writer {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
-        const group = this.takeGroup();
+        let group = this.takeGroup();
         try {
-          await this.locked((lock) => this.runGroup(group, lock), this.offerOf(group));
+          await this.locked(
+            (lock) => this.runGroup(group, lock),
+            this.offerOf(group),
+            async (lock) => {
+              if (lock.offered) group = await this.settleClaimed(group, lock.offered);
+            },
+          );
         } catch (err) {
           for (const item of group) item.reject(err);
         }
@@ -191,23 +196,14 @@ export class Writer {
         return offers;
       },
       handed: (results) => {
-        const back: Queued[] = [];
-        group.forEach((item, i) => {
-          const outcome = (results as Results)[i];
-          const error = outcome && 'error' in outcome ? rejectedFromRecord(outcome.error) : null;
-          if (error) item.reject(error);
-          else if (outcome && 'commit' in outcome) item.resolve(outcome);
-          else back.push({ ...item, handedBack: true });
-        });
         // what the holder could not make is made here next, in order
-        this.queue.unshift(...back);
+        this.queue.unshift(...settleWith(group, results as Results).map((item) => ({ ...item, handedBack: true })));
       },
     };
   }
 
   private async runGroup(own: Queued[], lock: HeldLock): Promise<void> {
-    // our own offer, if a holder that then died claimed it: keep what it published
-    const group = lock.offered ? await this.settleClaimed(own, lock.offered) : [...own];
+    const group = [...own];
     if (group.length === 0) return;
     const gitdir = this.store.gitdir;
     const queue = lockQueue(gitdir, this.options);
@@ -215,38 +211,38 @@ export class Writer {
     // a group's objects go into one pack (two files to make durable instead of three or more per
     // write), when it has several writes or offers are waiting to join it
     const packed = group.length > 1 || (taking && queue.anyWaiting());
-    const taken: Taken[] = [];
-    let claimed = false;
     const retries = this.options.retries ?? DEFAULT_RETRIES;
     for (let attempt = 0; ; attempt++) {
       const stage = await this.store.begin({ packed });
       // our own writes first: offers are claimed once they are prepared (a transaction may take its
-      // time), so a claimed offer waits for one publication only
-      const outcomes = await this.prepareGroup(group.slice(0, group.length - takenCount(taken)), stage);
-      if (taking && !claimed) {
-        claimed = true;
-        await this.takeOffers(group, taken, queue);
-        if (taken.length > 0) crashPoint('offers-taken');
-      }
+      // time), and given up before they are prepared again, so a claimed offer waits for one publication
+      const outcomes = await this.prepareGroup(group, stage);
+      const taken = taking ? await this.takeOffers(group.length, queue, lock) : [];
+      if (taken.length > 0) crashPoint('offers-taken');
       for (const t of taken) outcomes.push(...(await this.prepareOffers(t, stage)));
-      // a waiter that died meanwhile (Ctrl-C) wants nothing made: its writes leave the group, which is made again
+      const all = [...group, ...taken.flatMap((t) => t.items)];
+      // a waiter that died meanwhile (Ctrl-C) wants nothing made: its ticket goes, and the group is made again
       const gone = taken.filter((t) => isGone(t.waiter));
       if (gone.length > 0) {
         stage.abandon();
-        for (const t of gone) this.dropOffer(t, group, taken, queue);
+        for (const t of gone) queue.leave(t.ticket);
+        for (const t of taken) clearOffer(gitdir, t.ticket);
         attempt--;
         continue;
       }
       const staged = new Set<Taken>();
       try {
+        lock.assertHeld(); // a holder taken over while frozen writes nothing more, not even results
         // what each offer's waiter finds if this process dies before it says they are done
         for (const t of taken) {
-          stageResults(gitdir, t.ticket, resultsOf(outcomes, group, t));
+          stageResults(gitdir, t.ticket, resultsOf(outcomes, all, t));
           staged.add(t);
         }
         await stage.publish(this.publishOptions(lock));
       } catch (err) {
         if (err instanceof BranchMovedError && attempt < retries) {
+          // nothing was published: the offers are given up while our own writes are prepared again
+          for (const t of taken) clearOffer(gitdir, t.ticket);
           await this.clock.sleep(Math.random() * Math.min(2 ** attempt, 50));
           continue;
         }
@@ -279,24 +275,26 @@ export class Writer {
 
   /**
    * Claim the writes other processes offered while they queued (first come,
-   * first served, while the group has room) and add them to `group`, each as a
-   * request of its own whose outcome goes back to its waiter.
+   * first served, while the group has room, up to the first waiter this holder
+   * will not take), each as a request of its own whose outcome goes back to its waiter.
    */
-  private async takeOffers(group: Queued[], taken: Taken[], queue: LockQueue): Promise<void> {
+  private async takeOffers(own: number, queue: LockQueue, lock: HeldLock): Promise<Taken[]> {
     const gitdir = this.store.gitdir;
     const max = this.options.maxGroup ?? DEFAULT_MAX_GROUP;
     const here = processHere();
+    lock.assertHeld();
     // what waiters that were killed while they waited left behind
     sweepOffers(gitdir);
+    const taken: Taken[] = [];
+    let size = own;
     for (const { ticket, waiter, offers } of queue.offered(this.clock.now())) {
-      // a process on another host may not run the same gitstate
-      if (waiter.host !== here.host) continue;
-      // a dead one waits for nothing: its ticket (which holds its values) goes
-      if (isGone(waiter)) {
+      // a dead waiter waits for nothing: its ticket (which holds its values) goes
+      if (waiter.host === here.host && isGone(waiter)) {
         queue.leave(ticket);
         continue;
       }
-      if (group.length + offers.length > max) break;
+      // a process on another host may not run the same gitstate: it holds the lock after those before it
+      if (waiter.host !== here.host || size + offers.length > max) break;
       if (!claimOffer(gitdir, ticket, { state: 'claimed', by: here, waiter })) continue; // withdrawn, or claimed before
       let requests: WriteRequest[] | null = null;
       // a waiter that withdrew removes its ticket before its claim: no ticket, no offer
@@ -307,16 +305,9 @@ export class Writer {
       }
       const items = requests.map((request) => ({ request, resolve: () => undefined, reject: () => undefined }));
       taken.push({ ticket, waiter, offers: offers as Offer[], items });
-      group.push(...items);
+      size += items.length;
     }
-  }
-
-  /** Take a claimed offer out of the group, and its ticket and files out of the repository. */
-  private dropOffer(t: Taken, group: Queued[], taken: Taken[], queue: LockQueue): void {
-    for (const item of t.items) group.splice(group.indexOf(item), 1);
-    taken.splice(taken.indexOf(t), 1);
-    queue.leave(t.ticket);
-    clearOffer(this.store.gitdir, t.ticket);
+    return taken;
   }
 
   /**
@@ -330,20 +321,22 @@ export class Writer {
     clearOffer(gitdir, ticket);
     if (!outcome) return group;
     // one publication made all of them or none: the branch holds a commit of one, or none was made
-    const head = await this.store.headOid();
     const changed = outcome.results.flatMap((r) => (r && 'commit' in r && r.changed ? [r.commit] : []));
-    const published = outcome.published === 'yes' || (head !== null && changed.length > 0 && (await isAncestor(this.store, changed[0]!, head).catch(() => false)));
-    if (!published) return group;
-    // as a holder settles them: each result, each input error; what it handed back (a suffix) is made here
-    const left: Queued[] = [];
-    group.forEach((item, i) => {
-      const found = outcome.results[i];
-      const error = found && 'error' in found ? rejectedFromRecord(found.error) : null;
-      if (error) item.reject(error);
-      else if (found && 'commit' in found) item.resolve(found);
-      else left.push(item);
-    });
-    return left;
+    const published = outcome.published === 'yes' || (changed.length > 0 && (await this.inBranch(changed[0]!)));
+    // as the holder would have settled them; what it handed back (a suffix) is made here
+    return published ? settleWith(group, outcome.results) : group;
+  }
+
+  /** Whether the branch holds `commit`. A commit that is not there at all was never published; an answer git cannot give is an error, not a no. */
+  private async inBranch(commit: string): Promise<boolean> {
+    const head = await this.store.headOid();
+    if (head === null) return false;
+    try {
+      return await isAncestor(this.store, commit, head);
+    } catch (err) {
+      if (await this.store.readCommit(commit).then(() => true, () => false)) throw err;
+      return false;
+    }
   }
 
   /**
@@ -425,6 +418,19 @@ export class Writer {
       onGitLock: (path: string, ino: number | null) => lock.noteGitLock(path, ino),
     };
   }
+}
+
+/** Settle each write by its outcome from a holder: its result, or its input error; the rest (handed back) are returned, in order. */
+function settleWith(group: Queued[], results: Results): Queued[] {
+  const left: Queued[] = [];
+  group.forEach((item, i) => {
+    const outcome = results[i];
+    const error = outcome && 'error' in outcome ? rejectedFromRecord(outcome.error) : null;
+    if (error) item.reject(error);
+    else if (outcome && 'commit' in outcome) item.resolve(outcome);
+    else left.push(item);
+  });
+  return left;
 }
 
 /**

@@ -331,16 +331,22 @@ export class StateManager {
 
   /**
    * The flush as an operation the lock's holder can make in this process's
-   * place (handoff.ts), its fallbacks (`mine`) taken now rather than under the
-   * lock; undefined when it cannot be told.
+   * place (handoff.ts): the changes, and this process's value of each
+   * top-level key they are under, once, for a change that no longer fits
+   * there (taken when the offer is made, not under the lock: a change this
+   * process makes meanwhile waits for the next flush either way). Undefined
+   * when it cannot be told.
    */
   private asPatch(batch: DataChange[]): ToldOps | undefined {
-    try {
-      const changes = batch.map((c) => ({ segments: c.segments, value: c.value, deleted: c.deleted, mine: getAt(this.data, c.segments.slice(0, 1)) }));
-      return { ops: [{ op: 'patch', file: STATE_FILE, changes }], single: false };
-    } catch {
-      return undefined; // a change whose top level no longer reads as a key: made here
+    const changes = batch.map((c) => ({ segments: c.segments, value: c.value, deleted: c.deleted }));
+    // no prototype: a top-level key named __proto__ is a key like any other
+    const mine: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    for (const { segments } of batch) {
+      const top = segments[0];
+      if (top?.kind !== 'key') return undefined; // made here
+      if (!Object.hasOwn(mine, top.name)) mine[top.name] = getAt(this.data, [top]);
     }
+    return { ops: [{ op: 'patch', file: STATE_FILE, changes, mine }], single: false };
   }
 
   /** state.json's text in `commit` (null: absent). */

@@ -35,9 +35,21 @@ function child(dir: string, ops: object[], env: NodeJS.ProcessEnv) {
   return { proc, exited, lines: () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line), stderr: () => stderr };
 }
 
-/** Resolves once process `pid` is stopped (it sent itself SIGSTOP at a crash point). */
-async function stopped(pid: number): Promise<void> {
-  while (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0] !== 'T') await new Promise((r) => setTimeout(r, 10));
+/** Resolves once child `c` is stopped (it sent itself SIGSTOP at a crash point); fails if it ended first. */
+async function stopped(c: ReturnType<typeof child>): Promise<void> {
+  let ended = false;
+  void c.exited.then(() => (ended = true));
+  for (;;) {
+    if (ended) throw new Error(`the process ended before it stopped: ${c.stderr()}${JSON.stringify(c.lines())}`);
+    let state = '';
+    try {
+      state = readFileSync(`/proc/${c.proc.pid}/stat`, 'utf8').split(') ')[1]![0]!;
+    } catch {
+      // reaped meanwhile: ended
+    }
+    if (state === 'T') return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 const handoffFiles = (dir: string) => (existsSync(join(dir, '.git/gitstate-handoff')) ? readdirSync(join(dir, '.git/gitstate-handoff')) : []);
@@ -227,11 +239,12 @@ describe('a holder that stalls, or a waiter that dies', () => {
     assertRepoHealthy(repo.dir);
   });
 
-  it('a holder frozen past the stale time after its fsyncs (SIGSTOP): the waiter takes over and makes its write; the holder, thawed, touches nothing (exit 5)', async () => {
+  itFull('a holder frozen past the stale time after its fsyncs (SIGSTOP): the waiter takes over and makes its write; the holder, thawed, touches nothing (exit 5)', async () => {
     const repo = await tempRepo();
-    const stale = { GITSTATE_LOCK_STALE_MS: '1000' };
+    // long enough that a loaded machine never takes the lock from a holder that is still running
+    const stale = { GITSTATE_LOCK_STALE_MS: '3000' };
     const { h, t } = await start(repo, [{ op: 'set', file: 'knowledge', key: 'h', value: 1 }], [{ op: 'append', file: 'knowledge', key: 'log', value: 'once' }], { ...stale, GITSTATE_CRASH_AT: 'synced', GITSTATE_CRASH_SIGNAL: 'SIGSTOP' }, stale);
-    await stopped(h.proc.pid!);
+    await stopped(h);
     expect(await t.exited, t.stderr()).toBe(0);
     const made = t.lines()[0]!.result!;
     expect(git(repo.dir, 'rev-parse', 'HEAD').trim()).toBe(made.commit);
@@ -249,7 +262,7 @@ describe('a holder that stalls, or a waiter that dies', () => {
   itFull("a waiter killed once the holder claimed its offer: its write is dropped, the holder's own lands, nothing of it is left", async () => {
     const repo = await tempRepo();
     const { h, t } = await start(repo, [{ op: 'set', file: 'knowledge', key: 'h', value: 1 }], [{ op: 'set', file: 'knowledge', key: 't', value: 1 }], { GITSTATE_CRASH_AT: 'offers-taken', GITSTATE_CRASH_SIGNAL: 'SIGSTOP' });
-    await stopped(h.proc.pid!);
+    await stopped(h);
     expect(handoffFiles(repo.dir)).toHaveLength(1); // H's claim on T's offer
     t.proc.kill('SIGKILL');
     await t.exited;
@@ -265,7 +278,7 @@ describe('a holder that stalls, or a waiter that dies', () => {
   itFull('what a holder and its waiter both killed leave in .git/gitstate-handoff is swept by the next write', async () => {
     const repo = await tempRepo();
     const { h, t } = await start(repo, [{ op: 'set', file: 'knowledge', key: 'h', value: 1 }], [{ op: 'set', file: 'knowledge', key: 't', value: 1 }], { GITSTATE_CRASH_AT: 'offers-taken', GITSTATE_CRASH_SIGNAL: 'SIGSTOP' });
-    await stopped(h.proc.pid!);
+    await stopped(h);
     t.proc.kill('SIGKILL');
     h.proc.kill('SIGKILL');
     await Promise.all([h.exited, t.exited]);

@@ -70,13 +70,14 @@ describe('makeOffer', () => {
     ['a secret value', { op: 'set', file: 'knowledge', key: 'aws', value: 'AKIAIOSFODNN7EXAMPLE' }],
     ['a value under a sensitive key', { op: 'set', file: 'knowledge', key: 'db.password', value: 'hunter2hunter2' }],
     ['a secret in a written text', { op: 'write', file: 'notes/x', value: 'key: AKIAIOSFODNN7EXAMPLE\n' }],
-    ['a secret in a flush', { op: 'patch', file: 'state.json', changes: [{ segments: [{ kind: 'key', name: 'api_token' }], value: 'abcd1234efgh5678ijkl', deleted: false }] }],
+    ['a secret in a flush', { op: 'patch', file: 'state.json', changes: [{ segments: [{ kind: 'key', name: 'api_token' }], value: 'abcd1234efgh5678ijkl', deleted: false }], mine: {} }],
+    ['a secret in the note', { op: 'set', file: 'knowledge', key: 'k', value: 1 }, 'rotate aws_secret_access_key="wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEYAB"'],
     ['a value in a list under a sensitive key', { op: 'set', file: 'knowledge', key: 'password[0]', value: 'hunter2xyzSECRET' }],
     ['a value at the end of such a list', { op: 'set', file: 'knowledge', key: 'password[-1]', value: 'hunter2xyzSECRET' }],
     ['a secret as a file name', { op: 'set', file: 'notes/AKIAIOSFODNN7EXAMPLE', key: 'k', value: 1 }],
     ['a secret as a key removed', { op: 'delete', file: 'knowledge', key: 'AKIAIOSFODNN7EXAMPLE' }],
-  ] as Array<[string, TxOp]>)('keeps %s in its own process: the ticket is a file', (_name, op) => {
-    expect(offerOf([op])).toBeNull();
+  ] as Array<[string, TxOp, string?]>)('keeps %s in its own process: the ticket is a file', (_name, op, note) => {
+    expect(offerOf([op], note === undefined ? {} : { note })).toBeNull();
   });
 
   it('keeps a write whose path or key path is bad in its own process, which reports it', () => {
