@@ -172,7 +172,7 @@ describe('a queued process hands its write to the lock holder', () => {
     expect(await repo.get('knowledge')).toEqual({ h: 1 });
   });
 
-  it("a caller's transaction is never handed over: one that reads outside it (repo.get) under the lock counts right", async () => {
+  itFull("a caller's transaction is never handed over: one that reads outside it (repo.get) under the lock counts right", async () => {
     const repo = await tempRepo();
     const writers = Array.from({ length: 4 }, () => child(repo.dir, Array.from({ length: 5 }, () => ({ op: 'incr', file: 'knowledge', key: 'count' })), T));
     expect(await Promise.all(writers.map((w) => w.exited))).toEqual([0, 0, 0, 0]);
@@ -291,7 +291,7 @@ describe('a holder that stalls, or a waiter that dies', () => {
 });
 
 describe('a writer that gives up waiting', () => {
-  it('withdraws its offer: LOCK_TIMEOUT, and no later holder makes its write', async () => {
+  itFull('withdraws its offer: LOCK_TIMEOUT, and no later holder makes its write', async () => {
     const repo = await tempRepo();
     const lock = await holdLock(repo);
     const t = child(repo.dir, [{ op: 'set', file: 'knowledge', key: 'late', value: 1 }], { ...T, GITSTATE_LOCK_TIMEOUT_MS: '300' });
