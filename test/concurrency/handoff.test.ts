@@ -222,6 +222,22 @@ describe('the holder dies with a write it took', () => {
       assertRepoHealthy(repo.dir);
     });
   }
+
+  itFull('the writer settles what the dead holder published before anything of its own can fail: HEAD detached meanwhile, its write is still reported made', async () => {
+    const repo = await tempRepo();
+    const { h, t } = await start(repo, [{ op: 'set', file: 'knowledge', key: 'h', value: 1 }], [{ op: 'append', file: 'knowledge', key: 'log', value: 'once' }], { GITSTATE_CRASH_AT: 'published', GITSTATE_CRASH_SIGNAL: 'SIGSTOP' });
+    await stopped(h);
+    const published = git(repo.dir, 'rev-parse', 'HEAD').trim();
+    git(repo.dir, 'checkout', '-q', '--detach');
+    h.proc.kill('SIGKILL');
+    expect(await t.exited, t.stderr()).toBe(0);
+    // its append was in the branch: reported made, with that commit, though a write would now be refused
+    expect(t.lines()[0]!.result!.commit).toBe(published);
+    expect(git(repo.dir, 'log', '-1', '--format=%an', published).trim()).toBe('Taker');
+    git(repo.dir, 'checkout', '-q', 'main');
+    expect(await repo.get('knowledge', 'log')).toEqual(['once']);
+    expect(readdirSync(join(repo.dir, '.git/gitstate-handoff'))).toEqual([]);
+  });
 });
 
 describe('a holder that stalls, or a waiter that dies', () => {
