@@ -91,7 +91,7 @@ export async function runBatch(
   const outcome: BatchOutcome = { results: [] };
   for (const { line, op } of ops) {
     try {
-      const result = await repo.transactionAs((tx) => applyOp(tx, op), { message: options.message }, { ops: [op], single: true });
+      const result = await repo.transactionAs(null, { message: options.message }, { ops: [op], single: true });
       outcome.results.push({ ...result, line });
       options.onCommitted?.({ ...result, line });
     } catch (err) {

@@ -96,9 +96,14 @@ export function withRepoLock<T>(gitdir: string, options: LockOptions, fn: (lock:
   return inTurn(chains, gitdir, () => holdAndRun(gitdir, options, fn, offer));
 }
 
+/** How long a writer waits for a lock (the repository's, or git's): the option, GITSTATE_LOCK_TIMEOUT_MS, or 15 s. */
+export function lockTimeoutMs(options: LockOptions): number {
+  return options.timeoutMs ?? envNumber('GITSTATE_LOCK_TIMEOUT_MS') ?? DEFAULT_LOCK_TIMEOUT_MS;
+}
+
 /** The queue of waiters for the lock of `gitdir`. */
 export function lockQueue(gitdir: string, options: LockOptions): LockQueue {
-  return new LockQueue(gitdir, holderIsGone, 2 * (options.timeoutMs ?? envNumber('GITSTATE_LOCK_TIMEOUT_MS') ?? DEFAULT_LOCK_TIMEOUT_MS));
+  return new LockQueue(gitdir, holderIsGone, 2 * lockTimeoutMs(options));
 }
 
 async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: HeldLock) => Promise<T>, offer?: LockOffer<T>): Promise<T> {
@@ -177,7 +182,7 @@ async function acquire(
   onCompromised: (err: Error) => void,
   offer?: LockOffer<unknown>,
 ): Promise<{ release: () => Promise<void>; tookOver: boolean; offered: string | null } | { handed: unknown[] }> {
-  const timeoutMs = options.timeoutMs ?? envNumber('GITSTATE_LOCK_TIMEOUT_MS') ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const timeoutMs = lockTimeoutMs(options);
   const staleMs = Math.max(1_000, options.staleMs ?? envNumber('GITSTATE_LOCK_STALE_MS') ?? DEFAULT_STALE_MS);
   const lockPath = join(gitdir, LOCK_DIR);
   const deadline = clock.now() + timeoutMs;
@@ -404,15 +409,12 @@ class GoneWatch {
   on(path: string, mine: string | null): void {
     const paths = mine ? [path, mine] : [path];
     this.primary = path;
-    for (const [path, watcher] of this.watchers) {
-      if (!paths.includes(path)) {
-        watcher.close();
-        this.watchers.delete(path);
-      }
-    }
-    if (this.gone) {
-      this.gone = false;
-      this.close();
+    // a path that went closed every watch (fire): the look that called this found what changed
+    this.gone = false;
+    for (const [watched, watcher] of this.watchers) {
+      if (paths.includes(watched)) continue;
+      watcher.close();
+      this.watchers.delete(watched);
     }
     for (const path of paths) {
       if (this.watchers.has(path)) continue;
@@ -463,7 +465,22 @@ function envNumber(name: string): number | undefined {
 }
 
 type Callback = (err: NodeJS.ErrnoException | null, result?: unknown) => void;
-/** The fs proper-lockfile uses: its few calls done synchronously (microseconds, against a thread-pool round trip each). */
+/** `fs[name]Sync` behind a callback, as proper-lockfile calls it: microseconds, against a thread-pool round trip each. */
+function callbackStyle(name: 'mkdir' | 'stat' | 'utimes' | 'rmdir' | 'realpath') {
+  return (...args: unknown[]) => {
+    const callback = args.pop() as Callback;
+    let result: unknown;
+    try {
+      result = (fs[`${name}Sync`] as (...a: unknown[]) => unknown)(...args);
+    } catch (err) {
+      process.nextTick(callback, err as NodeJS.ErrnoException);
+      return;
+    }
+    process.nextTick(callback, null, result);
+  };
+}
+
+/** The fs proper-lockfile uses: its few calls done synchronously. */
 const lockFs = {
   // Used by its exit handler (signal-exit) to remove a lock still held when the process exits or
   // is stopped by a signal (Ctrl-C): the git locks taken under it go first, as git removes its own
@@ -477,29 +494,9 @@ const lockFs = {
     fs.rmdirSync(path);
   },
   // a release removes the lock folder only if it is still the one this holder made
-  rmdir: (path: string, callback: Callback) => {
-    if (releasing.get(path) === false) return process.nextTick(callback, null);
-    try {
-      fs.rmdirSync(path);
-    } catch (err) {
-      return process.nextTick(callback, err as NodeJS.ErrnoException);
-    }
-    process.nextTick(callback, null);
-  },
-  ...Object.fromEntries(
-    (['mkdir', 'stat', 'utimes', 'realpath'] as const).map((name) => [
-      name,
-      (...args: unknown[]) => {
-        const callback = args.pop() as Callback;
-        let result: unknown;
-        try {
-          result = (fs[`${name}Sync`] as (...a: unknown[]) => unknown)(...args);
-        } catch (err) {
-          process.nextTick(callback, err as NodeJS.ErrnoException);
-          return;
-        }
-        process.nextTick(callback, null, result);
-      },
-    ]),
-  ),
+  rmdir: (path: string, callback: Callback) => (releasing.get(path) === false ? process.nextTick(callback, null) : callbackStyle('rmdir')(path, callback)),
+  mkdir: callbackStyle('mkdir'),
+  stat: callbackStyle('stat'),
+  utimes: callbackStyle('utimes'),
+  realpath: callbackStyle('realpath'),
 };

@@ -18,7 +18,7 @@ import { normalizeStatePath, realDir, STATE_EXTENSIONS } from '../base/paths.js'
 import { readStateBytes } from '../base/files.js';
 import { stateRepoKind } from './discover.js';
 import { assertFormatKnown } from './format.js';
-import type { ContentCheck, ParsedFiles, Transaction } from './transaction.js';
+import type { ContentCheck, ParsedFiles, Transaction, TxOp } from './transaction.js';
 import type { GitStore } from '../git/store.js';
 import type { Disk } from '../git/disk.js';
 import type { HeldLock, LockOptions } from './lock.js';
@@ -163,24 +163,29 @@ export class StateRepo {
   // ---- writing ------------------------------------------------------------
 
   set(file: string, key: string, value: unknown, options?: WriteOptions): Promise<WriteResult> {
-    return this.transactionAs((tx) => tx.set(file, key, value), options, { ops: [{ op: 'set', file, key, value }], single: true });
+    return this.operation({ op: 'set', file, key, value }, options);
   }
 
   append(file: string, key: string, value: unknown, options?: WriteOptions): Promise<WriteResult> {
-    return this.transactionAs((tx) => tx.append(file, key, value), options, { ops: [{ op: 'append', file, key, value }], single: true });
+    return this.operation({ op: 'append', file, key, value }, options);
   }
 
   /** Remove the value at `key`, or the file itself when `key` is omitted. */
   delete(file: string, key?: string, options?: WriteOptions): Promise<WriteResult> {
-    return this.transactionAs((tx) => tx.delete(file, key), options, { ops: [key === undefined ? { op: 'delete', file } : { op: 'delete', file, key }], single: true });
+    return this.operation(key === undefined ? { op: 'delete', file } : { op: 'delete', file, key }, options);
   }
 
   merge(file: string, key: string | undefined, value: unknown, options?: WriteOptions): Promise<WriteResult> {
-    return this.transactionAs((tx) => tx.merge(file, key, value), options, { ops: [key === undefined ? { op: 'merge', file, value } : { op: 'merge', file, key, value }], single: true });
+    return this.operation(key === undefined ? { op: 'merge', file, value } : { op: 'merge', file, key, value }, options);
   }
 
   write(file: string, text: string, options?: WriteOptions): Promise<WriteResult> {
-    return this.transactionAs((tx) => tx.write(file, text), options, { ops: [{ op: 'write', file, value: text }], single: true });
+    return this.operation({ op: 'write', file, value: text }, options);
+  }
+
+  /** One operation, as data: made here, or by the lock's holder when this process has to queue. */
+  private operation(op: TxOp, options?: WriteOptions): Promise<WriteResult> {
+    return this.transactionAs(null, options, { ops: [op], single: true });
   }
 
   /**
@@ -197,21 +202,15 @@ export class StateRepo {
    * A transaction that gitstate also tells as operations (`told`: its own
    * methods, a batch, a StateManager flush): when this process has to queue,
    * the lock's holder may make them in `fn`'s place (handoff.ts), so they must
-   * be what `fn` does. A caller's `transaction` is never handed over: its
-   * function may read anything, and runs under the lock.
+   * be what `fn` does (without `fn`, they are made as they are). A caller's
+   * `transaction` is never handed over: its function may read anything, and
+   * runs under the lock.
    * @internal
    */
-  async transactionAs(fn: (tx: TxOps) => Promise<unknown>, options: WriteOptions = {}, told?: ToldOps): Promise<WriteResult> {
-    const [{ Transaction, ParsedFiles }, { commitMessage }, checks] = await Promise.all([import('./transaction.js'), import('./message.js'), this.checks()]);
+  async transactionAs(fn: ((tx: TxOps) => Promise<unknown>) | null, options: WriteOptions = {}, told?: ToldOps): Promise<WriteResult> {
     const message = { note: options.message, op: options.op, subject: options.subject };
-    const parsed = (this.parsedFiles ??= new ParsedFiles());
     return this.submit({
-      prepare: async (view) => {
-        const tx = new Transaction(view.read, parsed);
-        await fn(tx);
-        const changes = await tx.finish(checks);
-        return { changes, message: commitMessage(tx.ops, message) };
-      },
+      prepare: await this.preparer(message, fn ?? told!.ops),
       // when this process has to queue for the lock, the holder may make this write (handoff.ts)
       offer: told
         ? async () => {
@@ -222,20 +221,30 @@ export class StateRepo {
     });
   }
 
-  /** The request that makes a write another process offered (handoff.ts), as that process would have made it. */
-  private async replay(offer: Offer): Promise<WriteRequest> {
+  /**
+   * A transaction's prepare step: `fn`, or the operations `ops` in order, on
+   * the files as the write sees them, starting from what earlier writes read
+   * back (ParsedFiles); the commit message from the operations made.
+   */
+  private async preparer(message: MessageOptions, run: ((tx: TxOps) => Promise<unknown>) | readonly TxOp[]): Promise<WriteRequest['prepare']> {
     const [{ Transaction, ParsedFiles, applyOp }, { commitMessage }, checks] = await Promise.all([import('./transaction.js'), import('./message.js'), this.checks()]);
     const parsed = (this.parsedFiles ??= new ParsedFiles());
+    return async (view) => {
+      const tx = new Transaction(view.read, parsed);
+      if (typeof run === 'function') await run(tx);
+      else for (const op of run) await applyOp(tx, op);
+      const changes = await tx.finish(checks);
+      return { changes, message: commitMessage(tx.ops, message) };
+    };
+  }
+
+  /** The request that makes a write another process offered (handoff.ts), as that process would have made it. */
+  private async replay(offer: Offer): Promise<WriteRequest> {
     const { isOffer } = await import('./handoff.js');
     if (!isOffer(offer)) throw new RepoError('not an offer this gitstate reads');
     return this.fullRequest(
       {
-        prepare: async (view) => {
-          const tx = new Transaction(view.read, parsed);
-          for (const op of offer.ops) await applyOp(tx, op);
-          const changes = await tx.finish(checks);
-          return { changes, message: commitMessage(tx.ops, { ...offer.message, host: offer.host }) };
-        },
+        prepare: await this.preparer({ ...offer.message, host: offer.host }, offer.ops),
         timezoneOffset: offer.timezoneOffset,
         host: offer.host,
       },

@@ -5,7 +5,7 @@
  * commits what `finish()` returns.
  */
 import { NotFoundError, OperationError, SizeError, YamlError } from '../errors.js';
-import { applyChange, type DataChange } from '../state/object-path.js';
+import type { DataChange } from '../state/object-path.js';
 import { appendValue, deleteValue, getValue, mergeValue, setValue } from '../yaml/edit.js';
 import { checkDepth, checkStrings, decodeForEdit, decodeText, MAX_FILE_BYTES, MAX_VALUE_BYTES, parseStateText, parseValueText } from '../yaml/document.js';
 import { readBack } from '../yaml/verify.js';
@@ -189,22 +189,17 @@ export class Transaction {
   }
 
   /**
-   * Make key-by-key changes on a JSON file's data, as a StateManager flush does
-   * (applyChange: a change that no longer fits takes the writer's whole
-   * top-level value), and write it as 2-space JSON. Refused when the file is not
-   * a JSON object that passes its schema (the flush itself then says so).
+   * Make a StateManager flush's changes on state.json key by key, as its own
+   * process would (state/data.ts: a change that no longer fits takes the
+   * writer's whole top-level value from `mine`). Refused as the flush is when
+   * the file is corrupt.
    */
   async patch(file: string, changes: readonly DataChange[], mine: Readonly<Record<string, unknown>>): Promise<void> {
     const path = normalizeStatePath(file);
-    const text = await this.readText(path);
-    const data: unknown = text === null ? {} : JSON.parse(text);
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new OperationError(`${path} does not hold a JSON object`);
-    const { validateContent } = await import('../schema/validate.js');
-    validateContent(path, data);
+    const { stateText, withChanges } = await import('../state/data.js');
     // a top-level segment of a change that fits nowhere is a key; anything else has no value of the writer's
     const mineAt = ([top]: Segment[]) => (top?.kind === 'key' && Object.hasOwn(mine, top.name) ? mine[top.name] : undefined);
-    for (const change of changes) applyChange(data as Record<string, unknown>, change, mineAt);
-    await this.write(path, `${JSON.stringify(data, null, 2)}\n`);
+    await this.write(path, stateText(withChanges(await this.readText(path), changes, mineAt)));
   }
 
   /**

@@ -21,7 +21,7 @@ import { readStateBytes } from '../base/files.js';
 import { systemClock, type Clock } from '../base/clock.js';
 import type { GitStore } from '../git/store.js';
 import type { Stage } from '../git/stage.js';
-import { lockQueue, withRepoLock, type HeldLock, type LockOffer, type LockOptions, DEFAULT_LOCK_TIMEOUT_MS } from './lock.js';
+import { lockQueue, lockTimeoutMs, withRepoLock, type HeldLock, type LockOffer, type LockOptions } from './lock.js';
 import { recoverInterrupted, type RecoveryReport } from './recovery.js';
 import { findHandEdits } from './hand-edits.js';
 import { claimOffer, claimOutcome, clearOffer, markDone, stageResults, sweepOffers, type Offer, type Results } from './handoff.js';
@@ -98,12 +98,12 @@ interface Queued {
   handedBack?: boolean;
 }
 
-/** Offers taken from one waiter's ticket, and the group's requests that make them. */
+/** Offers taken from one waiter's ticket, and the requests that make them. */
 interface Taken {
   ticket: string;
   waiter: Waiter;
   offers: Offer[];
-  items: Queued[];
+  requests: WriteRequest[];
 }
 
 
@@ -216,11 +216,12 @@ export class Writer {
       const stage = await this.store.begin({ packed });
       // our own writes first: offers are claimed once they are prepared (a transaction may take its
       // time), and given up before they are prepared again, so a claimed offer waits for one publication
-      const outcomes = await this.prepareGroup(group, stage);
+      const outcomes: Outcome[] = [];
+      for (const { request } of group) outcomes.push(await this.tryStage(request, stage));
       const taken = taking ? await this.takeOffers(group.length, queue, lock) : [];
       if (taken.length > 0) crashPoint('offers-taken');
-      for (const t of taken) outcomes.push(...(await this.prepareOffers(t, stage)));
-      const all = [...group, ...taken.flatMap((t) => t.items)];
+      const offered: Outcome[][] = [];
+      for (const t of taken) offered.push(await this.prepareOffers(t, stage));
       // a waiter that died meanwhile (Ctrl-C) wants nothing made: its ticket goes, and the group is made again
       const gone = taken.filter((t) => isGone(t.waiter));
       if (gone.length > 0) {
@@ -232,12 +233,13 @@ export class Writer {
       }
       const staged = new Set<Taken>();
       try {
-        lock.assertHeld(); // a holder taken over while frozen writes nothing more, not even results
-        // what each offer's waiter finds if this process dies before it says they are done
-        for (const t of taken) {
-          stageResults(gitdir, t.ticket, resultsOf(outcomes, all, t));
+        // what each offer's waiter finds if this process dies before it says they are done (a holder
+        // taken over while frozen writes nothing more, not even results)
+        if (taken.length > 0) lock.assertHeld();
+        taken.forEach((t, i) => {
+          stageResults(gitdir, t.ticket, resultsOf(offered[i]!));
           staged.add(t);
-        }
+        });
         await stage.publish(this.publishOptions(lock));
       } catch (err) {
         if (err instanceof BranchMovedError && attempt < retries) {
@@ -282,12 +284,14 @@ export class Writer {
     const gitdir = this.store.gitdir;
     const max = this.options.maxGroup ?? DEFAULT_MAX_GROUP;
     const here = processHere();
-    lock.assertHeld();
     // what waiters that were killed while they waited left behind
     sweepOffers(gitdir);
+    const waiting = queue.offered(this.clock.now());
+    if (waiting.length === 0) return [];
+    lock.assertHeld();
     const taken: Taken[] = [];
     let size = own;
-    for (const { ticket, waiter, offers } of queue.offered(this.clock.now())) {
+    for (const { ticket, waiter, offers } of waiting) {
       // a dead waiter waits for nothing: its ticket (which holds its values) goes
       if (waiter.host === here.host && isGone(waiter)) {
         queue.leave(ticket);
@@ -303,9 +307,8 @@ export class Writer {
         clearOffer(gitdir, ticket); // withdrawn, or not an offer this gitstate reads: its waiter makes its writes
         continue;
       }
-      const items = requests.map((request) => ({ request, resolve: () => undefined, reject: () => undefined }));
-      taken.push({ ticket, waiter, offers: offers as Offer[], items });
-      size += items.length;
+      taken.push({ ticket, waiter, offers: offers as Offer[], requests });
+      size += requests.length;
     }
     return taken;
   }
@@ -346,36 +349,26 @@ export class Writer {
    */
   private async prepareOffers(t: Taken, stage: Stage): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
-    for (const [i, { request }] of t.items.entries()) {
-      const mark = stage.mark();
-      try {
-        outcomes.push({ result: await this.stageOne(request, stage) });
-      } catch (err) {
-        stage.rollbackTo(mark);
-        if (t.offers[i]!.single && recordOfRejected(err)) {
-          outcomes.push({ error: err });
-          continue;
-        }
-        while (outcomes.length < t.items.length) outcomes.push({ handedBack: true });
+    for (const [i, request] of t.requests.entries()) {
+      const outcome = await this.tryStage(request, stage);
+      if ('error' in outcome && !(t.offers[i]!.single && recordOfRejected(outcome.error))) {
+        while (outcomes.length < t.requests.length) outcomes.push({ handedBack: true });
         break;
       }
+      outcomes.push(outcome);
     }
     return outcomes;
   }
 
-  /** Prepare and stage each write of the group on the previous one; a failed write leaves the stage as it was. */
-  private async prepareGroup(group: Queued[], stage: Stage): Promise<Outcome[]> {
-    const outcomes: Outcome[] = [];
-    for (const { request } of group) {
-      const mark = stage.mark();
-      try {
-        outcomes.push({ result: await this.stageOne(request, stage) });
-      } catch (err) {
-        stage.rollbackTo(mark);
-        outcomes.push({ error: err });
-      }
+  /** Stage one write on the previous one; a failed write leaves the stage as it was. */
+  private async tryStage(request: WriteRequest, stage: Stage): Promise<Outcome> {
+    const mark = stage.mark();
+    try {
+      return { result: await this.stageOne(request, stage) };
+    } catch (err) {
+      stage.rollbackTo(mark);
+      return { error: err };
     }
-    return outcomes;
   }
 
   private async stageOne(request: WriteRequest, stage: Stage): Promise<WriteResult> {
@@ -412,7 +405,7 @@ export class Writer {
 
   private publishOptions(lock: HeldLock) {
     return {
-      lockTimeoutMs: this.options.timeoutMs ?? envNumber('GITSTATE_LOCK_TIMEOUT_MS') ?? DEFAULT_LOCK_TIMEOUT_MS,
+      lockTimeoutMs: lockTimeoutMs(this.options),
       clock: this.clock,
       assertLockHeld: () => lock.assertHeld(),
       onGitLock: (path: string, ino: number | null) => lock.noteGitLock(path, ino),
@@ -440,18 +433,10 @@ function settleWith(group: Queued[], results: Results): Queued[] {
  * its own process: a batch names the line that failed, a flush says so in its
  * own terms, a write that keeps a secret its parent holds reports it there.
  */
-function resultsOf(outcomes: Outcome[], group: Queued[], taken: Taken): Results {
-  return taken.items.map((item) => {
-    const outcome = outcomes[group.indexOf(item)]!;
+function resultsOf(outcomes: Outcome[]): Results {
+  return outcomes.map((outcome) => {
     if ('result' in outcome) return outcome.result;
     const error = 'error' in outcome ? recordOfRejected(outcome.error) : null;
     return error ? { error } : null;
   });
-}
-
-function envNumber(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  return Number.isFinite(n) && n >= 0 ? n : undefined;
 }

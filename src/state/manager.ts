@@ -16,20 +16,18 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ExitCode, GitstateError, KeyPathError, SchemaError } from '../errors.js';
+import { ExitCode, GitstateError, KeyPathError } from '../errors.js';
 import { parseKeyPath, type Segment } from '../base/keypath.js';
 import type { Clock } from '../base/clock.js';
 import { StateRepo, type RepoOptions, type WriteResult } from '../core/repo.js';
 import type { ToldOps } from '../core/handoff.js';
 import { applyChange, deleteAt, getAt, setAt, type DataChange } from './object-path.js';
-import type { stateJson } from '../schema/builtin.js';
-import { validateContent } from '../schema/validate.js';
-import type * as z from 'zod';
+import { parseStateData, stateText, withChanges, type StateData } from './data.js';
 import { registerForExit, unregisterForExit } from './exit-flush.js';
-import { jsonErrorReason } from '../security/values.js';
 import { assertNoSecretAt, assertSchemaWith, loadStateRules, schemaCovers, storableCopy, type StateRules } from './checks.js';
-import { RESET_HINT, STATE_FILE, StateCorruptError } from './corrupt.js';
+import { STATE_FILE } from './corrupt.js';
 
+export { parseStateData, type StateData } from './data.js';
 export { STATE_FILE, StateCorruptError } from './corrupt.js';
 export const ASIDE_DIR = '.gitstate/aside';
 
@@ -55,7 +53,6 @@ export interface StateManagerOptions extends Omit<RepoOptions, 'clock'> {
 }
 
 /** state.json's content: typed by its schema (sessions, persona, tools), unknown keys kept. */
-export type StateData = z.infer<typeof stateJson>;
 
 /** Pending changes that could not be committed when the manager closed; they were written aside. The exit code is the cause's. */
 export class StateFlushError extends GitstateError {
@@ -311,9 +308,8 @@ export class StateManager {
     const result = await this.repo.transactionAs(
       async (tx) => {
         // Re-read under the lock: other processes' flushes are kept, ours go on top key by key.
-        merged = parseStateData(await tx.readText(STATE_FILE));
-        for (const change of batch) this.replay(merged, change);
-        await tx.write(STATE_FILE, `${JSON.stringify(merged, null, 2)}\n`);
+        merged = withChanges(await tx.readText(STATE_FILE), batch, (top) => getAt(this.data, top));
+        await tx.write(STATE_FILE, stateText(merged));
       },
       { op: 'flush', subject: `flush ${STATE_FILE}: ${describeKeys(batch.map((b) => b.key))}` },
       this.asPatch(batch),
@@ -528,27 +524,6 @@ export async function readStateFile(dir: string): Promise<StateData> {
     throw err;
   }
   return parseStateData(text);
-}
-
-/** state.json's text (null: absent) as data, refused when corrupt or off its schema. */
-export function parseStateData(text: string | null): StateData {
-  if (text === null) return {};
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new StateCorruptError(`${STATE_FILE} is not valid JSON (${jsonErrorReason(err, text)}); ${RESET_HINT}`);
-  }
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new StateCorruptError(`${STATE_FILE} must hold a JSON object; ${RESET_HINT}`);
-  }
-  try {
-    validateContent(STATE_FILE, data);
-  } catch (err) {
-    if (!(err instanceof SchemaError)) throw err;
-    throw new StateCorruptError(`${err.message}; ${RESET_HINT}`);
-  }
-  return data as StateData;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
