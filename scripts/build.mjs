@@ -2,7 +2,7 @@
 // Build: the library with tsc (dist/, with types), then the CLI bundled by
 // esbuild into dist/cli/bundle.cjs, the launcher dist/cli/main.js (the path
 // installed hooks and MCP configurations name; src/cli/launch.ts) and the V8
-// code cache it runs the bundle with. Skipped when dist/ is newer than every input, so
+// code caches it runs the bundle with. Skipped when dist/ is newer than every input, so
 // `npm ci` (prepare) followed by `npm test` (pretest) builds once.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -32,7 +32,7 @@ const { build } = await import('esbuild');
 const cli = join(root, 'dist/cli');
 // The CLI ships as the bundle and its launcher alone: tsc's per-module output for src/cli goes.
 rmSync(cli, { recursive: true, force: true });
-// The CLI: one CommonJS file, run by the launcher below with V8's code cache.
+// The CLI: one CommonJS file, run by the launcher below with V8's code caches.
 const result = await build({
   entryPoints: [join(root, 'src/cli/main.ts')],
   outfile: join(cli, 'bundle.cjs'),
@@ -40,8 +40,11 @@ const result = await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // isomorphic-git is required at run time (see src/git/iso.ts); everything else goes in the bundle
-  external: ['isomorphic-git', 'isomorphic-git/*'],
+  // Required from node_modules at run time, on first use, rather than carried in the bundle: a call
+  // reads the whole bundle and its code cache, and these serve few commands (isomorphic-git: see
+  // src/git/iso.ts; the MCP SDK, with ajv and its schema converters: `gitstate mcp` only, a
+  // long-lived server; json-p3: `query` only). Everything else goes in the bundle.
+  external: ['isomorphic-git', 'isomorphic-git/*', '@modelcontextprotocol/sdk/*', 'json-p3'],
   // modules that find files beside themselves (createRequire, the hooks folder) do it from the bundle's own path
   define: { 'import.meta.url': '__gitstateModuleUrl' },
   banner: { js: "var __gitstateModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
@@ -69,7 +72,7 @@ await build({ entryPoints: [join(root, 'src/cli/launch.ts')], outfile: join(cli,
 chmodSync(join(cli, 'main.js'), 0o755);
 warmCodeCache();
 
-/** Make the code cache from one real write (init, set, get) in a scratch repo, so it holds what a write compiles. */
+/** Make the code caches in a scratch repo: write.cache from a real `set`, read.cache from a `get` (see src/cli/launch.ts). */
 function warmCodeCache() {
   const scratch = mkdtempSync(join(tmpdir(), 'gitstate-build-'));
   try {
@@ -80,6 +83,7 @@ function warmCodeCache() {
       });
     run(['init', '-q']);
     run(['set', 'knowledge', 'build', 'warm-up'], { GITSTATE_WRITE_CODE_CACHE: '1' });
+    run(['get', 'knowledge', 'build'], { GITSTATE_WRITE_CODE_CACHE: '1' });
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -2,10 +2,16 @@
 /**
  * The `gitstate` executable (built to dist/cli/main.js, the path installed hooks
  * and MCP configurations name). It runs the bundled CLI, dist/cli/bundle.cjs,
- * with V8's code cache for it (bundle.cache, made by the build after a real
- * write): compiling the bundle is most of a CLI call's cost above Node's own
- * start-up, and a cached call skips it. This is vm.Script's documented
- * `cachedData`; on Node 22 `module.enableCompileCache()` does the same job.
+ * with V8's code cache for it: compiling the bundle is most of a CLI call's
+ * cost above Node's own start-up, and a cached call skips it. This is
+ * vm.Script's documented `cachedData`; on Node 22 `module.enableCompileCache()`
+ * does the same job.
+ *
+ * The build makes two caches, each after a real call: read.cache after a `get`,
+ * write.cache after a `set`. A cache holds the code its call compiled, and V8
+ * reads all of it back, so a read would pay ~2 ms for a write's code. Either
+ * cache is valid for the bundle: a command put with the wrong kind only runs
+ * slower, never differently.
  *
  * The cache is used only when its header names this very bundle (its size and
  * the content hash the build appended to it: V8 checks only the length of the
@@ -16,14 +22,29 @@
 import { isAscii } from 'node:buffer';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Script } from 'node:vm';
 
 // Built as CommonJS (dist/cli/package.json says so): an ES module entry point costs Node its ESM loader, ~3 ms a call.
 const here = __dirname;
 const bundle = join(here, 'bundle.cjs');
-const cacheFile = join(here, 'bundle.cache');
 const mode = process.env.GITSTATE_CODE_CACHE ?? '';
+
+/** Commands that only read: they run with read.cache. */
+const READS = new Set(['get', 'ls', 'show', 'log', 'diff', 'blame', 'query', 'status', 'stats', 'validate', 'doctor', 'context', 'conflicts']);
+
+/** The command word: the first argument that is neither a global option nor the value of one (no command: help or version, a read). */
+function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--dir' || arg === '--author') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+const word = commandWord(process.argv.slice(2));
+const cacheFile = join(here, word === undefined || READS.has(word) ? 'read.cache' : 'write.cache');
 
 const bytes = readFileSync(bundle);
 // The build keeps the bundle ASCII: read as Latin-1 it is the same text, and V8's one-byte string costs half of decoding UTF-8.
@@ -46,7 +67,7 @@ const cachedData = readCache();
 // Node's own CommonJS wrapper; the shebang line becomes a comment of the same length.
 const body = source.startsWith('#!') ? `//${source.slice(2)}` : source;
 const script = new Script(`(function (exports, require, module, __filename, __dirname) {${body}\n})`, { filename: bundle, cachedData });
-if (mode === 'report') process.stderr.write(`gitstate: code cache ${cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used'}\n`);
+if (mode === 'report') process.stderr.write(`gitstate: code cache ${basename(cacheFile)} ${cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used'}\n`);
 
 if (process.env.GITSTATE_WRITE_CODE_CACHE === '1') {
   // The build's warm-up call: cache what this call compiled, once it is done.
