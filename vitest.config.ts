@@ -32,6 +32,8 @@ export const FULL_SUITES = [
   'test/git/packs.test.ts',
   'test/security/file-scan.property.test.ts',
   'test/concurrency/handoff.test.ts',
+  'test/sync/sync.test.ts',
+  'test/sync/merge-records.test.ts',
 ];
 
 export default defineConfig({

@@ -15,6 +15,7 @@ import { resolveRev } from '../../src/history/revs.js';
 import { useGitServer } from '../helpers/server.js';
 import { machinesOn } from '../helpers/machines.js';
 import { assertRepoHealthy, CLI, git, headOid } from '../helpers/repo.js';
+import { itFull } from '../helpers/tier.js';
 
 const gitServer = useGitServer();
 const twoMachines = (name: string) => machinesOn(gitServer(), name);
@@ -41,7 +42,7 @@ describe('merges that keep what loses', () => {
     expect(listed).toMatch(/knowledge\.yaml nulled: kept ours; ours \([^)]*\) "changed", theirs \([^)]*\) null/);
   });
 
-  it('a big losing value is named by its commit, and a full record file drops its oldest records: sync is never stopped by it', async () => {
+  itFull('a big losing value is named by its commit, and a full record file drops its oldest records: sync is never stopped by it', async () => {
     const { laptop, desktop } = await twoMachines('records');
     // records from earlier merges, filling the file close to the size a state file may have
     const old = Array.from({ length: 230 }, (_, i) => ({ time: `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}Z`, file: 'knowledge.yaml', key: `old${i}`, strategy: 'newest', kept: 'ours', ours: { value: 'x'.repeat(2000), commit: 'a'.repeat(40), time: '2026-01-01T00:00:00Z' }, theirs: { value: 'y'.repeat(2000), commit: 'b'.repeat(40), time: '2026-01-01T00:00:00Z' } }));
@@ -61,7 +62,7 @@ describe('merges that keep what loses', () => {
     assertRepoHealthy(desktop.dir);
   });
 
-  it("a file that does not parse on their side never stops a sync: ours is kept whole, theirs recorded; one only they changed comes as it is", async () => {
+  itFull("a file that does not parse on their side never stops a sync: ours is kept whole, theirs recorded; one only they changed comes as it is", async () => {
     const { laptop, desktop } = await twoMachines('broken');
     await laptop.set('knowledge', 'a', 1);
     await sync(laptop);

@@ -15,6 +15,7 @@ import { serverLines } from '../../src/sync/transport.js';
 import { machinesOn } from '../helpers/machines.js';
 import { hookMovingMain } from '../helpers/real-servers.mjs';
 import { assertRepoHealthy, CLI, cli, git, headOid, tempDir, tempRepo } from '../helpers/repo.js';
+import { itFull } from '../helpers/tier.js';
 
 const gitServer = useGitServer();
 
@@ -39,7 +40,7 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     expect(await listRemotes(first)).toEqual([{ name: 'origin', url }]);
   });
 
-  it('without the system git, push and pull go through isomorphic-git (found missing by starting it, no probe)', async () => {
+  itFull('without the system git, push and pull go through isomorphic-git (found missing by starting it, no probe)', async () => {
     const { laptop, desktop } = await twoMachines('no-git');
     const saved = process.env.PATH;
     process.env.PATH = await tempDir('no-git-'); // a folder with no git in it
@@ -104,7 +105,7 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     assertRepoHealthy(desktop.dir);
   });
 
-  it('clone works into the embedded default ./state, which holds only its README', async () => {
+  itFull('clone works into the embedded default ./state, which holds only its README', async () => {
     const { url } = await twoMachines('readme');
     const dir = join(await tempDir(), 'state');
     const { mkdir, writeFile } = await import('node:fs/promises');
@@ -185,7 +186,7 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     expect(await desktop.get('knowledge', 'from')).toBe('laptop');
   });
 
-  it('status shows ahead and behind, and a dead remote fails within the timeout', async () => {
+  itFull('status shows ahead and behind, and a dead remote fails within the timeout', async () => {
     const { laptop, desktop } = await twoMachines('status');
     await laptop.set('knowledge', 'a', 1);
     await laptop.set('knowledge', 'b', 1);
@@ -220,7 +221,7 @@ async function syncedToBareRepo(): Promise<{ bare: string; a: StateRepo }> {
 }
 
 describe('a clone killed before it finished', () => {
-  it('leaves nothing a retry refuses: the retry clones; a repo that is not a killed clone still refuses', async () => {
+  itFull('leaves nothing a retry refuses: the retry clones; a repo that is not a killed clone still refuses', async () => {
     const { bare, a } = await syncedToBareRepo();
     for (let i = 0; i < 30; i++) await a.set(`projects/p${i}/current_work`, 'n', i);
     await sync(a);
