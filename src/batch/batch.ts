@@ -3,7 +3,7 @@
  * input is checked before anything runs; then each operation is its own commit,
  * or with `atomic` all of them are one commit or none.
  */
-import * as z from 'zod';
+import * as z from '../base/zod.js';
 import { exitCodeOf, GitstateError, UsageError, type ExitCode } from '../errors.js';
 import type { StateRepo, TxOps, WriteResult } from '../core/repo.js';
 import { applyOp } from '../core/transaction.js';

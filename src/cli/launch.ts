@@ -64,9 +64,8 @@ function readCache(): Buffer | undefined {
 }
 
 const cachedData = readCache();
-// Node's own CommonJS wrapper; the shebang line becomes a comment of the same length.
-const body = source.startsWith('#!') ? `//${source.slice(2)}` : source;
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {${body}\n})`, { filename: bundle, cachedData });
+// The build stored the bundle inside Node's own CommonJS wrapper: the text is compiled as it is.
+const script = new Script(source, { filename: bundle, cachedData });
 if (mode === 'report') process.stderr.write(`gitstate: code cache ${basename(cacheFile)} ${cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used'}\n`);
 
 if (process.env.GITSTATE_WRITE_CODE_CACHE === '1') {

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import * as z from 'zod';
+import * as z from '../base/zod.js';
 import { ExitCode, GitstateError } from '../errors.js';
 
 export const configSchema = z.looseObject({

@@ -11,7 +11,7 @@
  * `root: true` reaches the root file.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import * as z from 'zod';
+import * as z from '../base/zod.js';
 import type { Clock } from '../base/clock.js';
 import type { StateRepo } from '../core/repo.js';
 import { GitstateError, messageOf } from '../errors.js';

@@ -3,7 +3,7 @@
  * more fields than these name (unknown keys are kept, never stripped), and
  * timestamps come both as ISO strings and as bare YAML timestamps.
  */
-import * as z from 'zod';
+import * as z from '../base/zod.js';
 import { builtinKind } from './kinds.js';
 import { STRATEGIES, type Strategy } from '../merge/strategy.js';
 

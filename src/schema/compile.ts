@@ -2,7 +2,7 @@
  * Compiling a user schema (see user.ts) with zod's `z.fromJSONSchema`: loaded
  * only for repos that have user schemas, and for writes of a schema file.
  */
-import * as z from 'zod';
+import * as z from '../base/zod.js';
 import { SchemaError } from '../errors.js';
 import { FILES_KEY, globsOf, globToRegExp, regexSources, type UserSchema } from './user.js';
 
