@@ -33,15 +33,16 @@ const cli = join(root, 'dist/cli');
 // The CLI ships as the bundle and its launcher alone: tsc's per-module output for src/cli goes.
 rmSync(cli, { recursive: true, force: true });
 // zod goes into the bundle as one CommonJS closure (why: src/base/zod.ts): src/base/zod.ts is
-// bundled on its own first, and the CLI bundle takes that in its place. Its inline source map
-// carries zod's own file names through to the CLI's.
-const zodDir = mkdtempSync(join(tmpdir(), 'gitstate-zod-'));
-const zodClosure = join(zodDir, 'zod.cjs');
-await build({ entryPoints: [join(root, 'src/base/zod.ts')], outfile: zodClosure, bundle: true, format: 'cjs', platform: 'node', target: 'node20', minifyWhitespace: true, sourcemap: 'inline', logLevel: 'warning' });
+// bundled on its own first, in memory, and the CLI bundle takes that in its place. Its inline
+// source map carries zod's own file names through to the CLI's.
+const [zodClosure] = (
+  await build({ entryPoints: [join(root, 'src/base/zod.ts')], outfile: join(cli, 'zod.cjs'), write: false, bundle: true, format: 'cjs', platform: 'node', target: 'node20', minifyWhitespace: true, sourcemap: 'inline', logLevel: 'warning' })
+).outputFiles;
 const zodAsClosure = {
   name: 'zod-as-closure',
   setup(b) {
-    b.onResolve({ filter: /\/base\/zod\.js$/ }, (args) => (args.importer.startsWith(join(root, 'src')) ? { path: zodClosure } : undefined));
+    b.onResolve({ filter: /\/base\/zod\.js$/ }, (args) => (args.importer.startsWith(join(root, 'src')) ? { path: zodClosure.path } : undefined));
+    b.onLoad({ filter: /\/zod\.cjs$/ }, (args) => (args.path === zodClosure.path ? { contents: zodClosure.text, loader: 'js' } : undefined));
   },
 };
 // The CLI: one CommonJS file, run by the launcher below with V8's code caches.
@@ -67,7 +68,6 @@ const result = await build({
   plugins: [zodAsClosure],
   metafile: true,
 });
-rmSync(zodDir, { recursive: true, force: true });
 // GITSTATE_BUILD_META=file writes esbuild's metafile: which modules went into the bundle
 if (process.env.GITSTATE_BUILD_META) writeFileSync(process.env.GITSTATE_BUILD_META, JSON.stringify(result.metafile));
 const zodModule = Object.keys(result.metafile.inputs).find((input) => input.includes('node_modules/zod/'));

@@ -24,7 +24,7 @@
  * is handed back with the ticket's later writes (their order kept): its own
  * process makes them, and meets the error or the report itself.
  */
-import * as fs from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { normalizeStatePath } from '../base/paths.js';
@@ -165,9 +165,9 @@ function pathOf(gitdir: string, ticket: string, suffix = ''): string {
 
 /** Take an offer (the holder) or withdraw it (its waiter): whoever makes the claim file first. False when it was there. */
 export function claimOffer(gitdir: string, ticket: string, claim: Claim): boolean {
-  fs.mkdirSync(join(gitdir, HANDOFF_DIR), { recursive: true });
+  mkdirSync(join(gitdir, HANDOFF_DIR), { recursive: true });
   try {
-    fs.writeFileSync(pathOf(gitdir, ticket), JSON.stringify(claim), { flag: 'wx', mode: 0o600 });
+    writeFileSync(pathOf(gitdir, ticket), JSON.stringify(claim), { flag: 'wx', mode: 0o600 });
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
@@ -181,12 +181,12 @@ export function claimOffer(gitdir: string, ticket: string, claim: Claim): boolea
  * one written before its publication), and a power loss ends the waiter too.
  */
 export function stageResults(gitdir: string, ticket: string, results: Results): void {
-  fs.writeFileSync(pathOf(gitdir, ticket, STAGED), JSON.stringify(results), { mode: 0o600 });
+  writeFileSync(pathOf(gitdir, ticket, STAGED), JSON.stringify(results), { mode: 0o600 });
 }
 
 /** The ref moved: the staged results are final. */
 export function markDone(gitdir: string, ticket: string): void {
-  fs.renameSync(pathOf(gitdir, ticket, STAGED), pathOf(gitdir, ticket, DONE));
+  renameSync(pathOf(gitdir, ticket, STAGED), pathOf(gitdir, ticket, DONE));
 }
 
 /** The holder's results once it said they are published, or null. */
@@ -204,12 +204,12 @@ export function claimOutcome(gitdir: string, ticket: string): { published: 'yes'
 
 /** Remove an offer's files: the holder's when it could not make the writes (its waiter then makes them), the waiter's when it is done with them. */
 export function clearOffer(gitdir: string, ticket: string): void {
-  for (const suffix of [STAGED, DONE, '']) fs.rmSync(pathOf(gitdir, ticket, suffix), { force: true });
+  for (const suffix of [STAGED, DONE, '']) rmSync(pathOf(gitdir, ticket, suffix), { force: true });
 }
 
 function readResults(path: string): Results | null {
   try {
-    const results = JSON.parse(fs.readFileSync(path, 'utf8')) as unknown;
+    const results = JSON.parse(readFileSync(path, 'utf8')) as unknown;
     return Array.isArray(results) ? (results as Results) : null;
   } catch {
     return null; // absent, or torn by a holder that died writing it
@@ -224,7 +224,7 @@ function readResults(path: string): Results | null {
 export function sweepOffers(gitdir: string): void {
   let names: string[];
   try {
-    names = fs.readdirSync(join(gitdir, HANDOFF_DIR));
+    names = readdirSync(join(gitdir, HANDOFF_DIR));
   } catch {
     return;
   }
@@ -232,7 +232,7 @@ export function sweepOffers(gitdir: string): void {
     if (name.includes('.')) continue; // staged and done results go with their claim
     let claim: Claim;
     try {
-      claim = JSON.parse(fs.readFileSync(pathOf(gitdir, name), 'utf8')) as Claim;
+      claim = JSON.parse(readFileSync(pathOf(gitdir, name), 'utf8')) as Claim;
     } catch {
       continue; // being written, or removed meanwhile
     }

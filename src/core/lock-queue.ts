@@ -7,7 +7,7 @@
  * waiter happened to wake first, could take it again and again. Tickets of
  * processes that are gone are removed by whoever finds them.
  */
-import * as fs from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -34,7 +34,7 @@ export class LockQueue {
   /** Whether anyone is waiting (the cheap check an uncontended write makes). */
   anyWaiting(): boolean {
     try {
-      return fs.readdirSync(this.dir).length > 0;
+      return readdirSync(this.dir).length > 0;
     } catch {
       return false;
     }
@@ -43,9 +43,9 @@ export class LockQueue {
   /** Join the queue, offering `offers` (writes the holder may make: handoff.ts); returns the ticket's name. */
   join(now: number, waiter: Waiter, offers: unknown[] | null = null): string {
     const name = `${String(now).padStart(15, '0')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    fs.mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true });
     // an offer holds the values being written: readable by their owner alone, as the repository's objects are not
-    fs.writeFileSync(join(this.dir, name), JSON.stringify(offers ? { ...waiter, offers } : waiter), { mode: offers ? 0o600 : 0o644 });
+    writeFileSync(join(this.dir, name), JSON.stringify(offers ? { ...waiter, offers } : waiter), { mode: offers ? 0o600 : 0o644 });
     return name;
   }
 
@@ -59,14 +59,14 @@ export class LockQueue {
   offered(now: number): Array<{ ticket: string; waiter: Waiter; offers: unknown[] }> {
     let names: string[];
     try {
-      names = fs.readdirSync(this.dir).sort();
+      names = readdirSync(this.dir).sort();
     } catch {
       return [];
     }
     const found: Array<{ ticket: string; waiter: Waiter; offers: unknown[] }> = [];
     for (const ticket of names) {
       try {
-        const { offers, ...waiter } = JSON.parse(fs.readFileSync(join(this.dir, ticket), 'utf8')) as Waiter & { offers?: unknown };
+        const { offers, ...waiter } = JSON.parse(readFileSync(join(this.dir, ticket), 'utf8')) as Waiter & { offers?: unknown };
         if (Array.isArray(offers)) found.push({ ticket, waiter, offers });
         else if (!this.isDead(ticket, now)) break;
       } catch {
@@ -84,7 +84,7 @@ export class LockQueue {
   ahead(ticket: string, now: number): string | null {
     let names: string[];
     try {
-      names = fs.readdirSync(this.dir).sort();
+      names = readdirSync(this.dir).sort();
     } catch {
       return null;
     }
@@ -93,19 +93,19 @@ export class LockQueue {
     for (let i = at - 1; i >= 0; i--) {
       const name = names[i]!;
       if (!this.isDead(name, now)) return name;
-      fs.rmSync(join(this.dir, name), { force: true });
+      rmSync(join(this.dir, name), { force: true });
     }
     return null;
   }
 
   leave(ticket: string): void {
-    fs.rmSync(join(this.dir, ticket), { force: true });
+    rmSync(join(this.dir, ticket), { force: true });
   }
 
   private isDead(name: string, now: number): boolean {
     if (now - Number(name.slice(0, 15)) > this.maxAgeMs) return true;
     try {
-      return this.isGone(JSON.parse(fs.readFileSync(join(this.dir, name), 'utf8')) as Waiter);
+      return this.isGone(JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as Waiter);
     } catch {
       return false; // being written, or just removed
     }
@@ -134,7 +134,7 @@ let boot: string | undefined;
 export function bootId(): string {
   if (boot === undefined) {
     try {
-      boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
     } catch {
       boot = '';
     }

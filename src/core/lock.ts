@@ -23,7 +23,7 @@
  * Within a process the lock is a promise chain, since proper-lockfile is not
  * re-entrant.
  */
-import * as fs from 'node:fs';
+import { type BigIntStats, closeSync, constants, type FSWatcher, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, type Stats, statSync, unlinkSync, utimesSync, watch } from 'node:fs';
 import { dirname, join } from 'node:path';
 // before proper-lockfile: what its signal-exit adds is told apart from the application's listeners
 import { EXIT_SIGNALS, listenersBeforeLockfile } from './signal-listeners.js';
@@ -265,9 +265,9 @@ async function acquire(
 
 /** Take the lock over (remove it) when its holder is gone. */
 function takeOverIfGone(lockPath: string, staleMs: number, clock: Clock, firstSeen: Map<string, number>): 'held' | 'released' | 'taken-over' {
-  let stats: fs.Stats;
+  let stats: Stats;
   try {
-    stats = fs.statSync(lockPath);
+    stats = statSync(lockPath);
   } catch {
     return 'released'; // released meanwhile: try again at once
   }
@@ -283,14 +283,14 @@ function takeOverIfGone(lockPath: string, staleMs: number, clock: Clock, firstSe
   // Rename first: of several waiters that judge it gone, exactly one wins the rename.
   const aside = `${lockPath}.gone-${process.pid}-${Math.random().toString(36).slice(2)}`;
   try {
-    fs.renameSync(lockPath, aside);
+    renameSync(lockPath, aside);
   } catch {
     return 'released'; // another waiter took it over first
   }
   for (const lock of readOwner(aside)?.gitLocks ?? []) removeIfTheirs(lock);
   // the note goes before the folder, whose inode a new lock could be given
   clearOwner(dirname(lockPath));
-  fs.rmSync(aside, { recursive: true, force: true });
+  rmSync(aside, { recursive: true, force: true });
   return 'taken-over';
 }
 
@@ -314,10 +314,10 @@ function sweepDeadHolder(gitdir: string): boolean {
  */
 function removeIfTheirs(lock: Owner['gitLocks'][number]): void {
   try {
-    const stats = fs.statSync(lock.path);
+    const stats = statSync(lock.path);
     const made = stats.birthtimeMs || stats.mtimeMs;
     const theirs = lock.ino !== undefined ? stats.ino === lock.ino : made >= lock.since - 1_000 && made <= lock.since + 10_000;
-    if (theirs) fs.unlinkSync(lock.path);
+    if (theirs) unlinkSync(lock.path);
   } catch {
     // already gone
   }
@@ -332,7 +332,7 @@ function readOwner(lockPath: string): Owner | null {
 /** The note as it stands, whichever lock folder it is about; null when cleared, torn, absent, or from an older gitstate. */
 function readNote(gitdir: string): Owner | null {
   try {
-    const text = fs.readFileSync(join(gitdir, OWNER), 'utf8');
+    const text = readFileSync(join(gitdir, OWNER), 'utf8');
     return JSON.parse(text.slice(0, text.indexOf('\n') >>> 0)) as Owner | null;
   } catch {
     return null; // just taken and not written yet, or being rewritten
@@ -349,23 +349,23 @@ function clearOwner(gitdir: string): void {
 
 /** The note is one line at the start of its file, written over what was there in one write (the file never shrinks). */
 function writeNote(gitdir: string, line: string): void {
-  const fd = fs.openSync(join(gitdir, OWNER), fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
+  const fd = openSync(join(gitdir, OWNER), constants.O_WRONLY | constants.O_CREAT, 0o644);
   try {
     writeLine(fd, line);
   } finally {
-    fs.closeSync(fd);
+    closeSync(fd);
   }
 }
 
 function lockIdentity(lockPath: string): string | null {
   try {
-    return identityOf(fs.statSync(lockPath, { bigint: true }));
+    return identityOf(statSync(lockPath, { bigint: true }));
   } catch {
     return null;
   }
 }
 
-function identityOf(stats: fs.BigIntStats): string {
+function identityOf(stats: BigIntStats): string {
   return `${stats.ino}:${stats.birthtimeNs}`;
 }
 
@@ -388,7 +388,7 @@ const WOKEN = Symbol('woken');
  * the events of every other file a write touches.
  */
 class GoneWatch {
-  private readonly watchers = new Map<string, fs.FSWatcher>();
+  private readonly watchers = new Map<string, FSWatcher>();
   /** The lock folder or the ticket ahead. */
   private primary: string | null = null;
   private gone = false;
@@ -419,7 +419,7 @@ class GoneWatch {
     for (const path of paths) {
       if (this.watchers.has(path)) continue;
       try {
-        const watcher = fs.watch(path, { persistent: false }, (event) => {
+        const watcher = watch(path, { persistent: false }, (event) => {
           if (event === 'rename') this.fire();
         });
         watcher.on('error', () => this.fire());
@@ -465,13 +465,16 @@ function envNumber(name: string): number | undefined {
 }
 
 type Callback = (err: NodeJS.ErrnoException | null, result?: unknown) => void;
+/** The sync calls behind the callbacks proper-lockfile makes. */
+const syncCalls = { mkdir: mkdirSync, stat: statSync, utimes: utimesSync, rmdir: rmdirSync, realpath: realpathSync };
+
 /** `fs[name]Sync` behind a callback, as proper-lockfile calls it: microseconds, against a thread-pool round trip each. */
-function callbackStyle(name: 'mkdir' | 'stat' | 'utimes' | 'rmdir' | 'realpath') {
+function callbackStyle(name: keyof typeof syncCalls) {
   return (...args: unknown[]) => {
     const callback = args.pop() as Callback;
     let result: unknown;
     try {
-      result = (fs[`${name}Sync`] as (...a: unknown[]) => unknown)(...args);
+      result = (syncCalls[name] as (...a: unknown[]) => unknown)(...args);
     } catch (err) {
       process.nextTick(callback, err as NodeJS.ErrnoException);
       return;
@@ -491,7 +494,7 @@ const lockFs = {
     if (owner && !stillOurs(path, owner)) return;
     // only those made and recorded by inode: one still being waited for may be native git's
     for (const lock of owner?.gitLocks ?? []) if (lock.ino !== undefined) removeIfTheirs(lock);
-    fs.rmdirSync(path);
+    rmdirSync(path);
   },
   // a release removes the lock folder only if it is still the one this holder made
   rmdir: (path: string, callback: Callback) => (releasing.get(path) === false ? process.nextTick(callback, null) : callbackStyle('rmdir')(path, callback)),

@@ -4,7 +4,7 @@
  * power-loss test records what was made durable and when. Reads go to
  * node:fs directly.
  */
-import * as fs from 'node:fs';
+import { closeSync, fsync as fsyncFd, mkdirSync, open as openFd, openSync, renameSync, rmdirSync, rmSync, unlinkSync, write as writeFd, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 export interface Disk {
@@ -28,22 +28,22 @@ export interface Disk {
   removeSync(path: string): void;
 }
 
-const fsyncAsync = promisify(fs.fsync);
+const fsyncAsync = promisify(fsyncFd);
 
 export const nodeDisk: Disk = {
-  openSync: (path, flags, mode) => fs.openSync(path, flags, mode),
-  writeSync: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
-  closeSync: (fd) => fs.closeSync(fd),
+  openSync: (path, flags, mode) => openSync(path, flags, mode),
+  writeSync: (fd, buffer, offset, length, position) => writeSync(fd, buffer, offset, length, position),
+  closeSync: (fd) => closeSync(fd),
   fsync: (fd) => fsyncAsync(fd),
   writeNew: (path, bytes) =>
     new Promise((resolve, reject) => {
       // callbacks, not FileHandle: one thread-pool round trip per step and no promise per call
-      fs.open(path, 'wx', 0o644, (err, fd) => {
+      openFd(path, 'wx', 0o644, (err, fd) => {
         if (err) return reject(err);
         // closing costs microseconds: done here, not as one more round trip
         const settle = (cause: Error | null) => {
           try {
-            fs.closeSync(fd);
+            closeSync(fd);
           } catch (closeError) {
             cause ??= closeError as Error;
           }
@@ -51,26 +51,26 @@ export const nodeDisk: Disk = {
           else resolve();
         };
         const write = (done: number): void => {
-          if (done >= bytes.byteLength) return fs.fsync(fd, settle);
-          fs.write(fd, bytes, done, bytes.byteLength - done, null, (writeErr, n) => (writeErr ? settle(writeErr) : write(done + n)));
+          if (done >= bytes.byteLength) return fsyncFd(fd, settle);
+          writeFd(fd, bytes, done, bytes.byteLength - done, null, (writeErr, n) => (writeErr ? settle(writeErr) : write(done + n)));
         };
         write(0);
       });
     }),
   // opening and closing a folder cost microseconds: only the fsync goes to the thread pool
   syncDir: async (path) => {
-    const fd = fs.openSync(path, 'r');
+    const fd = openSync(path, 'r');
     try {
       await fsyncAsync(fd);
     } finally {
-      fs.closeSync(fd);
+      closeSync(fd);
     }
   },
-  renameSync: (from, to) => fs.renameSync(from, to),
-  unlinkSync: (path) => fs.unlinkSync(path),
-  mkdirSync: (path) => fs.mkdirSync(path),
-  rmdirSync: (path) => fs.rmdirSync(path),
-  removeSync: (path) => fs.rmSync(path, { recursive: true, force: true }),
+  renameSync: (from, to) => renameSync(from, to),
+  unlinkSync: (path) => unlinkSync(path),
+  mkdirSync: (path) => mkdirSync(path),
+  rmdirSync: (path) => rmdirSync(path),
+  removeSync: (path) => rmSync(path, { recursive: true, force: true }),
 };
 
 /** Write all of `bytes` at `position` (the file's offset when omitted). */

@@ -8,7 +8,8 @@
  * stage writes objects, work-tree files, the ref and the index itself, with
  * git's lock protocol (stage.ts).
  */
-import * as nodeFs from 'node:fs';
+import type * as NodeFs from 'node:fs';
+import { createRequire } from 'node:module';
 import { appendFileSync, constants, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { nodeDisk, writeAll, type Disk } from './disk.js';
 import { join } from 'node:path';
@@ -22,6 +23,10 @@ import { PackIndexes } from './packs.js';
 import { mergePacks, wholeEntries, type PackEntry } from './pack-write.js';
 import { GitMissingError, nativeBlobs, nativeDiskChanges, runGit, type DiskChange } from './native.js';
 import { newTempPath, packBase, settleAll, Stage, TMP_DIR } from './stage.js';
+
+const require = createRequire(import.meta.url);
+/** node:fs as a whole, for isomorphic-git. Required when needed: in the CLI bundle, `import * as` copies its ~100 exports on every call. */
+const wholeFs = (): typeof NodeFs => require('node:fs') as typeof NodeFs;
 
 export type { TreeEntry } from './objects.js';
 
@@ -92,7 +97,7 @@ export class GitStore {
   }
 
   private get fs(): unknown {
-    this.wrappedFs ??= new (isoModels().FileSystem)(nodeFs as never);
+    this.wrappedFs ??= new (isoModels().FileSystem)(wholeFs() as never);
     return this.wrappedFs;
   }
 
@@ -486,6 +491,7 @@ export class GitStore {
     if (updated) return updated;
     // An index this module does not handle (extensions, a merge in progress): isomorphic-git rebuilds it; its write is captured for the lock file.
     let written: Buffer | null = null;
+    const nodeFs = wholeFs();
     const capture = {
       ...nodeFs,
       promises: {
@@ -493,11 +499,11 @@ export class GitStore {
         readFile: (async (p: string, options?: unknown) => {
           if (p === path && current === null) throw Object.assign(new Error('no index'), { code: 'ENOENT' });
           return nodeFs.promises.readFile(p, options as never);
-        }) as typeof nodeFs.promises.readFile,
+        }) as typeof NodeFs.promises.readFile,
         writeFile: (async (p: string, data: Uint8Array, options?: unknown) => {
           if (p === path) written = Buffer.from(data);
           else await nodeFs.promises.writeFile(p, data, options as never);
-        }) as typeof nodeFs.promises.writeFile,
+        }) as typeof NodeFs.promises.writeFile,
       },
     };
     await indexManager().acquire({ fs: new (isoModels().FileSystem)(capture as never), gitdir: this.gitdir, cache: {} }, async (index) => {
@@ -637,10 +643,10 @@ export async function blobInTree(tree: string, path: string, readTree: (oid: str
 }
 
 /** Stat data no file has: git then compares the file's content instead of trusting its entry. */
-const UNKNOWN_STATS = { ctimeNs: 0n, mtimeNs: 0n, dev: 0n, ino: 0n, mode: 0o100644n, uid: 0n, gid: 0n, size: 0n } as nodeFs.BigIntStats;
+const UNKNOWN_STATS = { ctimeNs: 0n, mtimeNs: 0n, dev: 0n, ino: 0n, mode: 0o100644n, uid: 0n, gid: 0n, size: 0n } as NodeFs.BigIntStats;
 
 /** isomorphic-git's index takes Stats-shaped numbers: seconds and nanoseconds from the exact bigint times. */
-function indexStats(s: nodeFs.BigIntStats) {
+function indexStats(s: NodeFs.BigIntStats) {
   const time = (ns: bigint) => ({ seconds: Number(ns / 1_000_000_000n), nanoseconds: Number(ns % 1_000_000_000n) });
   const c = time(s.ctimeNs);
   const m = time(s.mtimeNs);
