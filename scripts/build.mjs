@@ -56,7 +56,7 @@ const result = await build({
   // Required from node_modules at run time, on first use, rather than carried in the bundle: a call
   // reads the whole bundle and its code cache, and these serve few commands (isomorphic-git: see
   // src/git/iso.ts; the MCP SDK, with ajv and its schema converters: `gitstate mcp` only, a
-  // long-lived server; json-p3: `query` only). Everything else goes in the bundle.
+  // long-lived server; json-p3: `query` and MCP's memory_query). Everything else goes in the bundle.
   external: ['isomorphic-git', 'isomorphic-git/*', '@modelcontextprotocol/sdk/*', 'json-p3'],
   // modules that find files beside themselves (createRequire, the hooks folder) do it from the bundle's own path
   define: { 'import.meta.url': '__gitstateModuleUrl' },
@@ -80,11 +80,13 @@ if (dynamicImport) throw new Error(`dist/cli/bundle.cjs keeps a dynamic import()
 // compiles the file's text as it is: one copy of ~1 MB of source on the heap instead of two.
 // Its shebang line gives way to the wrapper's first line, so every other line keeps its number.
 const esbuilt = readFileSync(join(cli, 'bundle.cjs'), 'latin1').replace(/^#!.*/, '');
-const bundled = Buffer.from(`(function (exports, require, module, __filename, __dirname) {${esbuilt}\n})`, 'latin1');
+const bundled = Buffer.from(`/* run dist/cli/main.js, not this file */ (function (exports, require, module, __filename, __dirname) {${esbuilt}\n})`, 'latin1');
 // The launcher reads an ASCII bundle as Latin-1 (cheaper than UTF-8); esbuild escapes strings, but not regular expression literals.
 const nonAscii = /[^\x00-\x7f].{0,20}/.exec(bundled.toString('utf8'));
 if (nonAscii) throw new Error(`dist/cli/bundle.cjs holds a non-ASCII character ("${nonAscii[0]}"): write it as a \\u escape in the source`);
 writeFileSync(join(cli, 'bundle.cjs'), Buffer.concat([bundled, Buffer.from(`\n//# gitstate-bundle ${createHash('sha256').update(bundled).digest('hex')}\n`)]));
+// not executable (esbuild made it so, for the shebang it had): alone it only defines the function the launcher calls
+chmodSync(join(cli, 'bundle.cjs'), 0o644);
 // The launcher, at the path installed hooks and MCP configurations name.
 // CommonJS, so the call skips Node's ESM loader: dist/cli is a CommonJS folder of its own.
 writeFileSync(join(cli, 'package.json'), '{ "type": "commonjs" }\n');

@@ -31,7 +31,7 @@ const bundle = join(here, 'bundle.cjs');
 const mode = process.env.GITSTATE_CODE_CACHE ?? '';
 
 /** Commands that only read: they run with read.cache. */
-const READS = new Set(['get', 'ls', 'show', 'log', 'diff', 'blame', 'query', 'status', 'stats', 'validate', 'doctor', 'context', 'conflicts']);
+const READS = new Set(['get', 'ls', 'show', 'log', 'diff', 'blame', 'query', 'status', 'stats', 'validate', 'doctor', 'context', 'conflicts', 'help']);
 
 /** The command word: the first argument that is neither a global option nor the value of one (no command: help or version, a read). */
 function commandWord(argv: readonly string[]): string | undefined {

@@ -31,6 +31,7 @@ describe('the CLI launcher', () => {
   it("uses the build's code caches: read.cache for a read, help or version, write.cache for a write", async () => {
     const cli = join(ROOT, 'dist/cli');
     expect(launch(cli)).toEqual([version, 'gitstate: code cache read.cache used']);
+    expect(launch(cli, ['help'])[1]).toBe('gitstate: code cache read.cache used');
     const dir = join(await tempDir(), 'state');
     expect(launch(cli, ['--dir', dir, '--author', 'A <a@b>', 'init', '-q'])[1]).toBe('gitstate: code cache write.cache used');
     const [commit, said] = launch(cli, ['--author', 'A <a@b>', '--dir', dir, 'set', 'knowledge', 'get', 'v']);
