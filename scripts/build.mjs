@@ -72,18 +72,18 @@ const result = await build({
 if (process.env.GITSTATE_BUILD_META) writeFileSync(process.env.GITSTATE_BUILD_META, JSON.stringify(result.metafile));
 const zodModule = Object.keys(result.metafile.inputs).find((input) => input.includes('node_modules/zod/'));
 if (zodModule) throw new Error(`dist/cli/bundle.cjs holds zod's ES modules (${zodModule}): import zod through src/base/zod.ts`);
+const esbuilt = readFileSync(join(cli, 'bundle.cjs'), 'latin1').replace(/^#!.*/, '');
 // vm.Script (the launcher) cannot run import(): every module must be in the bundle or required.
-const dynamicImport = /\bimport\(\s*["'`]/.exec(readFileSync(join(cli, 'bundle.cjs'), 'utf8'));
+const dynamicImport = /\bimport\(\s*["'`]/.exec(esbuilt);
 if (dynamicImport) throw new Error(`dist/cli/bundle.cjs keeps a dynamic import() of an external module (${dynamicImport[0]}): import it statically`);
-// The bundle's content hash, on its last line: the launcher uses a code cache only for the bundle it was made from.
 // The bundle is stored as the function Node's CommonJS loader would wrap it in, so the launcher
 // compiles the file's text as it is: one copy of ~1 MB of source on the heap instead of two.
 // Its shebang line gives way to the wrapper's first line, so every other line keeps its number.
-const esbuilt = readFileSync(join(cli, 'bundle.cjs'), 'latin1').replace(/^#!.*/, '');
 const bundled = Buffer.from(`/* run dist/cli/main.js, not this file */ (function (exports, require, module, __filename, __dirname) {${esbuilt}\n})`, 'latin1');
 // The launcher reads an ASCII bundle as Latin-1 (cheaper than UTF-8); esbuild escapes strings, but not regular expression literals.
 const nonAscii = /[^\x00-\x7f].{0,20}/.exec(bundled.toString('utf8'));
 if (nonAscii) throw new Error(`dist/cli/bundle.cjs holds a non-ASCII character ("${nonAscii[0]}"): write it as a \\u escape in the source`);
+// The bundle's content hash, on its last line: the launcher uses a code cache only for the bundle it was made from.
 writeFileSync(join(cli, 'bundle.cjs'), Buffer.concat([bundled, Buffer.from(`\n//# gitstate-bundle ${createHash('sha256').update(bundled).digest('hex')}\n`)]));
 // not executable (esbuild made it so, for the shebang it had): alone it only defines the function the launcher calls
 chmodSync(join(cli, 'bundle.cjs'), 0o644);

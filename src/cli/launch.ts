@@ -17,7 +17,7 @@
  * the content hash the build appended to it: V8 checks only the length of the
  * source); V8 itself rejects one made by another Node or V8 version.
  * Either way the call just compiles as usual. GITSTATE_CODE_CACHE=off skips
- * it; =report says on stderr whether it was used.
+ * it; =report says on stderr which cache it was and whether it was used.
  */
 import { isAscii } from 'node:buffer';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';

@@ -25,7 +25,6 @@
  * process makes them, and meets the error or the report itself.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { normalizeStatePath } from '../base/paths.js';
 import { parseKeyPath } from '../base/keypath.js';
@@ -35,7 +34,7 @@ import type { MessageOptions } from './message.js';
 import type { TxOp } from './transaction.js';
 import type { Person } from './types.js';
 import type { WriteResult } from './writer.js';
-import { isGone, type Waiter } from './lock-queue.js';
+import { isGone, processHere, type Waiter } from './lock-queue.js';
 
 export const HANDOFF_DIR = 'gitstate-handoff';
 
@@ -228,6 +227,7 @@ export function sweepOffers(gitdir: string): void {
   } catch {
     return;
   }
+  const host = processHere().host;
   for (const name of names) {
     if (name.includes('.')) continue; // staged and done results go with their claim
     let claim: Claim;
@@ -236,6 +236,6 @@ export function sweepOffers(gitdir: string): void {
     } catch {
       continue; // being written, or removed meanwhile
     }
-    if (claim.waiter?.host === hostname() && isGone(claim.waiter)) clearOffer(gitdir, name);
+    if (claim.waiter?.host === host && isGone(claim.waiter)) clearOffer(gitdir, name);
   }
 }

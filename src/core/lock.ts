@@ -465,16 +465,13 @@ function envNumber(name: string): number | undefined {
 }
 
 type Callback = (err: NodeJS.ErrnoException | null, result?: unknown) => void;
-/** The sync calls behind the callbacks proper-lockfile makes. */
-const syncCalls = { mkdir: mkdirSync, stat: statSync, utimes: utimesSync, rmdir: rmdirSync, realpath: realpathSync };
-
-/** `fs[name]Sync` behind a callback, as proper-lockfile calls it: microseconds, against a thread-pool round trip each. */
-function callbackStyle(name: keyof typeof syncCalls) {
+/** A sync fs call behind a callback, as proper-lockfile calls it: microseconds, against a thread-pool round trip each. */
+function callbackStyle(sync: (...args: never[]) => unknown) {
   return (...args: unknown[]) => {
     const callback = args.pop() as Callback;
     let result: unknown;
     try {
-      result = (syncCalls[name] as (...a: unknown[]) => unknown)(...args);
+      result = (sync as (...a: unknown[]) => unknown)(...args);
     } catch (err) {
       process.nextTick(callback, err as NodeJS.ErrnoException);
       return;
@@ -497,9 +494,9 @@ const lockFs = {
     rmdirSync(path);
   },
   // a release removes the lock folder only if it is still the one this holder made
-  rmdir: (path: string, callback: Callback) => (releasing.get(path) === false ? process.nextTick(callback, null) : callbackStyle('rmdir')(path, callback)),
-  mkdir: callbackStyle('mkdir'),
-  stat: callbackStyle('stat'),
-  utimes: callbackStyle('utimes'),
-  realpath: callbackStyle('realpath'),
+  rmdir: (path: string, callback: Callback) => (releasing.get(path) === false ? process.nextTick(callback, null) : callbackStyle(rmdirSync)(path, callback)),
+  mkdir: callbackStyle(mkdirSync),
+  stat: callbackStyle(statSync),
+  utimes: callbackStyle(utimesSync),
+  realpath: callbackStyle(realpathSync),
 };

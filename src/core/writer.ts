@@ -106,7 +106,6 @@ interface Taken {
   requests: WriteRequest[];
 }
 
-
 type Outcome = { result: WriteResult } | { error: unknown } | { handedBack: true };
 
 const DEFAULT_RETRIES = 20;

@@ -12,6 +12,7 @@ import { jsonErrorReason } from '../security/values.js';
 import { RESET_HINT, STATE_FILE, StateCorruptError } from './corrupt.js';
 import { applyChange, type DataChange } from './object-path.js';
 
+/** state.json's content: typed by its schema (sessions, persona, tools), unknown keys kept. */
 export type StateData = z.infer<typeof stateJson>;
 
 /** state.json's text (null: absent) as data, refused when corrupt or off its schema. */

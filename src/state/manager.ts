@@ -52,8 +52,6 @@ export interface StateManagerOptions extends Omit<RepoOptions, 'clock'> {
   clock?: Clock;
 }
 
-/** state.json's content: typed by its schema (sessions, persona, tools), unknown keys kept. */
-
 /** Pending changes that could not be committed when the manager closed; they were written aside. The exit code is the cause's. */
 export class StateFlushError extends GitstateError {
   readonly code = 'STATE_FLUSH';
@@ -512,7 +510,6 @@ function setAtomically(root: Record<string, unknown>, segments: readonly Segment
     throw err;
   }
 }
-
 
 /** state.json as plain data: missing is empty; unparseable or off-schema is a StateCorruptError. */
 export async function readStateFile(dir: string): Promise<StateData> {
