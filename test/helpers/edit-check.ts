@@ -37,6 +37,8 @@ export interface StepOutcome {
 type Step = string | number;
 type Plain = Record<string, unknown>;
 const isObject = (v: unknown): v is Plain => v !== null && typeof v === 'object' && !Array.isArray(v);
+/** A map of the data: not one of PyYAML's typed scalars (a date, binary: `{$type}`, pyyaml.ts), which a merge or a deeper key replaces. */
+const isMapData = (v: unknown): v is Plain => isObject(v) && !(Object.hasOwn(v, '$type') && Object.keys(v).length === 1);
 
 export async function checkedEdit(path: string, before: string, op: Op, py?: PyYaml): Promise<StepOutcome> {
   const state = parseStateText(before, path);
@@ -161,7 +163,7 @@ function applyModel(root: unknown, r: PlainResolved, op: Op): unknown {
     let node: unknown = top;
     for (let i = 0; i < all.length - 1; i++) {
       const next = getAt(node, [all[i]!]);
-      if (!isObject(next) && !Array.isArray(next)) (node as Plain)[all[i] as string] = {};
+      if (!isMapData(next) && !Array.isArray(next)) (node as Plain)[all[i] as string] = {};
       node = getAt(node, [all[i]!]);
     }
     (node as Plain)[all[all.length - 1] as string] = value;
@@ -185,10 +187,10 @@ function applyModel(root: unknown, r: PlainResolved, op: Op): unknown {
       return root;
     }
     case 'merge': {
-      if (!isObject(current)) return place(structuredClone(op.value));
+      if (!isMapData(current)) return place(structuredClone(op.value));
       const merge = (target: Plain, value: Plain) => {
         for (const [k, v] of Object.entries(value)) {
-          if (isObject(target[k]) && isObject(v)) merge(target[k] as Plain, v);
+          if (isMapData(target[k]) && isObject(v)) merge(target[k] as Plain, v);
           else target[k] = structuredClone(v);
         }
       };

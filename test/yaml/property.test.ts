@@ -139,6 +139,15 @@ describe('property: edits on generated documents', () => {
   afterAll(() => py.close());
   const divergences: string[] = [];
 
+  // found by seed -668957683: the model merged into PyYAML's reading of a date as if it were a map
+  it('a merge of a map onto a value PyYAML reads as a date replaces it, in the model as in the file', async () => {
+    const text = 'b c: 2026-01-06T11:00:00\nd: 1\n';
+    const result = await checkedEdit('notes/t.yaml', text, { op: 'merge', key: '', value: { 'b c': {} } }, py);
+    expect(result.text).toBe('b c: {}\nd: 1\n');
+    expect(result.pyChecked).toBe(true);
+    expect(result.problems).toEqual([]);
+  });
+
   it(`${RUNS} cases: each step parses, matches the model, keeps other lines, and PyYAML agrees`, async () => {
     let steps = 0;
     let pyChecked = 0;
