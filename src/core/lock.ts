@@ -23,7 +23,7 @@
  * Within a process the lock is a promise chain, since proper-lockfile is not
  * re-entrant.
  */
-import { type BigIntStats, closeSync, constants, type FSWatcher, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, type Stats, statSync, unlinkSync, utimesSync, watch } from 'node:fs';
+import { type BigIntStats, closeSync, constants, type FSWatcher, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, utimesSync, watch } from 'node:fs';
 import { dirname, join } from 'node:path';
 // before proper-lockfile: what its signal-exit adds is told apart from the application's listeners
 import { EXIT_SIGNALS, listenersBeforeLockfile } from './signal-listeners.js';
@@ -34,6 +34,8 @@ import { writeLine } from '../base/files.js';
 import { inTurn } from '../base/in-turn.js';
 import { isGone as holderIsGone, LockQueue, processHere } from './lock-queue.js';
 import { claimOffer, clearOffer, doneResults } from './handoff.js';
+import { isLockFile, type LockFileMade } from '../git/lockfile.js';
+import { crashPoint } from '../git/crash-points.js';
 
 export interface LockOptions {
   /** How long to wait for the lock before giving up with exit 5. */
@@ -55,10 +57,10 @@ export interface HeldLock {
   /** Throws if another process took the lock over while we held it. */
   assertHeld(): void;
   /**
-   * Record a git lock file this holder is about to make (ino null) or has made,
+   * Record a git lock file this holder made (or, null, that it is gone again),
    * so whoever takes over after a crash removes it.
    */
-  noteGitLock(path: string, ino: number | null): void;
+  noteGitLock(path: string, made: LockFileMade | null): void;
   /** The lock was taken over from a holder that died or went stale: its leftovers need sweeping. */
   readonly tookOver: boolean;
   /** The ticket under which this holder offered its writes while it waited (a holder may have claimed them), or null. */
@@ -80,9 +82,11 @@ interface Owner {
   host: string;
   boot: string;
   since: number;
-  /** `since`: when the holder set out to make it; `ino` once made. */
-  gitLocks: Array<{ path: string; since: number; ino?: number }>;
+  /** The git lock files the holder made and still has; one without `ino` (an older gitstate's record of setting out to make it) may be native git's. */
+  gitLocks: GitLockEntry[];
 }
+
+type GitLockEntry = { path: string; since: number } & Partial<LockFileMade>;
 
 /** The signal listeners proper-lockfile's signal-exit installed (it re-raises the signal itself once it is the last listener). */
 export const lockfileSignalListeners: ReadonlySet<unknown> = new Set(EXIT_SIGNALS.flatMap((s) => process.listeners(s)).filter((l) => !listenersBeforeLockfile.has(l)));
@@ -114,10 +118,10 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
   }, offer);
   if ('handed' in acquired) return offer!.handed(acquired.handed);
   const { release } = acquired;
-  // A holder stopped by a signal had its lock folder removed on the way out (proper-lockfile's exit
-  // handler), so the lock came free, but not the git locks it held: its note still names them.
-  const tookOver = acquired.tookOver || sweepDeadHolder(gitdir);
   const lockPath = join(gitdir, LOCK_DIR);
+  // A holder stopped by a signal had its lock folder removed on the way out (proper-lockfile's exit
+  // handler), so the lock came free, but not the git locks it held: the note made with our lock folder carries them over.
+  const tookOver = sweepInherited(lockPath) || acquired.tookOver;
   const owner: Owner = { lock: lockIdentity(lockPath) ?? '', ...processHere(), since: clock.now(), gitLocks: [] };
   heldHere.set(lockPath, owner);
   writeNote(gitdir, JSON.stringify(owner));
@@ -128,11 +132,9 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
       // (SIGSTOP, a suspended laptop) finds its lock taken over before its next refresh would tell it
       if (!stillOurs(lockPath, owner)) throw new LockError(`the repository lock was taken over while this write waited; nothing was committed`);
     },
-    noteGitLock(path, ino) {
-      const entry = owner.gitLocks.find((l) => l.path === path && l.ino === undefined);
-      if (ino === null) owner.gitLocks.push({ path, since: Date.now() });
-      else if (entry) entry.ino = ino;
-      else owner.gitLocks.push({ path, since: Date.now(), ino });
+    noteGitLock(path, made) {
+      owner.gitLocks = owner.gitLocks.filter((l) => l.path !== path);
+      if (made) owner.gitLocks.push({ path, since: Date.now(), ...made });
       writeNote(gitdir, JSON.stringify(owner));
     },
     tookOver,
@@ -241,7 +243,7 @@ async function acquire(
       // Withdraw our offer first. A holder that claimed it is making those writes (it claims only once
       // its own are prepared, so this is one publication): wait for it, never give up under it.
       const claimed = offered && !(withdrawn = claimOffer(gitdir, ticket!, { state: 'withdrawn', by: processHere(), waiter: processHere() }));
-      if (!claimed) throw new LockError(`could not take the repository lock within ${timeoutMs} ms (${lockPath} is held by ${describeOwner(lockPath)})`, { lock: lockPath });
+      if (!claimed) throw new LockError(`could not take the repository lock within ${timeoutMs} ms (${lockPath} is held by ${describeOwner(lockPath, staleMs)})`, { lock: lockPath });
     }
     // The first waiter wakes when the lock folder goes; the others when the ticket ahead goes
     // (it leaves once its waiter holds the lock), so one release wakes one waiter.
@@ -263,22 +265,25 @@ async function acquire(
   }
 }
 
-/** Take the lock over (remove it) when its holder is gone. */
-function takeOverIfGone(lockPath: string, staleMs: number, clock: Clock, firstSeen: Map<string, number>): 'held' | 'released' | 'taken-over' {
-  let stats: Stats;
+/** Take the lock over (remove it) when its holder is gone. Exported for the tests. */
+export function takeOverIfGone(lockPath: string, staleMs: number, clock: Clock, firstSeen: Map<string, number>): 'held' | 'released' | 'taken-over' {
+  let stats: BigIntStats;
   try {
-    stats = statSync(lockPath);
+    stats = statSync(lockPath, { bigint: true });
   } catch {
     return 'released'; // released meanwhile: try again at once
   }
   if (!stats.isDirectory()) {
     throw new RepoError(`${lockPath} is a file, but gitstate's repository lock is a folder; remove the file and try again`);
   }
-  const owner = readOwner(lockPath);
+  const gitdir = dirname(lockPath);
+  const judged = identityOf(stats);
+  const owner = noteAbout(gitdir, judged);
   const now = clock.now();
-  const identity = `${stats.ino}:${stats.mtimeMs}`;
-  if (!firstSeen.has(identity)) firstSeen.set(identity, now);
-  const age = stats.mtimeMs > now ? now - firstSeen.get(identity)! : now - stats.mtimeMs;
+  const mtimeMs = Number(stats.mtimeMs);
+  const seenAs = `${stats.ino}:${mtimeMs}`;
+  if (!firstSeen.has(seenAs)) firstSeen.set(seenAs, now);
+  const age = mtimeMs > now ? now - firstSeen.get(seenAs)! : now - mtimeMs;
   if (!(owner && holderIsGone(owner)) && age < staleMs) return 'held';
   // Rename first: of several waiters that judge it gone, exactly one wins the rename.
   const aside = `${lockPath}.gone-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -287,37 +292,75 @@ function takeOverIfGone(lockPath: string, staleMs: number, clock: Clock, firstSe
   } catch {
     return 'released'; // another waiter took it over first
   }
-  for (const lock of readOwner(aside)?.gitLocks ?? []) removeIfTheirs(lock);
+  if (lockIdentity(aside) !== judged) {
+    // Another waiter took it over between our look and the rename, and made a lock of its own: that
+    // live one is what moved. Its holder finds its lock gone before it places anything and gives up,
+    // nothing committed; its note and git locks are its own, left alone.
+    rmSync(aside, { recursive: true, force: true });
+    return 'released';
+  }
+  for (const lock of owner?.gitLocks ?? []) removeIfTheirs(lock);
   // the note goes before the folder, whose inode a new lock could be given
-  clearOwner(dirname(lockPath));
+  clearOwner(gitdir);
   rmSync(aside, { recursive: true, force: true });
+  sweepAside(gitdir, clock.now(), staleMs);
   return 'taken-over';
 }
 
+/** Lock folders moved aside by a taker killed before it removed them: only their taker looks at one, for moments, so an old one goes. */
+function sweepAside(gitdir: string, now: number, staleMs: number): void {
+  for (const name of readdirSync(gitdir)) {
+    if (!name.startsWith(`${LOCK_DIR}.gone-`)) continue;
+    const path = join(gitdir, name);
+    try {
+      if (now - statSync(path).mtimeMs >= staleMs) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // removed meanwhile
+    }
+  }
+}
+
+/** The git locks a dead holder's note named when this process made the lock folder at each path (claimNote): removed once it holds the lock. */
+const inherited = new Map<string, GitLockEntry[]>();
+
 /**
- * The lock was free, but the note says a holder had it and never cleared it (a
- * release clears it first): when that holder is gone, remove the git locks it
- * recorded. Whether there was one to sweep after.
+ * Name this process on the lock folder it just made, before proper-lockfile
+ * goes on to probe the folder's mtime: a holder killed in between is then
+ * known dead at once, not after the stale time. The note it writes over
+ * names the git locks of a holder that died holding the lock (a signal's exit
+ * handler removes the folder, not the note); they are carried over, so that
+ * they are swept even if this process dies too.
  */
-function sweepDeadHolder(gitdir: string): boolean {
-  const owner = readNote(gitdir);
-  if (!owner || !holderIsGone(owner)) return false;
-  for (const lock of owner.gitLocks ?? []) removeIfTheirs(lock);
-  return true;
+function claimNote(lockPath: string): void {
+  const gitdir = dirname(lockPath);
+  try {
+    const previous = readNote(gitdir);
+    const left = previous && holderIsGone(previous) ? (previous.gitLocks ?? []) : null;
+    if (left) inherited.set(lockPath, left);
+    writeNote(gitdir, JSON.stringify({ lock: lockIdentity(lockPath) ?? '', ...processHere(), since: Date.now(), gitLocks: left ?? [] }));
+  } catch {
+    // only a hint: the lock itself is the folder
+  }
+  crashPoint('lock-claimed');
+}
+
+/** Remove the git locks the note this process wrote over named (claimNote); whether a dead holder's note was there. */
+function sweepInherited(lockPath: string): boolean {
+  const left = inherited.get(lockPath);
+  inherited.delete(lockPath);
+  for (const lock of left ?? []) removeIfTheirs(lock);
+  return left !== undefined;
 }
 
 /**
- * Remove a git lock file a dead holder made: the one whose inode it recorded,
- * or, when it died between making the file and recording it, the file made
- * within moments of its setting out to (native git cannot have made that one
- * while the holder's existed).
+ * Remove a git lock file a dead holder made and recorded: only the very file
+ * (inode and birth time). One it died before recording, or recorded only as
+ * about to be made (an older gitstate), may be native git's, and stays.
  */
-function removeIfTheirs(lock: Owner['gitLocks'][number]): void {
+function removeIfTheirs(lock: GitLockEntry): void {
+  if (lock.ino === undefined || !isLockFile(lock.path, { ino: lock.ino, birth: lock.birth })) return;
   try {
-    const stats = statSync(lock.path);
-    const made = stats.birthtimeMs || stats.mtimeMs;
-    const theirs = lock.ino !== undefined ? stats.ino === lock.ino : made >= lock.since - 1_000 && made <= lock.since + 10_000;
-    if (theirs) unlinkSync(lock.path);
+    unlinkSync(lock.path);
   } catch {
     // already gone
   }
@@ -325,8 +368,13 @@ function removeIfTheirs(lock: Owner['gitLocks'][number]): void {
 
 /** The note on the lock folder at `lockPath` (a renamed one keeps its identity), or null when the note is about another folder, torn, or absent. */
 function readOwner(lockPath: string): Owner | null {
-  const owner = readNote(dirname(lockPath));
-  return owner && owner.lock === lockIdentity(lockPath) ? owner : null;
+  return noteAbout(dirname(lockPath), lockIdentity(lockPath));
+}
+
+/** The note, if it is about the lock folder of this identity. */
+function noteAbout(gitdir: string, identity: string | null): Owner | null {
+  const owner = readNote(gitdir);
+  return owner && identity !== null && owner.lock === identity ? owner : null;
 }
 
 /** The note as it stands, whichever lock folder it is about; null when cleared, torn, absent, or from an older gitstate. */
@@ -369,14 +417,14 @@ function identityOf(stats: BigIntStats): string {
   return `${stats.ino}:${stats.birthtimeNs}`;
 }
 
-function describeOwner(lockPath: string): string {
+function describeOwner(lockPath: string, staleMs: number): string {
   let owner: Owner | null = null;
   try {
     owner = readOwner(lockPath);
   } catch {
     // released meanwhile
   }
-  return owner ? `process ${owner.pid} on ${owner.host}` : 'another writer';
+  return owner ? `process ${owner.pid} on ${owner.host}` : `a writer that has not named itself, taken over once it is not refreshed for ${staleMs / 1000} s`;
 }
 
 const WOKEN = Symbol('woken');
@@ -489,13 +537,16 @@ const lockFs = {
     const owner = heldHere.get(path);
     // a lock taken over while this process was frozen is the new holder's, with its git locks
     if (owner && !stillOurs(path, owner)) return;
-    // only those made and recorded by inode: one still being waited for may be native git's
-    for (const lock of owner?.gitLocks ?? []) if (lock.ino !== undefined) removeIfTheirs(lock);
+    // only those it made and still has: one it was still waiting for is native git's
+    for (const lock of owner?.gitLocks ?? []) removeIfTheirs(lock);
     rmdirSync(path);
   },
   // a release removes the lock folder only if it is still the one this holder made
   rmdir: (path: string, callback: Callback) => (releasing.get(path) === false ? process.nextTick(callback, null) : callbackStyle(rmdirSync)(path, callback)),
-  mkdir: callbackStyle(mkdirSync),
+  mkdir: callbackStyle((path: string) => {
+    mkdirSync(path);
+    claimNote(path);
+  }),
   stat: callbackStyle(statSync),
   utimes: callbackStyle(utimesSync),
   realpath: callbackStyle(realpathSync),

@@ -21,6 +21,7 @@ import { readStateBytes } from '../base/files.js';
 import { systemClock, type Clock } from '../base/clock.js';
 import type { GitStore } from '../git/store.js';
 import type { Stage } from '../git/stage.js';
+import type { LockFileMade } from '../git/lockfile.js';
 import { lockQueue, lockTimeoutMs, withRepoLock, type HeldLock, type LockOffer, type LockOptions } from './lock.js';
 import { recoverInterrupted, type RecoveryReport } from './recovery.js';
 import { findHandEdits } from './hand-edits.js';
@@ -407,7 +408,7 @@ export class Writer {
       lockTimeoutMs: lockTimeoutMs(this.options),
       clock: this.clock,
       assertLockHeld: () => lock.assertHeld(),
-      onGitLock: (path: string, ino: number | null) => lock.noteGitLock(path, ino),
+      onGitLock: (path: string, made: LockFileMade | null) => lock.noteGitLock(path, made),
     };
   }
 }

@@ -4,7 +4,8 @@
  * step of the write path can be crashed on purpose; `<point>@N` waits for the
  * Nth time this process reaches it (the second publication, say). Unset, this
  * does nothing. Points: clone-marked (sync/remote.ts: a clone has made its
- * .git and marked it as unfinished); in git/stage.ts: locked, synced, rename-N (after the Nth
+ * .git and marked it as unfinished); lock-claimed (core/lock.ts: the repository lock's folder
+ * is made and its note names this process); in git/stage.ts: locked, synced, rename-N (after the Nth
  * rename of a publication), renamed, ref-moved, published; in core/writer.ts: offers-taken (a
  * group holder has claimed the writes other processes offered).
  */

@@ -17,11 +17,29 @@ export interface GitLockOptions {
   timeoutMs: number;
   clock?: Clock;
   /**
-   * Called before the lock file is made (ino null) and once it exists (its
-   * inode), so whoever finds this process dead can remove it.
+   * Called once the lock file exists (`made`: its identity), so whoever finds
+   * this process dead can remove it, and once it is gone again (null). One
+   * made by a process killed before it was recorded stays, as a killed git's
+   * does: the next writer gives up on it naming it.
    */
-  onLock?: (path: string, ino: number | null) => void;
+  onLock?: (path: string, made: LockFileMade | null) => void;
   disk?: Disk;
+}
+
+/** A lock file as its maker recorded it: inode and birth time (0 where the file system keeps none), so a later file on a reused inode is not taken for it. */
+export interface LockFileMade {
+  ino: number;
+  birth: string;
+}
+
+/** Whether the file at `path` is still the one `made` describes (by inode alone for a record without a birth time, as older gitstates made them). */
+export function isLockFile(path: string, made: { ino: number; birth?: string }): boolean {
+  try {
+    const stats = statSync(path, { bigint: true });
+    return stats.ino === BigInt(made.ino) && (made.birth === undefined || String(stats.birthtimeNs) === made.birth);
+  } catch {
+    return false;
+  }
 }
 
 export class GitLockFile {
@@ -33,8 +51,9 @@ export class GitLockFile {
     /** `<target>.lock`. */
     readonly path: string,
     private readonly fd: number,
-    readonly ino: number,
+    private readonly made: LockFileMade,
     private readonly disk: Disk,
+    private readonly onLock: GitLockOptions['onLock'],
   ) {}
 
   static async acquire(target: string, options: GitLockOptions): Promise<GitLockFile> {
@@ -43,13 +62,13 @@ export class GitLockFile {
     const path = `${target}.lock`;
     const deadline = clock.now() + options.timeoutMs;
     let wait = 1;
-    options.onLock?.(path, null);
     for (;;) {
       try {
         const fd = disk.openSync(path, O_WRONLY | O_CREAT | O_EXCL, 0o666);
-        const { ino } = fstatSync(fd);
-        options.onLock?.(path, ino);
-        return new GitLockFile(target, path, fd, ino, disk);
+        const stats = fstatSync(fd, { bigint: true });
+        const made = { ino: Number(stats.ino), birth: String(stats.birthtimeNs) };
+        options.onLock?.(path, made);
+        return new GitLockFile(target, path, fd, made, disk, options.onLock);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
@@ -77,6 +96,7 @@ export class GitLockFile {
   commit(): void {
     this.close();
     this.disk.renameSync(this.path, this.target);
+    this.onLock?.(this.path, null);
   }
 
   /** Give the lock up without changing the target. */
@@ -84,10 +104,11 @@ export class GitLockFile {
     if (!this.open) return;
     this.close();
     try {
-      if (statSync(this.path).ino === this.ino) this.disk.unlinkSync(this.path);
+      if (isLockFile(this.path, this.made)) this.disk.unlinkSync(this.path);
     } catch {
       // already gone
     }
+    this.onLock?.(this.path, null);
   }
 
   private close(): void {

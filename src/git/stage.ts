@@ -33,7 +33,7 @@ import { indexRefusal, readIndexFile } from './index-patch.js';
 import type { Clock } from '../base/clock.js';
 import type { FileChange, Person } from '../core/types.js';
 import { crashPoint } from './crash-points.js';
-import { GitLockFile } from './lockfile.js';
+import { GitLockFile, type GitLockOptions } from './lockfile.js';
 import type { Disk } from './disk.js';
 import { commitContent, encodeObject, objectOid, treeContent, type ObjectType, type Signature, type TreeEntry } from './objects.js';
 import { buildPack, packEntry, type PackEntry } from './pack-write.js';
@@ -69,8 +69,8 @@ export interface PublishOptions {
   clock?: Clock;
   /** Called with git's locks held, before anything is placed and again just before the ref moves: throws when gitstate's repository lock was lost. */
   assertLockHeld?: () => void;
-  /** Called as each git lock file is created (so the next holder can remove it if this process dies). */
-  onGitLock?: (path: string, ino: number | null) => void;
+  /** Called as each git lock file is created and once it is gone again (null): the next holder removes one this process left if it dies. */
+  onGitLock?: GitLockOptions['onLock'];
 }
 
 let counter = 0;

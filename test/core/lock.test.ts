@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, uti
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { withRepoLock, LOCK_DIR } from '../../src/core/lock.js';
+import { LOCK_DIR, takeOverIfGone, withRepoLock } from '../../src/core/lock.js';
 import { GitLockFile } from '../../src/git/lockfile.js';
 import { LockError, RepoError } from '../../src/errors.js';
 import { FakeClock } from '../helpers/clock.js';
@@ -21,7 +21,7 @@ afterAll(cleanupTempDirs);
 const boot = existsSync('/proc/sys/kernel/random/boot_id') ? readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : '';
 
 /** A lock folder, and the note on it, as another holder leaves them. */
-function placeLock(gitdir: string, owner: { pid: number; gitLocks?: Array<{ path: string; since: number; ino?: number }> } | null, mtime = new Date()) {
+function placeLock(gitdir: string, owner: { pid: number; gitLocks?: Array<{ path: string; since: number; ino?: number; birth?: string }> } | null, mtime = new Date()) {
   const dir = join(gitdir, LOCK_DIR);
   mkdirSync(dir);
   const stats = statSync(dir, { bigint: true });
@@ -140,14 +140,91 @@ describe('repository lock', () => {
     expect(existsSync(indexLock)).toBe(true);
   });
 
-  it('a holder that died between making a git lock and recording it: the lock made just after it set out to is removed, an old one is not', async () => {
+  it('a git lock a dead holder recorded only as about to be made, or whose file is another on the same inode, is not removed: it may be native git\'s', async () => {
     const repo = await tempRepo();
     const { indexLock, refLock } = gitLocks(repo.gitdir);
     const made = (path: string) => statSync(path).birthtimeMs || statSync(path).mtimeMs;
-    placeLock(repo.gitdir, { pid: deadPid(), gitLocks: [{ path: indexLock, since: made(indexLock) }, { path: refLock, since: made(refLock) + 60_000 }] });
+    const refStats = statSync(refLock, { bigint: true });
+    placeLock(repo.gitdir, {
+      pid: deadPid(),
+      gitLocks: [
+        // what an older gitstate wrote before making the file (the holder died waiting on native git's)
+        { path: indexLock, since: made(indexLock) },
+        // this inode, but another file: made at another time
+        { path: refLock, since: made(refLock), ino: Number(refStats.ino), birth: String(refStats.birthtimeNs + 1n) } as never,
+      ],
+    });
     await withRepoLock(repo.gitdir, { timeoutMs: 1_000, clock: new FakeClock() }, async () => undefined);
-    expect(existsSync(indexLock)).toBe(false);
+    expect(existsSync(indexLock)).toBe(true);
     expect(existsSync(refLock)).toBe(true);
+  });
+
+  it('records a git lock once it has made it, and forgets it once it is gone; nothing while it waits for native git\'s', async () => {
+    const repo = await tempRepo();
+    const target = join(repo.gitdir, 'index');
+    writeFileSync(`${target}.lock`, 'native git holds this');
+    const noted: Array<[string, unknown]> = [];
+    const onLock = (path: string, made: unknown) => noted.push([path, made]);
+    const err = await GitLockFile.acquire(target, { timeoutMs: 500, clock: new FakeClock(), onLock }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockError);
+    expect(noted).toEqual([]);
+    rmSync(`${target}.lock`);
+    const lock = await GitLockFile.acquire(target, { timeoutMs: 500, clock: new FakeClock(), onLock });
+    const stats = statSync(`${target}.lock`, { bigint: true });
+    expect(noted).toEqual([[`${target}.lock`, { ino: Number(stats.ino), birth: String(stats.birthtimeNs) }]]);
+    lock.rollback();
+    expect(noted[1]).toEqual([`${target}.lock`, null]);
+    expect(existsSync(`${target}.lock`)).toBe(false);
+  });
+
+  it('a writer killed just after making the lock folder has named itself: the next takes the lock at once', async () => {
+    const repo = await tempRepo();
+    const killed = await cli(['set', 'knowledge', 'a', '1'], { dir: repo.dir, env: { GITSTATE_CRASH_AT: 'lock-claimed' } });
+    expect(killed.code).toBe(-1); // killed by the signal
+    expect(existsSync(join(repo.gitdir, LOCK_DIR))).toBe(true);
+    const clock = new FakeClock();
+    const start = clock.now();
+    expect(await withRepoLock(repo.gitdir, { timeoutMs: 3_000, clock }, async () => 'taken')).toBe('taken');
+    expect(clock.elapsedSince(start)).toBe(0);
+  });
+
+  it('a waiter that judged a dead holder\'s lock gone, while another took it over and made its own, leaves that live lock\'s git locks and note alone', async () => {
+    const repo = await tempRepo();
+    const lockPath = placeLock(repo.gitdir, { pid: deadPid() });
+    const { indexLock } = gitLocks(repo.gitdir);
+    const note = join(repo.gitdir, 'gitstate-lock-owner.json');
+    // the clock is asked the time between the look and the rename: the other waiter gets in there
+    const clock = new FakeClock();
+    const now = clock.now.bind(clock);
+    let liveNote = '';
+    clock.now = () => {
+      if (!liveNote) {
+        rmSync(lockPath, { recursive: true });
+        const stats = statSync(placeLock(repo.gitdir, null), { bigint: true });
+        const lock = `${stats.ino}:${stats.birthtimeNs}`;
+        const ino = Number(statSync(indexLock, { bigint: true }).ino);
+        liveNote = JSON.stringify({ lock, pid: process.pid, host: hostname(), boot, since: Date.now(), gitLocks: [{ path: indexLock, since: Date.now(), ino }] });
+        writeFileSync(note, liveNote);
+      }
+      return now();
+    };
+    expect(takeOverIfGone(lockPath, 5_000, clock, new Map())).toBe('released');
+    expect(existsSync(indexLock)).toBe(true);
+    expect(readFileSync(note, 'utf8')).toBe(liveNote);
+    expect(readdirSync(repo.gitdir).filter((n) => n.startsWith(`${LOCK_DIR}.gone-`))).toEqual([]);
+  });
+
+  it('a takeover removes lock folders an earlier taker moved aside and was killed before removing', async () => {
+    const repo = await tempRepo();
+    const old = join(repo.gitdir, `${LOCK_DIR}.gone-1-abc`);
+    const young = join(repo.gitdir, `${LOCK_DIR}.gone-2-def`);
+    mkdirSync(old);
+    mkdirSync(young);
+    utimesSync(old, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    placeLock(repo.gitdir, { pid: deadPid() });
+    await withRepoLock(repo.gitdir, { timeoutMs: 1_000, clock: new FakeClock() }, async () => undefined);
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(young)).toBe(true); // its taker may still be at it
   });
 
   it("waits for native git's index.lock, bounded, then names it (exit 5)", async () => {
