@@ -11,7 +11,7 @@ import { printable } from '../base/paths.js';
 import { redactText } from '../security/redact.js';
 import { join } from 'node:path';
 import type { StateRepo } from '../core/repo.js';
-import { beginCommand, repoWrittenTo, type GlobalOptions } from './run.js';
+import { beginCommand, repoWrittenTo, writeOut, type GlobalOptions } from './run.js';
 import { registerCommands } from './commands/index.js';
 
 /** Where sync settings live (sync/merge.ts's SYNC_SETTINGS; not imported, so a write does not load sync). */
@@ -29,6 +29,7 @@ export async function buildProgram(argv: readonly string[], options: { quietErro
     .configureHelp({ showGlobalOptions: true })
     // commander's own error text is replaced by ours (see `main`); help and version still print
     .configureOutput({
+      writeOut,
       outputError: () => undefined,
       ...(options.quietErrors ? { writeErr: () => undefined } : {}),
     })

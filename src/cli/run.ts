@@ -69,7 +69,31 @@ export async function readStdin(what: string): Promise<string> {
 }
 
 export function print(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  writeOut(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Whether standard output went away under us: a reader that stopped early (`gitstate conflicts | head -1`). */
+let stdoutGone = false;
+let stdoutWatched = false;
+
+/**
+ * Text to standard output, as it is. A reader that closed the pipe early
+ * wanted no more: the rest goes nowhere and the command finishes as it would
+ * have (a write it made is made). Any other failure to write is one line on
+ * stderr and exit 1, never a stack.
+ */
+export function writeOut(text: string): void {
+  if (!stdoutWatched) {
+    stdoutWatched = true;
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (!stdoutGone && err.code !== 'EPIPE') {
+        process.stderr.write(`gitstate: cannot write to standard output: ${err.message}\n`);
+        process.exitCode = 1;
+      }
+      stdoutGone = true;
+    });
+  }
+  if (!stdoutGone) process.stdout.write(text);
 }
 
 export function printJson(value: unknown): void {

@@ -4,10 +4,11 @@
  * everything not found is NOT_FOUND, exit 3; nothing is written either way.
  * The tables run in-process; a few cases run through the built binary too.
  */
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateRepo } from '../../src/core/repo.js';
-import { cleanupTempDirs, cli, git, headOid, tempDir } from '../helpers/repo.js';
+import { CLI, cleanupTempDirs, cli, git, headOid, tempDir } from '../helpers/repo.js';
 import { runMain } from '../helpers/main.js';
 import { tokens } from '../security/tokens.js';
 
@@ -147,6 +148,17 @@ describe('the error contract', () => {
       const bin = await cli(args, { dir });
       const inproc = await runMain(args, { dir });
       expect({ code: bin.code, stdout: bin.stdout, stderr: bin.stderr }, args.join(' ')).toEqual(inproc);
+    }
+  });
+
+  it('a reader that closed the pipe early (`gitstate log | head -1`) ends the output, not the command: no stack, the exit code of what ran', async () => {
+    for (const args of [['log'], ['--help'], ['get', 'knowledge'], ['show', 'HEAD:knowledge.yaml']]) {
+      const child = spawn(process.execPath, [CLI, '--dir', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GITSTATE_DIR: '' } });
+      child.stdout.destroy(); // closed before the command can write a byte: every write meets EPIPE
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect({ code, stderr }, args.join(' ')).toEqual({ code: 0, stderr: '' });
     }
   });
 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { formatCommitHeader, formatDiffs, indent } from '../history-output.js';
-import { examples, globals, openRepo, print, printJson } from '../run.js';
+import { examples, globals, openRepo, print, printJson, writeOut } from '../run.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -14,7 +14,7 @@ export function register(program: Command): void {
       const colon = rev.indexOf(':');
       if (colon >= 0) {
         const text = await history.fileAt(rev.slice(0, colon) || 'HEAD', rev.slice(colon + 1));
-        return options.json ? printJson({ content: text }) : void process.stdout.write(text);
+        return options.json ? printJson({ content: text }) : writeOut(text);
       }
       const shown = await history.show(rev);
       if (options.json) return printJson(shown);
