@@ -8,7 +8,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BranchMovedError, UsageError } from '../errors.js';
+import { BranchMovedError, GitstateError, messageOf, SyncError, UsageError } from '../errors.js';
 import { systemClock, type Clock } from '../base/clock.js';
 import { inTurn } from '../base/in-turn.js';
 import type { StateRepo } from '../core/repo.js';
@@ -141,15 +141,38 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
         const { pushed } = await pushBranch(repo, target, options);
         return { ...done, head, pushed };
       } catch (err) {
-        if (!(err instanceof PushRejectedError)) throw err;
+        if (!(err instanceof PushRejectedError)) throw withMergeReport(err, target.remote, conflicts, secrets);
         if (attempt >= retries) {
           err.message += ` (gave up after ${attempt + 1} rejected push${attempt === 0 ? '' : 'es'}: the remote kept moving; run sync again)`;
-          throw err;
+          throw withMergeReport(err, target.remote, conflicts, secrets);
         }
         await clock.sleep(retryWait(attempt, random));
       }
     }
   });
+}
+
+/**
+ * A push that failed after this sync merged: what the merge settled goes with
+ * the error, in its message and its data, or nobody would hear of a conflict it
+ * resolved, or a secret that came in, until they looked. (The merge commit
+ * stays, with its records in .gitstate/conflicts.yaml; the next sync pushes it.)
+ */
+function withMergeReport(err: unknown, remote: string, conflicts: ConflictRecord[], secrets: ArrivedSecret[]): unknown {
+  if (conflicts.length === 0 && secrets.length === 0) return err;
+  const error = err instanceof GitstateError ? err : new SyncError(messageOf(err));
+  const told: string[] = [];
+  if (conflicts.length > 0) {
+    const each = conflicts.map((c) => `${c.file} ${c.key} kept ${c.kept} (${c.strategy})`).join(', ');
+    told.push(`before it, this sync merged ${remote} and resolved ${conflicts.length === 1 ? 'a conflict' : `${conflicts.length} conflicts`}: ${each}; the other values are in .gitstate/conflicts.yaml`);
+  }
+  if (secrets.length > 0) {
+    const each = secrets.map((f) => `${f.file} at ${f.key} (rule ${f.rule}, commit ${f.commit.slice(0, 12)})`).join(', ');
+    told.push(`warning: commits from ${remote} put what looks like a secret in ${each}: remove it and rotate the credential`);
+  }
+  error.message += `; ${told.join('; ')}`;
+  Object.assign(error.data, { conflicts, secrets });
+  return error;
 }
 
 /** `mayMerge`: a sync, which usually has commits of its own to merge (its modules load during the fetch). */

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -9,6 +9,7 @@ import { addRemote, cloneRepo, listRemotes } from '../../src/sync/remote.js';
 import { pull, push, retryWait, sync, syncStatus } from '../../src/sync/sync.js';
 import { FakeClock } from '../helpers/clock.js';
 import { ConflictError, UsageError } from '../../src/errors.js';
+import { PushRefusedError } from '../../src/sync/errors.js';
 import { HistoryIndex } from '../../src/history/index-file.js';
 import { useGitServer } from '../helpers/server.js';
 import { serverLines } from '../../src/sync/transport.js';
@@ -139,6 +140,29 @@ describe('sync over http (git http-backend on 127.0.0.1)', () => {
     const records = parse(await readFile(join(desktop.dir, '.gitstate/conflicts.yaml'), 'utf8')) as { conflicts: Array<{ theirs: { value: unknown } }> };
     expect(records.conflicts[0]!.theirs.value).toBe('laptop');
     expect(git(desktop.dir, 'ls-files', '.gitstate')).toContain('.gitstate/conflicts.yaml');
+  });
+
+  it('a push that fails after the merge still reports the conflict the merge resolved: in the error, its message and its data', async () => {
+    const { laptop, desktop } = await twoMachines('conflict-then-refused');
+    await laptop.set('knowledge', 'owner', 'laptop');
+    await sync(laptop);
+    await desktop.set('knowledge', 'owner', 'desktop');
+    const hook = join(gitServer().root, 'conflict-then-refused.git', 'hooks', 'pre-receive');
+    writeFileSync(hook, '#!/bin/sh\ncat >/dev/null\necho "not today" >&2\nexit 1\n', { mode: 0o755 });
+    const err = await sync(desktop, { strategy: 'ours' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PushRefusedError);
+    expect((err as Error).message).toMatch(/refused: .*; before it, this sync merged origin and resolved a conflict: knowledge\.yaml owner kept ours \(ours\); the other values are in \.gitstate\/conflicts\.yaml$/);
+    expect((err as PushRefusedError).data.conflicts).toMatchObject([{ file: 'knowledge.yaml', key: 'owner', kept: 'ours', theirs: { value: 'laptop' } }]);
+    // the CLI's one line says the same, for the next conflict
+    rmSync(hook);
+    await laptop.set('knowledge', 'owner', 'laptop again');
+    expect((await sync(laptop)).pushed).toBe(true);
+    writeFileSync(hook, '#!/bin/sh\ncat >/dev/null\nexit 1\n', { mode: 0o755 });
+    await desktop.set('knowledge', 'owner', 'desktop again');
+    const r = await cli(['sync', '--strategy', 'ours'], { dir: desktop.dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^gitstate: push to origin .* refused: .*resolved a conflict: knowledge\.yaml owner kept ours \(ours\)/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('--strategy manual leaves the repo as it was and exits 4', async () => {
