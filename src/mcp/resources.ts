@@ -47,7 +47,9 @@ export function parseStateUri(uri: string): StateUri {
   try {
     const path = normalizeStatePath(rawPath.split('/').map(decodeURIComponent).join('/'));
     for (const pair of q < 0 ? [] : rest.slice(q + 1).split('&')) {
-      const [name, value = ''] = pair.split('=');
+      // at the first "=" only: a key path's selector has one of its own (list[key=AAP-1])
+      const eq = pair.indexOf('=');
+      const [name, value] = eq < 0 ? [pair, ''] : [pair.slice(0, eq), pair.slice(eq + 1)];
       if (name === 'key' && value) key = decodeURIComponent(value);
       else if (name) throw new Error(`unknown parameter "${name}" (only key=<key path>)`);
     }

@@ -244,6 +244,9 @@ describe('state files as resources', () => {
     const file = await client.readResource({ uri: 'gitstate://state/current_work.yaml' });
     expect(file.contents[0]).toMatchObject({ mimeType: 'application/yaml', text: await readFile(join(repo.dir, 'current_work.yaml'), 'utf8') });
     const value = await client.readResource({ uri: `gitstate://state/current_work.yaml?key=${encodeURIComponent('active_issues[key=AAP-1].status')}` });
+    // as a user types it: the selector's "=" not encoded
+    const typed = await client.readResource({ uri: 'gitstate://state/current_work.yaml?key=active_issues[key=AAP-1].status' });
+    expect(typed.contents[0]).toMatchObject({ mimeType: 'application/json', text: '"Open"' });
     expect(value.contents[0]).toMatchObject({ mimeType: 'application/json', text: '"Open"' });
     await expect(client.readResource({ uri: 'gitstate://state/nope.yaml' })).rejects.toMatchObject({ code: -32002 });
     await expect(client.readResource({ uri: 'gitstate://state/../x.yaml' })).rejects.toMatchObject({ code: -32602 });
