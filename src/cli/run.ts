@@ -19,6 +19,8 @@ export interface GlobalOptions {
 
 /** Which state directory the command means, and how it was chosen (core/discover.ts). */
 export function stateDirChoice(options: GlobalOptions): StateDirChoice {
+  // an empty --dir is a variable that was not set (--dir "$STATE"): never whatever repo is found instead
+  if (options.dir?.trim() === '') throw new UsageError(`--dir needs a folder, got ${JSON.stringify(options.dir)}; leave --dir out to use GITSTATE_DIR or the state repo at or above this folder`);
   return chooseStateDir({ dir: options.dir, env: process.env.GITSTATE_DIR });
 }
 

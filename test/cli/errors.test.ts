@@ -39,6 +39,8 @@ const USAGE: Array<[string[], RegExp]> = [
   [['init', 'extra'], /^too many arguments for 'init'/],
   [['ls', 'extra'], /^too many arguments for 'ls'/],
   [['commit', '--bogus'], /^unknown option '--bogus' \(see "gitstate commit --help"\)$/],
+  [['--dir', '', 'set', 'knowledge', 'a', '3'], /^--dir needs a folder, got ""; leave --dir out/],
+  [['--dir', ' ', 'get', 'knowledge'], /^--dir needs a folder, got " "/],
   [['log', '-n', 'abc'], /^-n needs a whole number, got "abc"$/],
   [['log', '--key', 'a'], /^--key needs a FILE/],
   [['log', '--since', 'someday'], /^--since needs a date \(2026-11-01.*yesterday.*"N days ago".*1h.*; got "someday"$/],
