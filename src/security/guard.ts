@@ -127,7 +127,8 @@ function checkPeople(commit: CommitToCheck, allow: AllowList): void {
 
 function refuseNew(found: readonly Finding[], file: string | null, allow: AllowList, subject: string): void {
   const refused = found.filter((f) => !allow.allowsFinding(file, f));
-  const first = refused[0];
+  // a finding at a key path names it, as the allow-list takes it; a line is for what has none (comments, text files)
+  const first = refused.find((f) => f.key !== undefined) ?? refused[0];
   if (!first) return;
   const at = file === null ? '' : `: ${locate(first)}`;
   const more = refused.length > 1 ? ` and ${refused.length - 1} more` : '';

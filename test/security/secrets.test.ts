@@ -288,6 +288,9 @@ describe('the commit guard', () => {
     byHand(repo.dir, 'a password by hand');
     await repo.set('knowledge', 'other', 3);
     await expect(repo.set('knowledge', 'db_password', 'hunter3')).rejects.toThrow(/db_password: looks like a secret/);
+    // found by a rule for the text too (key and value on one line): still named by its key path, which the allow-list takes
+    const [awsKey, awsValue] = T.awsSecretLine.split(' = ') as [string, string];
+    await expect(repo.set('knowledge', `cloud.${awsKey}`, awsValue)).rejects.toThrow(/^knowledge\.yaml: cloud\.aws_secret_access_key: looks like a secret \(rule [a-z-]+, fingerprint fp:[0-9a-f]{16}\) and 1 more;/);
     // deleting the secret works, and the commit message does not copy it
     const removed = await repo.delete('knowledge', 'remote_secret');
     expect(git(repo.dir, 'log', '-1', '--format=%B', removed.commit)).not.toContain(T.github);
