@@ -354,15 +354,20 @@ function sweepInherited(lockPath: string): boolean {
 
 /**
  * Remove a git lock file a dead holder made and recorded: only the very file
- * (inode and birth time). One it died before recording, or recorded only as
- * about to be made (an older gitstate), may be native git's, and stays.
+ * (inode and birth time; git/lockfile.ts records it before it takes the lock's
+ * name). One recorded only as about to be made (by an older gitstate) may be
+ * native git's, and stays.
  */
 function removeIfTheirs(lock: GitLockEntry): void {
-  if (lock.ino === undefined || !isLockFile(lock.path, { ino: lock.ino, birth: lock.birth })) return;
-  try {
-    unlinkSync(lock.path);
-  } catch {
-    // already gone
+  if (lock.ino === undefined) return;
+  // the lock, and the name it was made under (a holder killed before it was linked into place, or before that name went)
+  for (const path of lock.temp ? [lock.path, lock.temp] : [lock.path]) {
+    if (!isLockFile(path, { ino: lock.ino, birth: lock.birth })) continue;
+    try {
+      unlinkSync(path);
+    } catch {
+      // already gone
+    }
   }
 }
 

@@ -4,7 +4,7 @@
  * power-loss test records what was made durable and when. Reads go to
  * node:fs directly.
  */
-import { closeSync, fsync as fsyncFd, mkdirSync, open as openFd, openSync, renameSync, rmdirSync, rmSync, unlinkSync, write as writeFd, writeSync } from 'node:fs';
+import { closeSync, fsync as fsyncFd, linkSync, mkdirSync, open as openFd, openSync, renameSync, rmdirSync, rmSync, unlinkSync, write as writeFd, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 export interface Disk {
@@ -21,6 +21,8 @@ export interface Disk {
   /** Make a folder's entries durable (files made, renamed into or removed from it). */
   syncDir(path: string): Promise<void>;
   renameSync(from: string, to: string): void;
+  /** A second name for a file; fails (EEXIST) if `to` exists. */
+  linkSync(from: string, to: string): void;
   unlinkSync(path: string): void;
   mkdirSync(path: string): void;
   rmdirSync(path: string): void;
@@ -67,6 +69,7 @@ export const nodeDisk: Disk = {
     }
   },
   renameSync: (from, to) => renameSync(from, to),
+  linkSync: (from, to) => linkSync(from, to),
   unlinkSync: (path) => unlinkSync(path),
   mkdirSync: (path) => mkdirSync(path),
   rmdirSync: (path) => rmdirSync(path),

@@ -4,7 +4,7 @@
  * how loaded the machine is.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,7 @@ afterAll(cleanupTempDirs);
 const boot = existsSync('/proc/sys/kernel/random/boot_id') ? readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : '';
 
 /** A lock folder, and the note on it, as another holder leaves them. */
-function placeLock(gitdir: string, owner: { pid: number; gitLocks?: Array<{ path: string; since: number; ino?: number; birth?: string }> } | null, mtime = new Date()) {
+function placeLock(gitdir: string, owner: { pid: number; gitLocks?: Array<{ path: string; since: number; ino?: number; birth?: string; temp?: string }> } | null, mtime = new Date()) {
   const dir = join(gitdir, LOCK_DIR);
   mkdirSync(dir);
   const stats = statSync(dir, { bigint: true });
@@ -159,22 +159,52 @@ describe('repository lock', () => {
     expect(existsSync(refLock)).toBe(true);
   });
 
-  it('records a git lock once it has made it, and forgets it once it is gone; nothing while it waits for native git\'s', async () => {
+  it('records the git lock file it made, by identity, before the file takes the lock\'s name; never the native git lock it waits on', async () => {
     const repo = await tempRepo();
     const target = join(repo.gitdir, 'index');
     writeFileSync(`${target}.lock`, 'native git holds this');
-    const noted: Array<[string, unknown]> = [];
-    const onLock = (path: string, made: unknown) => noted.push([path, made]);
+    const native = statSync(`${target}.lock`).ino;
+    const noted: Array<[string, { ino: number; birth: string; temp?: string } | null]> = [];
+    const onLock = (path: string, made: { ino: number; birth: string; temp?: string } | null) => noted.push([path, made]);
     const err = await GitLockFile.acquire(target, { timeoutMs: 500, clock: new FakeClock(), onLock }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockError);
-    expect(noted).toEqual([]);
+    expect(noted.map(([path]) => path)).toEqual([`${target}.lock`, `${target}.lock`]);
+    expect(noted[0]![1]!.ino).not.toBe(native);
+    expect(noted[0]![1]!.temp).toMatch(/index\.\d+-[a-z0-9]+\.lock$/);
+    expect(noted[1]![1]).toBeNull(); // given up: forgotten, and its own file gone
+    expect(existsSync(noted[0]![1]!.temp!)).toBe(false);
+    expect(readFileSync(`${target}.lock`, 'utf8')).toBe('native git holds this');
     rmSync(`${target}.lock`);
     const lock = await GitLockFile.acquire(target, { timeoutMs: 500, clock: new FakeClock(), onLock });
     const stats = statSync(`${target}.lock`, { bigint: true });
-    expect(noted).toEqual([[`${target}.lock`, { ino: Number(stats.ino), birth: String(stats.birthtimeNs) }]]);
+    expect(noted[2]![1]).toMatchObject({ ino: Number(stats.ino), birth: String(stats.birthtimeNs) });
+    expect(existsSync(noted[2]![1]!.temp!)).toBe(false); // the lock is its only name now
     lock.rollback();
-    expect(noted[1]).toEqual([`${target}.lock`, null]);
+    expect(noted[3]).toEqual([`${target}.lock`, null]);
     expect(existsSync(`${target}.lock`)).toBe(false);
+  });
+
+  it('a holder killed while it waited on native git\'s lock leaves its own file, removed by the next; killed once it had the lock, the lock goes too', async () => {
+    const repo = await tempRepo();
+    const indexLock = join(repo.gitdir, 'index.lock');
+    writeFileSync(indexLock, 'native git holds this');
+    const made = (file: string) => {
+      writeFileSync(file, '');
+      const stats = statSync(file, { bigint: true });
+      return { ino: Number(stats.ino), birth: String(stats.birthtimeNs), temp: file };
+    };
+    const waiting = made(join(repo.gitdir, 'index.4242-abc.lock'));
+    placeLock(repo.gitdir, { pid: deadPid(), gitLocks: [{ path: indexLock, since: Date.now(), ...waiting }] });
+    await withRepoLock(repo.gitdir, { timeoutMs: 1_000, clock: new FakeClock() }, async () => undefined);
+    expect(existsSync(waiting.temp)).toBe(false);
+    expect(readFileSync(indexLock, 'utf8')).toBe('native git holds this');
+    rmSync(indexLock);
+    const holding = made(join(repo.gitdir, 'index.4343-def.lock'));
+    linkSync(holding.temp, indexLock); // killed between the link and removing its first name
+    placeLock(repo.gitdir, { pid: deadPid(), gitLocks: [{ path: indexLock, since: Date.now(), ...holding }] });
+    await withRepoLock(repo.gitdir, { timeoutMs: 1_000, clock: new FakeClock() }, async () => undefined);
+    expect(existsSync(indexLock)).toBe(false);
+    expect(existsSync(holding.temp)).toBe(false);
   });
 
   it('a writer killed just after making the lock folder has named itself: the next takes the lock at once', async () => {

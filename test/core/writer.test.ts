@@ -19,9 +19,10 @@ function watchingDisk(beforeRefLock?: () => void): Disk & { refMoves: number } {
   const disk = {
     ...nodeDisk,
     refMoves: 0,
-    openSync(path: string, flags: string | number, mode?: number) {
-      if (path.endsWith('refs/heads/main.lock')) beforeRefLock?.();
-      return nodeDisk.openSync(path, flags, mode);
+    linkSync(from: string, to: string) {
+      // the branch's lock is taken by linking the file made for it into place
+      if (to.endsWith('refs/heads/main.lock')) beforeRefLock?.();
+      nodeDisk.linkSync(from, to);
     },
     renameSync(from: string, to: string) {
       if (to.endsWith('refs/heads/main')) disk.refMoves++;

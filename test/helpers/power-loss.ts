@@ -89,6 +89,10 @@ export class PowerCutDisk implements Disk {
     this.step();
     nodeDisk.renameSync(from, to);
   }
+  linkSync(from: string, to: string): void {
+    this.step();
+    nodeDisk.linkSync(from, to);
+  }
   unlinkSync(path: string): void {
     this.step();
     nodeDisk.unlinkSync(path);

@@ -59,7 +59,7 @@ export const hostileCases: Case[] = [
   { name: 'apiKey', args: ['set', 'knowledge', 'service.apiKey', 'abc123def'], code: 3, error: /service\.apiKey: looks like a secret/ },
   { name: 'a map under a password key', args: ['set', 'knowledge', 'password', '{value: hunter2}'], code: 3, error: /password\.value: looks like a secret/ },
   { name: 'a list under a secrets key', args: ['append', 'knowledge', 'secrets', 'hunter2'], code: 3, error: /secrets\[0\]: looks like a secret/ },
-  { name: 'a private key in !!binary', args: ['write', 'notes/b'], input: `k: !!binary ${Buffer.from(T.pem).toString('base64')}\n`, code: 3, error: /notes\/b\.yaml: line 1: looks like a secret \(rule private-key/ },
+  { name: 'a private key in !!binary', args: ['write', 'notes/b'], input: `k: !!binary ${Buffer.from(T.pem).toString('base64')}\n`, code: 3, error: /notes\/b\.yaml: k: looks like a secret \(rule private-key/ },
   { name: 'a base64-wrapped private key string', args: ['set', 'knowledge', 'blob', T.pemBase64], code: 3, error: /looks like a secret \(rule private-key-base64/ },
   { name: 'a duplicate-looking key hiding a value', args: ['write', 'notes/d'], input: `1: ${TOK}\n"1": safe\n`, code: 3, error: /notes\/d\.yaml: line 1: looks like a secret/ },
   { name: 'a JWT in a batch', args: ['batch'], input: `${JSON.stringify({ op: 'set', file: 'knowledge', key: 'session', value: T.jwt })}\n`, code: 3, error: /session: looks like a secret \(rule jwt/ },
