@@ -86,7 +86,8 @@ interface Owner {
   gitLocks: GitLockEntry[];
 }
 
-type GitLockEntry = { path: string; since: number } & Partial<LockFileMade>;
+/** A git lock file a holder made, as its note records it (`ino` a number in notes of older gitstates). */
+type GitLockEntry = { path: string; since: number; ino?: string | number; birth?: string; temp?: string };
 
 /** The signal listeners proper-lockfile's signal-exit installed (it re-raises the signal itself once it is the last listener). */
 export const lockfileSignalListeners: ReadonlySet<unknown> = new Set(EXIT_SIGNALS.flatMap((s) => process.listeners(s)).filter((l) => !listenersBeforeLockfile.has(l)));
@@ -135,7 +136,8 @@ async function holdAndRun<T>(gitdir: string, options: LockOptions, fn: (lock: He
     noteGitLock(path, made) {
       owner.gitLocks = owner.gitLocks.filter((l) => l.path !== path);
       if (made) owner.gitLocks.push({ path, since: Date.now(), ...made });
-      writeNote(gitdir, JSON.stringify(owner));
+      // a holder whose lock was taken over writes nothing more: the note is the new holder's
+      if (stillOurs(lockPath, owner)) writeNote(gitdir, JSON.stringify(owner));
     },
     tookOver,
     offered: acquired.offered,
@@ -300,8 +302,9 @@ export function takeOverIfGone(lockPath: string, staleMs: number, clock: Clock, 
     return 'released';
   }
   for (const lock of owner?.gitLocks ?? []) removeIfTheirs(lock);
-  // the note goes before the folder, whose inode a new lock could be given
-  clearOwner(gitdir);
+  // the note goes before the folder, whose inode a new lock could be given; only while it is
+  // about that folder: a waiter that took the lock since the rename has named itself in it
+  if (noteAbout(gitdir, judged)) clearOwner(gitdir);
   rmSync(aside, { recursive: true, force: true });
   sweepAside(gitdir, clock.now(), staleMs);
   return 'taken-over';

@@ -1,11 +1,13 @@
 /**
  * Git's own lock protocol, for every file git itself locks (the index, refs):
- * `<file>.lock` is created with O_CREAT|O_EXCL, written, fsynced and renamed
- * over the file. While it exists, native git refuses to touch the file
- * ("Unable to create '…/index.lock': File exists"), and so does gitstate:
- * it waits, bounded, for a lock native git holds, then gives up naming it.
+ * `<file>.lock` is created only if none exists (git: O_CREAT|O_EXCL; here a
+ * file linked into place, see `acquire`), written, fsynced and renamed over the
+ * file. While it exists, native git refuses to touch the file ("Unable to
+ * create '…/index.lock': File exists"), and so does gitstate: it waits,
+ * bounded, for a lock native git holds, then gives up naming it.
  */
 import { constants, fstatSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { LockError } from '../errors.js';
 import { systemClock, type Clock } from '../base/clock.js';
 import { nodeDisk, writeAll, type Disk } from './disk.js';
@@ -27,32 +29,56 @@ export interface GitLockOptions {
 }
 
 /**
- * A lock file as its maker recorded it: inode and birth time (0 where the file
- * system keeps none), so a later file on a reused inode is not taken for it;
- * and the name it was made under before it was linked into place.
+ * A lock file as its maker recorded it: its inode (exact, as text) and, where
+ * the file system keeps one, its birth time, so a later file on a reused inode
+ * is not taken for it; and the name it was made under before it was linked
+ * into place.
  */
 export interface LockFileMade {
-  ino: number;
-  birth: string;
+  ino: string;
+  birth?: string;
   temp?: string;
 }
 
-/** Whether the file at `path` is still the one `made` describes (by inode alone for a record without a birth time, as older gitstates made them). */
-export function isLockFile(path: string, made: { ino: number; birth?: string }): boolean {
+/** Whether the file at `path` is still the one `made` describes (by inode alone for a record without a birth time). */
+export function isLockFile(path: string, made: { ino: string | number; birth?: string }): boolean {
   try {
     const stats = statSync(path, { bigint: true });
-    return stats.ino === BigInt(made.ino) && (made.birth === undefined || String(stats.birthtimeNs) === made.birth);
+    return String(stats.ino) === String(made.ino) && (made.birth === undefined || String(stats.birthtimeNs) === made.birth);
   } catch {
     return false;
   }
 }
 
+/**
+ * Whether the file system of `dir` keeps birth times. Without statx (an old
+ * kernel or container profile) Node reports the change time as the birth time,
+ * which every link, write or rename moves: such a "birth" would never match.
+ * A folder gitstate writes in has changed since it was made, so a birth time
+ * equal to its change time is taken for that.
+ */
+function keepsBirthTimes(dir: string): boolean {
+  const stats = statSync(dir, { bigint: true });
+  return stats.birthtimeNs !== 0n && stats.birthtimeNs !== stats.ctimeNs;
+}
+
 /** What link() says on a file system without hard links. */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
 
-function identity(fd: number, temp?: string): LockFileMade {
+function identity(fd: number, births: boolean, temp?: string): LockFileMade {
   const stats = fstatSync(fd, { bigint: true });
-  return { ino: Number(stats.ino), birth: String(stats.birthtimeNs), ...(temp ? { temp } : {}) };
+  return { ino: String(stats.ino), ...(births ? { birth: String(stats.birthtimeNs) } : {}), ...(temp ? { temp } : {}) };
+}
+
+/** Whether `fd` is the file at `path` now (its inode cannot be reused while it is open). */
+function isAt(fd: number, path: string): boolean {
+  try {
+    const open = fstatSync(fd, { bigint: true });
+    const there = statSync(path, { bigint: true });
+    return open.ino === there.ino && open.dev === there.dev;
+  } catch {
+    return false;
+  }
 }
 
 /** Drop the lock file made under its own name, and its record. */
@@ -79,7 +105,6 @@ export class GitLockFile {
     /** `<target>.lock`. */
     readonly path: string,
     private readonly fd: number,
-    private readonly made: LockFileMade,
     private readonly disk: Disk,
     private readonly onLock: GitLockOptions['onLock'],
   ) {}
@@ -101,8 +126,9 @@ export class GitLockFile {
     const deadline = clock.now() + options.timeoutMs;
     const temp = `${target}.${process.pid}-${Math.random().toString(36).slice(2, 10)}.lock`;
     /** The file made under its own name, while it waits to be linked; null where it is made in place. */
+    const births = keepsBirthTimes(dirname(target));
     const tempFd = disk.openSync(temp, O_WRONLY | O_CREAT | O_EXCL, 0o666);
-    let made: { fd: number; record: LockFileMade } | null = { fd: tempFd, record: identity(tempFd, temp) };
+    let made: { fd: number; record: LockFileMade } | null = { fd: tempFd, record: identity(tempFd, births, temp) };
     options.onLock?.(path, made.record);
     let wait = 1;
     for (;;) {
@@ -110,14 +136,19 @@ export class GitLockFile {
         if (made) {
           disk.linkSync(temp, path);
           removeQuietly(disk, temp); // recorded: a leftover is removed with the lock
-          return new GitLockFile(target, path, made.fd, made.record, disk, options.onLock);
+          return new GitLockFile(target, path, made.fd, disk, options.onLock);
         }
         const fd = disk.openSync(path, O_WRONLY | O_CREAT | O_EXCL, 0o666);
-        const record = identity(fd);
+        const record = identity(fd, births);
         options.onLock?.(path, record);
-        return new GitLockFile(target, path, fd, record, disk, options.onLock);
+        return new GitLockFile(target, path, fd, disk, options.onLock);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? '';
+        if (code === 'ENOENT' && made) {
+          // our own file is gone: whoever took the repository lock over while this process was stopped removed it
+          giveUp(disk, made.fd, temp, path, options);
+          throw new LockError(`the repository lock was taken over while this write waited for ${path} (the lock file it made was removed); nothing was committed`, { lock: path });
+        }
         if (code !== 'EEXIST') {
           if (made) giveUp(disk, made.fd, temp, path, options);
           if (!made || !NO_HARD_LINKS.has(code)) throw err;
@@ -146,8 +177,15 @@ export class GitLockFile {
     return this.disk.fsync(this.fd);
   }
 
-  /** Rename the lock over its target: the new content is in place. */
+  /**
+   * Rename the lock over its target: the new content is in place. Only while
+   * the file there is still ours: a process stopped long enough to have its
+   * repository lock taken over (a suspended laptop) may find another's lock there.
+   */
   commit(): void {
+    if (!isAt(this.fd, this.path)) {
+      throw new LockError(`${this.path} is no longer the lock file this write made (its repository lock was taken over while it was stopped); nothing more is written`, { lock: this.path });
+    }
     this.close();
     this.disk.renameSync(this.path, this.target);
     this.onLock?.(this.path, null);
@@ -156,9 +194,10 @@ export class GitLockFile {
   /** Give the lock up without changing the target. */
   rollback(): void {
     if (!this.open) return;
+    const ours = isAt(this.fd, this.path);
     this.close();
     try {
-      if (isLockFile(this.path, this.made)) this.disk.unlinkSync(this.path);
+      if (ours) this.disk.unlinkSync(this.path);
     } catch {
       // already gone
     }

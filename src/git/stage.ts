@@ -10,8 +10,8 @@
  * core/writer.ts) keeps its objects and writes them at publish as one pack
  * (pack-write.ts): two files to make durable instead of one per object.
  * Publishing follows git's protocol:
- *  1. take `index.lock`, then `refs/heads/main.lock` (O_CREAT|O_EXCL), as
- *     native git does, so the two exclude each other;
+ *  1. take `index.lock`, then `refs/heads/main.lock` (made only if none exists:
+ *     lockfile.ts), as native git does, so the two exclude each other;
  *  2. check the branch still points where the stage began (else BranchMovedError:
  *     nothing was renamed, the caller re-applies its writes on the new HEAD);
  *  3. write the journal (in place: it is gitstate's own, never read by git), and

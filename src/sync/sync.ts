@@ -128,7 +128,10 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
     const secrets: ArrivedSecret[] = [];
     let remoteWasEmpty: boolean | null = null;
     for (let attempt = 0; ; attempt++) {
-      const pulled = await pullOnce(repo, target, options, { mayMerge: true });
+      // a fetch or merge that fails on a retry carries what the earlier attempts merged, as a failed push does
+      const pulled = await pullOnce(repo, target, options, { mayMerge: true }).catch((err: unknown) => {
+        throw withMergeReport(err, target.remote, conflicts, secrets);
+      });
       remoteWasEmpty ??= pulled.remoteWasEmpty;
       conflicts.push(...pulled.conflicts);
       secrets.push(...pulled.secrets);
@@ -160,14 +163,16 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
  */
 function withMergeReport(err: unknown, remote: string, conflicts: ConflictRecord[], secrets: ArrivedSecret[]): unknown {
   if (conflicts.length === 0 && secrets.length === 0) return err;
-  const error = err instanceof GitstateError ? err : new SyncError(messageOf(err));
+  // ours keep their code; anything else becomes SYNC (exit 1 either way), its stack kept as the cause
+  const error = err instanceof GitstateError ? err : Object.assign(new SyncError(messageOf(err)), { cause: err });
   const told: string[] = [];
+  const listed = <T>(items: T[], say: (item: T) => string) => items.slice(0, 5).map(say).join(', ') + (items.length > 5 ? ` and ${items.length - 5} more` : '');
   if (conflicts.length > 0) {
-    const each = conflicts.map((c) => `${c.file} ${c.key} kept ${c.kept} (${c.strategy})`).join(', ');
+    const each = listed(conflicts, (c) => `${c.file} ${c.key} kept ${c.kept} (${c.strategy})`);
     told.push(`before it, this sync merged ${remote} and resolved ${conflicts.length === 1 ? 'a conflict' : `${conflicts.length} conflicts`}: ${each}; the other values are in .gitstate/conflicts.yaml`);
   }
   if (secrets.length > 0) {
-    const each = secrets.map((f) => `${f.file} at ${f.key} (rule ${f.rule}, commit ${f.commit.slice(0, 12)})`).join(', ');
+    const each = listed(secrets, (f) => `${f.file} at ${f.key} (rule ${f.rule}, commit ${f.commit.slice(0, 12)})`);
     told.push(`warning: commits from ${remote} put what looks like a secret in ${each}: remove it and rotate the credential`);
   }
   error.message += `; ${told.join('; ')}`;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LOCK_DIR, takeOverIfGone, withRepoLock } from '../../src/core/lock.js';
 import { GitLockFile } from '../../src/git/lockfile.js';
+import { nodeDisk } from '../../src/git/disk.js';
 import { LockError, RepoError } from '../../src/errors.js';
 import { FakeClock } from '../helpers/clock.js';
 import { ManualClock } from '../helpers/manual-clock.js';
@@ -164,12 +165,12 @@ describe('repository lock', () => {
     const target = join(repo.gitdir, 'index');
     writeFileSync(`${target}.lock`, 'native git holds this');
     const native = statSync(`${target}.lock`).ino;
-    const noted: Array<[string, { ino: number; birth: string; temp?: string } | null]> = [];
-    const onLock = (path: string, made: { ino: number; birth: string; temp?: string } | null) => noted.push([path, made]);
+    const noted: Array<[string, { ino: string; birth?: string; temp?: string } | null]> = [];
+    const onLock = (path: string, made: { ino: string; birth?: string; temp?: string } | null) => noted.push([path, made]);
     const err = await GitLockFile.acquire(target, { timeoutMs: 500, clock: new FakeClock(), onLock }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockError);
     expect(noted.map(([path]) => path)).toEqual([`${target}.lock`, `${target}.lock`]);
-    expect(noted[0]![1]!.ino).not.toBe(native);
+    expect(noted[0]![1]!.ino).not.toBe(String(native));
     expect(noted[0]![1]!.temp).toMatch(/index\.\d+-[a-z0-9]+\.lock$/);
     expect(noted[1]![1]).toBeNull(); // given up: forgotten, and its own file gone
     expect(existsSync(noted[0]![1]!.temp!)).toBe(false);
@@ -177,7 +178,7 @@ describe('repository lock', () => {
     rmSync(`${target}.lock`);
     const lock = await GitLockFile.acquire(target, { timeoutMs: 500, clock: new FakeClock(), onLock });
     const stats = statSync(`${target}.lock`, { bigint: true });
-    expect(noted[2]![1]).toMatchObject({ ino: Number(stats.ino), birth: String(stats.birthtimeNs) });
+    expect(noted[2]![1]).toMatchObject({ ino: String(stats.ino) });
     expect(existsSync(noted[2]![1]!.temp!)).toBe(false); // the lock is its only name now
     lock.rollback();
     expect(noted[3]).toEqual([`${target}.lock`, null]);
@@ -191,7 +192,7 @@ describe('repository lock', () => {
     const made = (file: string) => {
       writeFileSync(file, '');
       const stats = statSync(file, { bigint: true });
-      return { ino: Number(stats.ino), birth: String(stats.birthtimeNs), temp: file };
+      return { ino: String(stats.ino), temp: file }; // by inode: the same on file systems without birth times
     };
     const waiting = made(join(repo.gitdir, 'index.4242-abc.lock'));
     placeLock(repo.gitdir, { pid: deadPid(), gitLocks: [{ path: indexLock, since: Date.now(), ...waiting }] });
@@ -242,6 +243,69 @@ describe('repository lock', () => {
     expect(existsSync(indexLock)).toBe(true);
     expect(readFileSync(note, 'utf8')).toBe(liveNote);
     expect(readdirSync(repo.gitdir).filter((n) => n.startsWith(`${LOCK_DIR}.gone-`))).toEqual([]);
+  });
+
+  it('a taker clears the dead holder\'s note only while it is about the folder it took: a waiter that named itself meanwhile keeps its note', async () => {
+    const repo = await tempRepo();
+    const lockPath = placeLock(repo.gitdir, { pid: deadPid() });
+    const note = join(repo.gitdir, 'gitstate-lock-owner.json');
+    const clock = new FakeClock();
+    const now = clock.now.bind(clock);
+    const newer = JSON.stringify({ lock: '1:2', pid: process.pid, host: hostname(), boot, since: Date.now(), gitLocks: [] });
+    let asked = false;
+    clock.now = () => {
+      if (!asked) writeFileSync(note, newer); // a waiter that made the lock folder anew has named itself
+      asked = true;
+      return now();
+    };
+    expect(takeOverIfGone(lockPath, 5_000, clock, new Map())).toBe('taken-over');
+    expect(readFileSync(note, 'utf8')).toBe(newer);
+  });
+
+  it('a holder whose lock was taken over writes nothing more in the note, and finds out before it places anything', async () => {
+    const repo = await tempRepo();
+    const note = join(repo.gitdir, 'gitstate-lock-owner.json');
+    let after = '';
+    await withRepoLock(repo.gitdir, { timeoutMs: 1_000, clock: new FakeClock() }, async (lock) => {
+      // taken over while this holder was stopped: its folder gone, another's in its place, named in the note
+      rmSync(join(repo.gitdir, LOCK_DIR), { recursive: true });
+      const stats = statSync(placeLock(repo.gitdir, null), { bigint: true });
+      writeFileSync(note, JSON.stringify({ lock: `${stats.ino}:${stats.birthtimeNs}`, pid: process.pid + 1, host: hostname(), boot, since: Date.now(), gitLocks: [] }));
+      after = readFileSync(note, 'utf8');
+      lock.noteGitLock(join(repo.gitdir, 'index.lock'), { ino: '42' });
+      lock.noteGitLock(join(repo.gitdir, 'index.lock'), null);
+      expect(() => lock.assertHeld()).toThrow(LockError);
+    });
+    expect(readFileSync(note, 'utf8')).toBe(after);
+  });
+
+  it('where links are not supported the git lock is made in place, and recorded once made', async () => {
+    const repo = await tempRepo();
+    const target = join(repo.gitdir, 'index');
+    const disk = { ...nodeDisk, linkSync: () => { throw Object.assign(new Error('no links here'), { code: 'EPERM' }); } };
+    const noted: Array<[string, unknown]> = [];
+    const lock = await GitLockFile.acquire(target, { timeoutMs: 500, clock: new FakeClock(), disk, onLock: (path, made) => noted.push([path, made]) });
+    const ino = String(statSync(`${target}.lock`, { bigint: true }).ino);
+    expect(noted.map(([, made]) => made && (made as { ino: string }).ino)).toEqual([expect.any(String), null, ino]);
+    expect(readdirSync(repo.gitdir).filter((n) => /^index(\..+)?\.lock$/.test(n))).toEqual(['index.lock']);
+    lock.rollback();
+    expect(existsSync(`${target}.lock`)).toBe(false);
+  });
+
+  it('a git lock is renamed over its file only while it is still the one this process made', async () => {
+    const repo = await tempRepo();
+    const target = join(repo.gitdir, 'index');
+    const before = readFileSync(target);
+    const lock = await GitLockFile.acquire(target, { timeoutMs: 500, clock: new FakeClock() });
+    lock.write(Buffer.from('not an index'));
+    // taken over while stopped: its lock removed, and another made in its place
+    rmSync(`${target}.lock`);
+    writeFileSync(`${target}.lock`, 'another holder\'s');
+    expect(() => lock.commit()).toThrow(LockError);
+    expect(readFileSync(target)).toEqual(before);
+    expect(readFileSync(`${target}.lock`, 'utf8')).toBe('another holder\'s');
+    lock.rollback();
+    expect(readFileSync(`${target}.lock`, 'utf8')).toBe('another holder\'s');
   });
 
   it('a takeover removes lock folders an earlier taker moved aside and was killed before removing', async () => {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -301,6 +301,22 @@ describe('a push rejected every time', () => {
     expect(clock.sleeps).toEqual([100, 200]);
     expect(await a.get('knowledge', 'mine')).toBe(1);
     assertRepoHealthy(a.dir);
+  });
+
+  it('a retry whose fetch fails still reports the conflict an earlier attempt resolved', async () => {
+    const { bare, a } = await syncedToBareRepo();
+    const b = await cloneRepo(bare, join(await tempDir(), 'state'));
+    await b.set('knowledge', 'owner', 'b');
+    await sync(b);
+    await a.set('knowledge', 'owner', 'a');
+    hookMovingMain(bare, { always: true });
+    // between the rejected push and the retry's fetch, the remote goes away
+    const clock = new FakeClock();
+    clock.sleep = async () => renameSync(bare, `${bare}.gone`);
+    const err = (await sync(a, { retries: 2, clock, strategy: 'ours' }).catch((e: unknown) => e)) as Error & { data?: { conflicts?: unknown[] } };
+    expect(err.message).toMatch(/; before it, this sync merged origin and resolved a conflict: knowledge\.yaml owner kept ours \(ours\); the other values are in \.gitstate\/conflicts\.yaml$/);
+    expect(err.data?.conflicts).toHaveLength(1);
+    expect(await a.get('knowledge', 'owner')).toBe('a');
   });
 
   it('waits a random time up to a bound that doubles from 200 ms to 3.2 s, so machines that crossed fall out of step', () => {
