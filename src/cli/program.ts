@@ -11,7 +11,7 @@ import { printable } from '../base/paths.js';
 import { redactText } from '../security/redact.js';
 import { join } from 'node:path';
 import type { StateRepo } from '../core/repo.js';
-import { beginCommand, repoWrittenTo, writeOut, type GlobalOptions } from './run.js';
+import { beginCommand, repoWrittenTo, writeErr, writeOut, type GlobalOptions } from './run.js';
 import { registerCommands } from './commands/index.js';
 
 /** Where sync settings live (sync/merge.ts's SYNC_SETTINGS; not imported, so a write does not load sync). */
@@ -115,7 +115,7 @@ export function report(err: unknown, json: boolean): void {
   const message = redactText(messageOf(err));
   if (json) {
     const details = err instanceof GitstateError && Object.keys(err.data).length > 0 ? { details: err.data } : {};
-    process.stderr.write(`${JSON.stringify({ error: { code, message, ...details } })}\n`);
-  } else process.stderr.write(`gitstate: ${message}\n`);
-  if (process.env.GITSTATE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    writeErr(`${JSON.stringify({ error: { code, message, ...details } })}\n`);
+  } else writeErr(`gitstate: ${message}\n`);
+  if (process.env.GITSTATE_DEBUG && err instanceof Error) writeErr(`${err.stack}\n`);
 }

@@ -74,29 +74,38 @@ export function print(text: string): void {
   writeOut(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** Whether standard output went away under us: a reader that stopped early (`gitstate conflicts | head -1`). */
-let stdoutGone = false;
-let stdoutWatched = false;
-
 /**
- * Text to standard output, as it is. A reader that closed the pipe early
- * wanted no more: the rest goes nowhere and the command finishes as it would
- * have (a write it made is made). Any other failure to write is one line on
- * stderr and exit 1, never a stack.
+ * A writer to a standard stream (looked up on first use) that stops once the
+ * stream fails: a reader that closed the pipe early (`gitstate log | head -1`)
+ * wanted no more, so the rest goes nowhere and the command finishes as it
+ * would have (a write it made is made), never with a stack.
  */
-export function writeOut(text: string): void {
-  if (!stdoutWatched) {
-    stdoutWatched = true;
-    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      if (!stdoutGone && err.code !== 'EPIPE') {
-        process.stderr.write(`gitstate: cannot write to standard output: ${err.message}\n`);
-        process.exitCode = 1;
-      }
-      stdoutGone = true;
-    });
-  }
-  if (!stdoutGone) process.stdout.write(text);
+function streamWriter(stream: () => NodeJS.WriteStream, onFailure?: (err: NodeJS.ErrnoException) => void): (text: string) => void {
+  let gone = false;
+  let watched = false;
+  return (text) => {
+    if (!watched) {
+      watched = true;
+      stream().on('error', (err: NodeJS.ErrnoException) => {
+        if (!gone && err.code !== 'EPIPE') onFailure?.(err);
+        gone = true;
+      });
+    }
+    if (!gone) stream().write(text);
+  };
 }
+
+/** Text to standard error, as it is; nothing once it is closed (there is nowhere left to say so). */
+export const writeErr = streamWriter(() => process.stderr);
+
+/** Text to standard output, as it is; any failure but a closed pipe is one line on stderr and exit 1. */
+export const writeOut = streamWriter(
+  () => process.stdout,
+  (err) => {
+    writeErr(`gitstate: cannot write to standard output: ${err.message}\n`);
+    process.exitCode = 1;
+  },
+);
 
 export function printJson(value: unknown): void {
   print(JSON.stringify(value, jsonReplacer));
@@ -114,9 +123,9 @@ export function printValue(value: unknown, options: GlobalOptions): void {
 export function printWrite(result: WriteResult & { secrets?: SecretReport[] }, options: GlobalOptions): void {
   if (result.changed) wrote = true;
   // secrets that were already committed: the write kept them; say so, never their value
-  if (!options.json) for (const s of result.secrets ?? []) process.stderr.write(`gitstate: warning: ${describeReport(s)}\n`);
+  if (!options.json) for (const s of result.secrets ?? []) writeErr(`gitstate: warning: ${describeReport(s)}\n`);
   if (options.json) return printJson(result);
-  if (!result.changed && !options.quiet) process.stderr.write('nothing changed; no commit made\n');
+  if (!result.changed && !options.quiet) writeErr('nothing changed; no commit made\n');
   print(result.commit);
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
-import { examples, globals, mutationOptions, openRepo, print, printJson, readStdin } from '../run.js';
+import { examples, globals, mutationOptions, openRepo, print, printJson, readStdin, writeErr } from '../run.js';
 
 export function register(program: Command): void {
   const cmd = mutationOptions(
@@ -20,7 +20,7 @@ export function register(program: Command): void {
     if (options.json) printJson(outcome);
     else if (opts.atomic) for (const r of outcome.results) print(r.commit);
     if (outcome.error) {
-      process.stderr.write(`gitstate: batch line ${outcome.error.line}: ${outcome.error.message}\n`);
+      writeErr(`gitstate: batch line ${outcome.error.line}: ${outcome.error.message}\n`);
       process.exitCode = outcome.error.exitCode ?? ExitCode.runtime;
     }
   });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { examples, globals, openRepo, print, printJson, printWrite } from '../run.js';
+import { examples, globals, openRepo, print, printJson, printWrite, writeErr } from '../run.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -14,7 +14,7 @@ export function register(program: Command): void {
       const result = await commitHandEdits(await openRepo(options), { files, message: opts.message, force: opts.force });
       if (options.json) return printJson(result);
       if (result.edits.length === 0) {
-        if (!options.quiet) process.stderr.write('no hand edits to commit; nothing changed\n');
+        if (!options.quiet) writeErr('no hand edits to commit; nothing changed\n');
         return print(result.commit);
       }
       printWrite(result, options);

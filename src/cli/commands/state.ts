@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { StateManager } from '../../state/manager.js';
 import { NotFoundError } from '../../errors.js';
-import { examples, globals, parseCliValue, print, printJson, printValue, printWrite, repoOptions, requireStateDir, type GlobalOptions } from '../run.js';
+import { examples, globals, parseCliValue, print, printJson, printValue, printWrite, repoOptions, requireStateDir, writeErr, type GlobalOptions } from '../run.js';
 
 /** A StateManager for one command: its changes are flushed (one commit) before the process exits. */
 async function withState<T>(options: GlobalOptions, fn: (state: StateManager) => T | Promise<T>): Promise<T> {
@@ -76,7 +76,7 @@ export function register(program: Command): void {
       const [{ resetState }, { StateRepo }] = await Promise.all([import('../../state/commands.js'), import('../../core/repo.js')]);
       const result = await resetState(await StateRepo.open(requireStateDir(options), repoOptions(options)));
       if (options.json) return printJson(result);
-      if (result.aside) process.stderr.write(`previous state.json kept in ${result.aside}\n`);
+      if (result.aside) writeErr(`previous state.json kept in ${result.aside}\n`);
       print(result.commit);
     });
   examples(reset, ['gitstate state reset']);

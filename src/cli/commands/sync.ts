@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ProgressEvent } from '../../git/http.js';
 import { UsageError } from '../../errors.js';
-import { examples, globals, openRepo, print, printJson, repoOptions, stateDir, type GlobalOptions } from '../run.js';
+import { examples, globals, openRepo, print, printJson, repoOptions, stateDir, writeErr, type GlobalOptions } from '../run.js';
 
 interface SyncFlags {
   remote?: string;
@@ -41,13 +41,13 @@ let progressOpen = false;
 function progress(options: GlobalOptions): ((e: ProgressEvent) => void) | undefined {
   if (options.quiet || options.json || !process.stderr.isTTY) return undefined;
   return (e) => {
-    process.stderr.write(`\r${e.phase}: ${e.loaded}${e.total ? `/${e.total}` : ''}   `);
+    writeErr(`\r${e.phase}: ${e.loaded}${e.total ? `/${e.total}` : ''}   `);
     progressOpen = true;
   };
 }
 
 function endProgress(): void {
-  if (progressOpen) process.stderr.write('\n');
+  if (progressOpen) writeErr('\n');
   progressOpen = false;
 }
 
@@ -73,7 +73,7 @@ function report(result: import('../../sync/sync.js').SyncResult, command: 'pull'
   if (options.json) return printJson(result);
   const lines = describe(result, command);
   if (!options.quiet) print(lines.join('\n'));
-  else for (const line of lines.filter((l) => l.startsWith('warning:'))) process.stderr.write(`${line}\n`);
+  else for (const line of lines.filter((l) => l.startsWith('warning:'))) writeErr(`${line}\n`);
 }
 
 export function register(program: Command): void {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
-import { examples, globals, openRepo, print, printJson } from '../run.js';
+import { examples, globals, openRepo, print, printJson, writeErr } from '../run.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -16,7 +16,7 @@ export function register(program: Command): void {
       if (opts.message !== undefined) return checkMessageFile(repo.dir, opts.message);
       const results = opts.staged ? await (await import('../../hooks/staged.js')).validateStaged(repo) : await repo.validate(files);
       if (options.json) printJson(results);
-      else if (opts.staged) for (const r of results.filter((x) => !x.ok)) process.stderr.write(`gitstate: ${r.error}\n`);
+      else if (opts.staged) for (const r of results.filter((x) => !x.ok)) writeErr(`gitstate: ${r.error}\n`);
       else for (const r of results) print(r.ok ? `ok       ${r.file}` : `invalid  ${r.error}`);
       if (results.some((r) => !r.ok)) process.exitCode = ExitCode.rejected;
     });
