@@ -19,10 +19,10 @@ export interface GitLockOptions {
   timeoutMs: number;
   clock?: Clock;
   /**
-   * Called once the lock file exists (`made`: its identity), so whoever finds
-   * this process dead can remove it, and once it is gone again (null). One
-   * made by a process killed before it was recorded stays, as a killed git's
-   * does: the next writer gives up on it naming it.
+   * Called with the lock file's identity before it takes the lock's name, so
+   * whoever finds this process dead can remove it, and with null once it is
+   * gone again. (Made in place, where there are no hard links, it is recorded
+   * just after: one killed in between stays, as a killed git's does.)
    */
   onLock?: (path: string, made: LockFileMade | null) => void;
   disk?: Disk;
@@ -84,16 +84,8 @@ function isAt(fd: number, path: string): boolean {
 /** Drop the lock file made under its own name, and its record. */
 function giveUp(disk: Disk, fd: number, temp: string, path: string, options: GitLockOptions): void {
   disk.closeSync(fd);
-  removeQuietly(disk, temp);
+  disk.removeSync(temp);
   options.onLock?.(path, null);
-}
-
-function removeQuietly(disk: Disk, path: string): void {
-  try {
-    disk.unlinkSync(path);
-  } catch {
-    // gone already
-  }
 }
 
 export class GitLockFile {
@@ -114,8 +106,9 @@ export class GitLockFile {
    * file is made under a name of its own first (`<target>.<pid>-<random>.lock`:
    * git passes over names that end in .lock), recorded, and then linked to
    * `<target>.lock`, which fails while one exists, as O_CREAT|O_EXCL would. So
-   * wherever this process is killed, what its record names is the very file it
-   * made: the next holder removes that one, never a native git's. Where the file
+   * what its record names is the very file it made: the next holder removes
+   * that one, never a native git's (killed before the record, it leaves only
+   * the file under its own name, which blocks nothing). Where the file
    * system has no hard links, the lock is made in place (O_CREAT|O_EXCL) and
    * recorded once made.
    */
@@ -125,9 +118,9 @@ export class GitLockFile {
     const path = `${target}.lock`;
     const deadline = clock.now() + options.timeoutMs;
     const temp = `${target}.${process.pid}-${Math.random().toString(36).slice(2, 10)}.lock`;
-    /** The file made under its own name, while it waits to be linked; null where it is made in place. */
     const births = keepsBirthTimes(dirname(target));
     const tempFd = disk.openSync(temp, O_WRONLY | O_CREAT | O_EXCL, 0o666);
+    /** The file made under its own name, while it waits to be linked; null where it is made in place. */
     let made: { fd: number; record: LockFileMade } | null = { fd: tempFd, record: identity(tempFd, births, temp) };
     options.onLock?.(path, made.record);
     let wait = 1;
@@ -135,7 +128,7 @@ export class GitLockFile {
       try {
         if (made) {
           disk.linkSync(temp, path);
-          removeQuietly(disk, temp); // recorded: a leftover is removed with the lock
+          disk.removeSync(temp); // recorded: a leftover is removed with the lock
           return new GitLockFile(target, path, made.fd, disk, options.onLock);
         }
         const fd = disk.openSync(path, O_WRONLY | O_CREAT | O_EXCL, 0o666);

@@ -127,30 +127,32 @@ export async function sync(repo: StateRepo, options: SyncOptions = {}): Promise<
     const conflicts: ConflictRecord[] = [];
     const secrets: ArrivedSecret[] = [];
     let remoteWasEmpty: boolean | null = null;
-    for (let attempt = 0; ; attempt++) {
-      // a fetch or merge that fails on a retry carries what the earlier attempts merged, as a failed push does
-      const pulled = await pullOnce(repo, target, options, { mayMerge: true }).catch((err: unknown) => {
-        throw withMergeReport(err, target.remote, conflicts, secrets);
-      });
-      remoteWasEmpty ??= pulled.remoteWasEmpty;
-      conflicts.push(...pulled.conflicts);
-      secrets.push(...pulled.secrets);
-      const store = await repo.store();
-      const head = await store.headOid();
-      const theirs = await store.resolveRef(trackingRef(target));
-      const done = { ...pulled, conflicts, secrets, remoteWasEmpty };
-      if (head === null || head === theirs) return { ...done, pushed: false };
-      try {
-        const { pushed } = await pushBranch(repo, target, options);
-        return { ...done, head, pushed };
-      } catch (err) {
-        if (!(err instanceof PushRejectedError)) throw withMergeReport(err, target.remote, conflicts, secrets);
-        if (attempt >= retries) {
-          err.message += ` (gave up after ${attempt + 1} rejected push${attempt === 0 ? '' : 'es'}: the remote kept moving; run sync again)`;
-          throw withMergeReport(err, target.remote, conflicts, secrets);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const pulled = await pullOnce(repo, target, options, { mayMerge: true });
+        remoteWasEmpty ??= pulled.remoteWasEmpty;
+        conflicts.push(...pulled.conflicts);
+        secrets.push(...pulled.secrets);
+        const store = await repo.store();
+        const head = await store.headOid();
+        const theirs = await store.resolveRef(trackingRef(target));
+        const done = { ...pulled, conflicts, secrets, remoteWasEmpty };
+        if (head === null || head === theirs) return { ...done, pushed: false };
+        try {
+          const { pushed } = await pushBranch(repo, target, options);
+          return { ...done, head, pushed };
+        } catch (err) {
+          if (!(err instanceof PushRejectedError)) throw err;
+          if (attempt >= retries) {
+            err.message += ` (gave up after ${attempt + 1} rejected push${attempt === 0 ? '' : 'es'}: the remote kept moving; run sync again)`;
+            throw err;
+          }
+          await clock.sleep(retryWait(attempt, random));
         }
-        await clock.sleep(retryWait(attempt, random));
       }
+    } catch (err) {
+      // whatever failed after a merge (a push, a retry's fetch) carries what the merge settled
+      throw withMergeReport(err, target.remote, conflicts, secrets);
     }
   });
 }
